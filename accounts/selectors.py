@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from customers.models import OrganizationStatus
+from roles.models import Membership, MembershipStatus
+
+
+def memberships_of_current_user() -> QuerySet[Membership]:
+    """The signed-in user's active memberships across organizations (the switcher)."""
+    return (
+        Membership.objects.of_current_user()
+        .filter(status=MembershipStatus.ACTIVE)
+        .exclude(org__status=OrganizationStatus.DELETING)
+        .select_related("org", "role")
+        .order_by("org__name")
+    )

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from customers.models import Organization
+from tenancy.managers import ScopedManager
+
+
+class AuditLogEntry(models.Model):
+    """Who changed what, when. Data-plane changes record ids and field names, never values."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=80)
+    subject_customer_id = models.UUIDField(null=True, blank=True)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager["AuditLogEntry"]()
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "-created_at"], name="audit_org_created_idx")]
+        ordering = ["-created_at"]
+        verbose_name_plural = "audit log entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label}"

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from audit.models import AuditLogEntry
+from tenancy.context import require_scope
+
+ORGANIZATION_WIDE = "Organization-wide"
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target_type: str = "",
+    target_id: object = "",
+    subject_customer_id: uuid.UUID | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditLogEntry:
+    """Write one audit row in the current scope's transaction. ``actor`` is a user or None
+    (the system). Data-plane changes pass ids and field names only, never values."""
+    scope = require_scope()
+    return AuditLogEntry.objects.create(
+        org_id=scope.org_id,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=getattr(actor, "email", "") or "system",
+        action=action,
+        subject_customer_id=subject_customer_id,
+        target_type=target_type,
+        target_id=str(target_id),
+        before=before or {},
+        after=after or {},
+    )

@@ -1,0 +1,136 @@
+"""Connectors, agents and tools: organization-level building blocks with immutable versions."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from customers.models import Organization
+from tenancy.managers import ScopedManager
+
+
+class BuildItem(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80)
+    description = models.TextField(blank=True)
+    current_version = models.PositiveIntegerField(default=1)
+    test_version = models.PositiveIntegerField(null=True, blank=True)
+    prod_version = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuthMethod(models.TextChoices):
+    API_KEY = "api_key", "API key"
+    OAUTH2 = "oauth2", "OAuth 2.0"
+    BASIC = "basic", "Basic auth"
+    NONE = "none", "No authentication"
+
+
+class Connector(BuildItem):
+    auth_method = models.CharField(max_length=12, choices=AuthMethod.choices)
+    credential_fields = models.JSONField(default=list, blank=True)
+    base_url = models.URLField(blank=True)
+
+    objects = ScopedManager["Connector"]()
+
+    class Meta(BuildItem.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["org", "id"], name="build_connector_org_id_uniq"),
+            models.UniqueConstraint(fields=["org", "slug"], name="build_connector_slug_uniq"),
+        ]
+
+
+class Agent(BuildItem):
+    endpoint_url = models.URLField()
+    input_schema = models.JSONField(default=dict, blank=True)
+
+    objects = ScopedManager["Agent"]()
+
+    class Meta(BuildItem.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["org", "id"], name="build_agent_org_id_uniq"),
+            models.UniqueConstraint(fields=["org", "slug"], name="build_agent_slug_uniq"),
+        ]
+
+
+class Tool(BuildItem):
+    endpoint_url = models.URLField()
+    input_schema = models.JSONField(default=dict, blank=True)
+
+    objects = ScopedManager["Tool"]()
+
+    class Meta(BuildItem.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["org", "id"], name="build_tool_org_id_uniq"),
+            models.UniqueConstraint(fields=["org", "slug"], name="build_tool_slug_uniq"),
+        ]
+
+
+class BuildVersion(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-number"]
+
+
+class ConnectorVersion(BuildVersion):
+    connector = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, db_constraint=False, related_name="versions"
+    )
+
+    objects = ScopedManager["ConnectorVersion"]()
+
+    class Meta(BuildVersion.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "connector", "number"], name="build_connectorversion_uniq"
+            ),
+        ]
+
+
+class AgentVersion(BuildVersion):
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, db_constraint=False, related_name="versions"
+    )
+
+    objects = ScopedManager["AgentVersion"]()
+
+    class Meta(BuildVersion.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "agent", "number"], name="build_agentversion_uniq"
+            ),
+        ]
+
+
+class ToolVersion(BuildVersion):
+    tool = models.ForeignKey(
+        Tool, on_delete=models.CASCADE, db_constraint=False, related_name="versions"
+    )
+
+    objects = ScopedManager["ToolVersion"]()
+
+    class Meta(BuildVersion.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["org", "tool", "number"], name="build_toolversion_uniq"),
+        ]

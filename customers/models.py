@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from roles.catalog import django_permissions
+from tenancy.managers import ScopedManager
+
+
+class Region(models.TextChoices):
+    US = "us", "United States"
+    EU = "eu", "European Union"
+    APAC = "apac", "Asia-Pacific"
+
+
+class Plan(models.Model):
+    """A billing plan. Not org-scoped: every organization reads the same plans."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=60)
+    monthly_price_cents = models.PositiveIntegerField(default=0)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    limits = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["sort_order"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganizationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PROVISIONAL = "provisional", "Provisional"
+    SUSPENDED = "suspended", "Suspended"
+    DELETING = "deleting", "Deleting"
+
+
+class Organization(models.Model):
+    """A SaaS company using the platform. Also the object django-guardian grants are held on."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    email_domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
+    email_domain_verified = models.BooleanField(default=False)
+    pending_email_domain = models.CharField(max_length=253, blank=True)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
+    status = models.CharField(
+        max_length=20, choices=OrganizationStatus.choices, default=OrganizationStatus.ACTIVE
+    )
+    default_region = models.CharField(max_length=8, choices=Region.choices, default=Region.US)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_organizations"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        default_permissions = ()
+        permissions = django_permissions()
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerStatus(models.TextChoices):
+    PENDING_ACTIVATION = "pending_activation", "Pending activation"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    RELOCATING = "relocating", "Relocating"
+    DELETING = "deleting", "Deleting"
+
+
+class Customer(models.Model):
+    """An organization's end customer (tenant). Its UUID is the customer ID users copy."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customers")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80)
+    external_id = models.CharField(max_length=120, null=True, blank=True)
+    status = models.CharField(
+        max_length=24, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
+    )
+    region = models.CharField(max_length=8, choices=Region.choices, default=Region.US)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager["Customer"](customer_field="id")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "id"], name="customers_customer_org_id_uniq"),
+            models.UniqueConstraint(fields=["org", "slug"], name="customers_customer_slug_uniq"),
+            models.UniqueConstraint(
+                fields=["org", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="customers_customer_external_id_uniq",
+            ),
+        ]
+        indexes = [models.Index(fields=["org", "name"], name="customers_org_name_idx")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerLimitOverride(models.Model):
+    """A per-customer override of one plan limit."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, db_constraint=False, related_name="limit_overrides"
+    )
+    limit_key = models.CharField(max_length=60)
+    value = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager["CustomerLimitOverride"](customer_field="customer_id")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "customer", "limit_key"], name="customers_override_key_uniq"
+            ),
+        ]

@@ -1,0 +1,259 @@
+"""Settings for Fastn Console, read from the environment (and a git-ignored ``.env``).
+
+Every variable is documented in ``.env.example``. Production defaults are the secure ones; a
+missing or malformed value stops the process at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from tenancy.databases import REGIONS, build_databases, parse_region_urls
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / ".data"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+TESTING = "pytest" in sys.modules or env.bool("FASTN_TESTING", default=False)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. `make run` writes one into .env; see .env.example."
+    )
+if not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters in production.")
+
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else []
+)
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names in production.")
+
+INSTALLED_APPS = [
+    # tenancy first: its `migrate` command wraps Django's (the RLS check is silent inside it).
+    "tenancy",
+    "tenancy.apps.PlatformAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "guardian",
+    "axes",
+    "accounts",
+    "customers",
+    "roles",
+    "audit",
+    "build",
+    "api",
+    "signup",
+    "dataplane",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+    "tenancy.middleware.TenantContextMiddleware",
+]
+
+ROOT_URLCONF = "fastn_console.urls"
+WSGI_APPLICATION = "fastn_console.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.console",
+            ],
+        },
+    },
+]
+
+# --- Databases (SPEC §5.1, §6) ---------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default="")
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
+DATABASE_PLATFORM_URL = env.str("DATABASE_PLATFORM_URL", default="")
+DATABASE_BOOTSTRAP_URL = env.str("DATABASE_BOOTSTRAP_URL", default="")
+try:
+    REGION_DATABASE_URLS = parse_region_urls(env.str("REGION_DATABASE_URLS", default=""))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
+
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+DATABASE_CONN_MAX_AGE = env.int("DATABASE_CONN_MAX_AGE", default=0)
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+
+if DATABASE_URL:
+    missing = [
+        name
+        for name, value in (
+            ("DATABASE_OWNER_URL", DATABASE_OWNER_URL),
+            ("DATABASE_PLATFORM_URL", DATABASE_PLATFORM_URL),
+        )
+        if not value
+    ]
+    if missing:
+        raise ImproperlyConfigured(f"{', '.join(missing)} must be set with DATABASE_URL.")
+    DATABASES, TENANCY_REGION_ALIASES = build_databases(
+        parse_url=environ.Env.db_url_config,
+        main_url=DATABASE_URL,
+        owner_url=DATABASE_OWNER_URL,
+        platform_url=DATABASE_PLATFORM_URL,
+        region_urls=REGION_DATABASE_URLS,
+        conn_max_age=DATABASE_CONN_MAX_AGE,
+        pool=DATABASE_POOL,
+        disable_server_side_cursors=DATABASE_PGBOUNCER,
+    )
+else:
+    # Only `manage.py db_bootstrap` can run without databases; it writes the URLs into .env.
+    DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
+    TENANCY_REGION_ALIASES = {}
+
+DATABASE_ROUTERS = ["tenancy.router.TenantRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+TENANCY_REGIONS = REGIONS
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
+GUARDIAN_MONKEY_PATCH_USER = False
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-pass-123")
+
+# --- Redis, Celery, cache -------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="fastn"),
+    }
+}
+
+# --- Application settings -------------------------------------------------------------------
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+EMBED_TOKEN_KEY = env.str("EMBED_TOKEN_KEY", default="")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+SIGNUP_APPROVE_MIN = env.float("SIGNUP_APPROVE_MIN", default=0.85)
+SIGNUP_PROVISIONAL_MIN = env.float("SIGNUP_PROVISIONAL_MIN", default=0.60)
+if not 0 <= SIGNUP_PROVISIONAL_MIN <= SIGNUP_APPROVE_MIN <= 1:
+    raise ImproperlyConfigured(
+        "Need 0 <= SIGNUP_PROVISIONAL_MIN <= SIGNUP_APPROVE_MIN <= 1 "
+        f"(got {SIGNUP_PROVISIONAL_MIN} and {SIGNUP_APPROVE_MIN})."
+    )
+
+# --- Email ----------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Fastn Console <no-reply@fastn.test>")
+if DEBUG or TESTING:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+
+# --- Static files, i18n ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Security (secure by default) -----------------------------------------------------------
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("DJANGO_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "structured": {
+            "()": "tenancy.logging.ScopeFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s org=%(org_id)s "
+            "customer=%(customer_id)s %(message)s",
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}
+
+# Email is unique case-insensitively through a functional unique index (accounts_user_email_ci).
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]

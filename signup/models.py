@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def new_status_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class SignupStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    REJECTED = "rejected", "Rejected"
+    MANUAL_REVIEW = "manual_review", "Manual review"
+    APPROVED = "approved", "Approved"
+    PROVISIONAL = "provisional", "Provisional"
+
+
+class SignupApplication(models.Model):
+    """One partner signup and its pipeline record. Platform-level: no organization yet."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status_token = models.CharField(max_length=64, unique=True, default=new_status_token)
+    full_name = models.CharField(max_length=150)
+    email = models.EmailField()
+    company_name = models.CharField(max_length=120)
+    company_website = models.URLField()
+    password_hash = models.CharField(max_length=256)
+    status = models.CharField(
+        max_length=20, choices=SignupStatus.choices, default=SignupStatus.PENDING
+    )
+    reason = models.CharField(max_length=80, blank=True)
+    hint = models.CharField(max_length=200, blank=True)
+    steps = models.JSONField(default=list, blank=True)
+    classification = models.JSONField(null=True, blank=True)
+    llm_model = models.CharField(max_length=80, blank=True)
+    prompt_version = models.CharField(max_length=20, blank=True)
+    raw_response = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    provisioned_organization = models.ForeignKey(
+        "customers.Organization", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    provisioned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.company_name} ({self.email})"

@@ -1,0 +1,69 @@
+"""Tenancy: how Fastn Console keeps every organization and customer apart.
+
+PostgreSQL enforces isolation with row-level security; this package is everything the
+application does to cooperate with it. Each piece fails closed:
+
+``tenancy.context(org_id=…, customer_id=None, role=…, user_id=…)``
+    The only way into a scope. It opens a transaction on the main alias and on every region
+    alias the scope may touch, runs ``set_config(…, true)`` there (transaction-local, so nothing
+    survives into a pooled connection's next transaction), and restores the previous values on
+    exit. Without it the policies see no ``app.org_id`` and return zero rows.
+
+``tenancy.platform_scope()``
+    The explicit, loudly named unfiltered scope the staff admin runs in. Queries go to the
+    ``platform`` aliases (login ``fastn_platform``), which have their own policies.
+
+``ScopedManager`` (``tenancy.managers``)
+    Default manager of every org-scoped model. It adds the scope filter and raises
+    ``TenantContextMissing`` when there is no scope: that is a bug and never shown to users.
+    ``Model.objects.unscoped()`` is the one escape hatch, and RLS still applies to it.
+
+``TenantRouter`` (``tenancy.router``)
+    Sends control-plane models to the main database and data-plane models to the current
+    customer's region database; a data-plane query without a customer (or an explicit
+    ``.using(region alias)``) raises ``TenantContextMissing``.
+
+``TenantContextMiddleware`` (``tenancy.middleware``)
+    Resolves ``/o/<org_slug>/…`` itself, finds the membership under ``app.user_id`` (404 when
+    there is none), runs the view inside the context and rolls back on an exception or a 5xx.
+
+Migration operations (``tenancy.operations``)
+    ``EnableTenantRLS`` writes ENABLE + FORCE row-level security and the policies in the same
+    migration that creates a table; ``AddCompositeForeignKey`` writes the ``NOT DEFERRABLE``
+    composite foreign keys that stop a row from pointing at another tenant's parent.
+
+System check (``tenancy.checks``)
+    Refuses to run when the runtime login could bypass RLS or a scoped table lacks its
+    policies. Silent inside ``migrate``; run at WSGI start-up, in Celery's ``worker_init``,
+    by ``manage.py check --database default`` and in the test suite.
+"""
+
+from tenancy.context import (
+    ORGANIZATION,
+    CUSTOMER,
+    Scope,
+    TenantContextMissing,
+    atomic,
+    context,
+    current_scope,
+    on_commit,
+    platform_scope,
+    region_alias,
+    require_scope,
+    scope_aliases,
+)
+
+__all__ = [
+    "CUSTOMER",
+    "ORGANIZATION",
+    "Scope",
+    "TenantContextMissing",
+    "atomic",
+    "context",
+    "current_scope",
+    "on_commit",
+    "platform_scope",
+    "region_alias",
+    "require_scope",
+    "scope_aliases",
+]

@@ -1,0 +1,154 @@
+"""The database system check of SPEC §5.3: refuse to run when isolation could be bypassed.
+
+It runs on the runtime aliases (``default`` and the regions) and fails when
+
+* the runtime login is a superuser, has BYPASSRLS, or owns a table;
+* a table with an ``org_id`` column (or the organizations table) lacks ENABLE + FORCE row-level
+  security or a policy for the runtime login;
+* a table has neither RLS nor an entry in ``ALLOWED_WITHOUT_RLS`` (so nobody adds a table and
+  forgets it).
+
+It is silent inside ``migrate`` (so a database can always be migrated forward) and skips tables
+that are not migrated yet. ``run_startup_check()`` is called at WSGI start-up and in Celery's
+``worker_init``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
+
+# Tables without an org_id, each with the reason it needs no row-level security.
+ALLOWED_WITHOUT_RLS: dict[str, str] = {
+    "accounts_user": "People exist across organizations; memberships carry the scope.",
+    "accounts_user_groups": "Links users to guardian groups; grants are checked per object.",
+    "accounts_user_user_permissions": "Global user permissions; unused by tenants.",
+    "django_session": "Session rows are keyed by an unguessable id and hold no tenant data.",
+    "django_migrations": "Migration bookkeeping.",
+    "django_content_type": "Model registry, identical for everyone.",
+    "django_admin_log": "Staff admin history; the runtime login has no access at all.",
+    "auth_permission": "The permission catalog, identical for everyone.",
+    "auth_group": "One opaque group per (organization, role); names carry only ids.",
+    "auth_group_permissions": "Global group permissions; unused (grants are per object).",
+    "guardian_groupobjectpermission": "Object grants on organizations; checked after RLS.",
+    "guardian_userobjectpermission": "Unused by the console; kept for the admin.",
+    "axes_accessattempt": "Login throttling by username and address.",
+    "axes_accessfailurelog": "Login throttling history.",
+    "axes_accesslog": "Login throttling history.",
+    "axes_accessattemptexpiration": "Login throttling expiry times.",
+    "customers_plan": "Plans are public and shared by every organization.",
+    "signup_signupapplication": "Applications precede any organization; staff review them.",
+}
+
+ORGANIZATIONS_TABLE = "customers_organization"
+
+_silenced: ContextVar[bool] = ContextVar("tenancy_check_silenced", default=False)
+
+
+@contextmanager
+def silenced() -> Iterator[None]:
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+
+
+def runtime_aliases() -> list[str]:
+    aliases = ["default"]
+    for region_aliases in getattr(settings, "TENANCY_REGION_ALIASES", {}).values():
+        if region_aliases.runtime not in aliases:
+            aliases.append(region_aliases.runtime)
+    return aliases
+
+
+def _fetch(alias: str, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return list(cursor.fetchall())
+
+
+def problems_for(alias: str) -> list[str]:
+    """Human-readable isolation problems of one runtime alias (empty when all is well)."""
+    problems: list[str] = []
+    login = _fetch(alias, "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
+                          "WHERE rolname = current_user")
+    user, is_super, bypass = login[0]
+    if is_super:
+        problems.append(f"{alias}: the runtime login {user} is a superuser.")
+    if bypass:
+        problems.append(f"{alias}: the runtime login {user} has BYPASSRLS.")
+    owned = _fetch(
+        alias,
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') "
+        "AND pg_get_userbyid(c.relowner) = current_user",
+    )
+    if owned:
+        names = ", ".join(sorted(row[0] for row in owned))
+        problems.append(f"{alias}: the runtime login {user} owns tables: {names}.")
+    tables = _fetch(
+        alias,
+        """
+        SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+               EXISTS (SELECT 1 FROM information_schema.columns col
+                       WHERE col.table_schema = 'public' AND col.table_name = c.relname
+                         AND col.column_name = 'org_id') AS has_org,
+               (SELECT count(*) FROM pg_policies p
+                 WHERE p.schemaname = 'public' AND p.tablename = c.relname
+                   AND (%s = ANY (p.roles) OR 'public' = ANY (p.roles))) AS app_policies
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+        """,
+        [user],
+    )
+    for name, rls, force, has_org, app_policies in tables:
+        scoped = has_org or name == ORGANIZATIONS_TABLE
+        if not scoped:
+            if name not in ALLOWED_WITHOUT_RLS:
+                problems.append(
+                    f"{alias}: table {name} has no org_id and is not in the allow-list of "
+                    "tables without row-level security."
+                )
+            continue
+        if not rls or not force:
+            problems.append(f"{alias}: table {name} lacks ENABLE + FORCE ROW LEVEL SECURITY.")
+        if not app_policies:
+            problems.append(f"{alias}: table {name} has no policy for {user}.")
+    return problems
+
+
+def all_problems(aliases: Iterable[str] | None = None) -> list[str]:
+    if "owner" not in settings.DATABASES:
+        return ["No databases are configured (DATABASE_URL is unset); run `make run`."]
+    problems: list[str] = []
+    for alias in aliases if aliases is not None else runtime_aliases():
+        problems.extend(problems_for(alias))
+    return problems
+
+
+@register(Tags.database)
+def rls_check(app_configs: Any = None, databases: Iterable[str] | None = None,
+              **kwargs: Any) -> list[CheckMessage]:
+    if _silenced.get() or not databases:
+        return []
+    wanted = [alias for alias in databases if alias in runtime_aliases()]
+    return [Error(problem, id="tenancy.E001") for problem in all_problems(wanted)]
+
+
+def run_startup_check() -> None:
+    """Raise ``ImproperlyConfigured`` when isolation could be bypassed (WSGI, Celery)."""
+    problems = all_problems()
+    for alias in runtime_aliases():
+        connections[alias].close()
+    if problems:
+        raise ImproperlyConfigured(
+            "Refusing to start: row-level security is not in force.\n  " + "\n  ".join(problems)
+        )

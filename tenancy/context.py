@@ -1,0 +1,220 @@
+"""The one context manager through which anything enters a tenant scope (SPEC §5.6)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, transaction
+
+ORGANIZATION = "organization"
+CUSTOMER = "customer"
+ROLES = (ORGANIZATION, CUSTOMER)
+MAIN_ALIAS = "default"
+
+_SET_CONFIG_SQL = (
+    "SELECT set_config('app.user_id', %s, true), set_config('app.org_id', %s, true), "
+    "set_config('app.tenant_id', %s, true), set_config('app.role', %s, true)"
+)
+
+
+class TenantContextMissing(RuntimeError):
+    """A scoped query ran without a scope, or on an alias the scope has not entered.
+
+    Always a programming error: code paths must enter ``tenancy.context`` first.
+    """
+
+
+@dataclass(frozen=True)
+class Scope:
+    org_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    role: str | None = None
+    user_id: uuid.UUID | None = None
+    region: str | None = None
+    aliases: tuple[str, ...] = field(default=())
+    platform: bool = False
+
+    @property
+    def is_customer_restricted(self) -> bool:
+        return self.role == CUSTOMER
+
+
+_current: ContextVar[Scope | None] = ContextVar("tenancy_scope", default=None)
+
+
+def current_scope() -> Scope | None:
+    return _current.get()
+
+
+def require_scope() -> Scope:
+    scope = _current.get()
+    if scope is None:
+        raise TenantContextMissing("This code needs a tenant scope; enter tenancy.context().")
+    return scope
+
+
+def region_alias(region: str, *, login: str = "runtime") -> str:
+    """The alias of ``region``'s database for ``login`` (runtime, owner or platform)."""
+    try:
+        aliases = settings.TENANCY_REGION_ALIASES[region]
+    except KeyError:
+        raise ValueError(f"Unknown region {region!r}") from None
+    return str(getattr(aliases, login))
+
+
+def region_runtime_aliases() -> dict[str, str]:
+    """Region -> runtime alias for every region, in the configured order."""
+    return {region: region_alias(region) for region in settings.TENANCY_REGIONS}
+
+
+def scope_aliases() -> tuple[str, ...]:
+    return require_scope().aliases
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _apply(alias: str, scope: Scope | None) -> None:
+    if scope is None or scope.platform:
+        values = ("", "", "", "")
+    else:
+        values = (
+            _text(scope.user_id),
+            _text(scope.org_id),
+            _text(scope.customer_id),
+            _text(scope.role) if scope.org_id else "",
+        )
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_SET_CONFIG_SQL, values)
+
+
+def _customer_region(customer_id: uuid.UUID) -> str | None:
+    from customers.models import Customer
+
+    with connections[MAIN_ALIAS].cursor() as cursor:
+        cursor.execute(
+            f"SELECT region FROM {Customer._meta.db_table} WHERE id = %s",  # noqa: S608
+            [str(customer_id)],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _as_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+@contextmanager
+def context(
+    *,
+    org_id: uuid.UUID | str | None = None,
+    customer_id: uuid.UUID | str | None = None,
+    role: str = ORGANIZATION,
+    user_id: uuid.UUID | str | None = None,
+    region: str | None = None,
+) -> Iterator[Scope]:
+    """Enter a tenant scope for the duration of the block.
+
+    Opens a transaction (or savepoint) on the main alias first, then on every region alias the
+    scope may touch: the customer's region for a customer scope, every region for an
+    organization-wide scope, none without an organization. Settings are transaction-local and
+    the previous scope's values are restored on exit, so nesting never leaks. An exception rolls
+    the transactions back.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    org = _as_uuid(org_id)
+    customer = _as_uuid(customer_id)
+    user = _as_uuid(user_id)
+    if customer is not None and org is None:
+        raise ValueError("A customer scope needs its organization.")
+    if role == CUSTOMER and customer is None:
+        raise ValueError("A customer-restricted scope needs a customer.")
+    previous = _current.get()
+    if previous is not None and previous.platform:
+        raise RuntimeError("A tenant scope cannot be entered inside the platform scope.")
+
+    with ExitStack() as stack:
+        stack.enter_context(transaction.atomic(using=MAIN_ALIAS))
+        draft = Scope(org_id=org, customer_id=customer, role=role, user_id=user)
+        _apply(MAIN_ALIAS, draft)
+        if org is None:
+            wanted: list[str] = []
+        elif customer is not None:
+            region = region or _customer_region(customer)
+            wanted = [region_alias(region)] if region else []
+        else:
+            wanted = list(region_runtime_aliases().values())
+        extra = [alias for alias in dict.fromkeys(wanted) if alias != MAIN_ALIAS]
+        scope = Scope(
+            org_id=org,
+            customer_id=customer,
+            role=role,
+            user_id=user,
+            region=region,
+            aliases=(MAIN_ALIAS, *extra),
+        )
+        for alias in extra:
+            stack.enter_context(transaction.atomic(using=alias))
+            _apply(alias, scope)
+        token = _current.set(scope)
+        try:
+            yield scope
+        finally:
+            _current.reset(token)
+            for alias in scope.aliases:
+                connection = connections[alias]
+                nested = len(connection.atomic_blocks) > 1
+                if nested and not connection.needs_rollback:
+                    _apply(alias, previous if previous and alias in previous.aliases else None)
+
+
+@contextmanager
+def platform_scope() -> Iterator[Scope]:
+    """The staff admin's explicit, unfiltered scope: queries go to the ``platform`` aliases.
+
+    ``fastn_platform`` has its own policies (control plane: every row; data plane: read only).
+    """
+    previous = _current.get()
+    if previous is not None and not previous.platform:
+        raise RuntimeError("The platform scope cannot be entered inside a tenant scope.")
+    token = _current.set(Scope(platform=True, aliases=("platform",)))
+    try:
+        yield _current.get()  # type: ignore[misc]
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def atomic() -> Iterator[None]:
+    """A transaction (savepoint) on every alias of the current scope."""
+    scope = require_scope()
+    with ExitStack() as stack:
+        for alias in scope.aliases:
+            stack.enter_context(transaction.atomic(using=alias))
+        yield
+
+
+def on_commit(func: Callable[[], Any]) -> None:
+    """Run ``func`` after the scope's main transaction commits (side effects: Celery, email)."""
+    scope = require_scope()
+    transaction.on_commit(func, using=scope.aliases[0])
+
+
+def mark_rollback() -> None:
+    """Mark every transaction of the current scope for rollback (used on 5xx responses)."""
+    scope = _current.get()
+    if scope is None:
+        return
+    for alias in scope.aliases:
+        if connections[alias].in_atomic_block:
+            transaction.set_rollback(True, using=alias)

@@ -1,0 +1,119 @@
+"""The console's entry point into a tenant scope (SPEC §5.7).
+
+For every authenticated request the middleware resolves the URL itself. Console URLs carry
+``org_slug`` (and, on customer pages, ``customer_id``); the membership found under
+``app.user_id`` gives the organization, the role and any customer restriction. No membership, or
+a customer-restricted member outside their customer's pages, is a 404 — never a hint that the
+organization exists. The view runs inside ``tenancy.context``; an exception or a 5xx rolls the
+transactions back. Other authenticated pages run with ``app.user_id`` only; public pages and the
+staff admin (which enters the platform scope itself) run with no tenant context.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+
+from tenancy.context import CUSTOMER, ORGANIZATION, Scope, context, mark_rollback
+
+if TYPE_CHECKING:
+    from customers.models import Customer, Organization
+    from roles.models import Membership
+
+ADMIN_NAMESPACE = "admin"
+
+
+@dataclass
+class Tenant:
+    """What the middleware resolved for a console request; available as ``request.tenant``."""
+
+    organization: Organization
+    membership: Membership
+    scope: Scope
+    customer: Customer | None = None
+
+    @property
+    def is_customer_restricted(self) -> bool:
+        return self.membership.restricted_customer_id is not None
+
+
+def resolve_console_kwargs(path: str) -> dict[str, Any] | None:
+    """The URL kwargs of a console page, or ``None`` for pages outside any organization."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    if ADMIN_NAMESPACE in match.namespaces:
+        return None
+    return dict(match.kwargs)
+
+
+class TenantContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        kwargs = resolve_console_kwargs(request.path_info)
+        if kwargs is None and request.path_info.startswith("/admin/"):
+            return self.get_response(request)
+        with context(user_id=user.pk):
+            org_slug = (kwargs or {}).get("org_slug")
+            if not org_slug:
+                return self._run(request)
+            return self._run_in_organization(request, user, org_slug, kwargs or {})
+
+    def _run_in_organization(
+        self, request: HttpRequest, user: Any, org_slug: str, kwargs: dict[str, Any]
+    ) -> HttpResponse:
+        from customers.models import Customer, Organization, OrganizationStatus
+        from roles.models import Membership, MembershipStatus
+
+        organization = (
+            Organization.objects.exclude(status=OrganizationStatus.DELETING)
+            .filter(slug=org_slug)
+            .first()
+        )
+        if organization is None:
+            raise Http404
+        membership = (
+            Membership.objects.of_current_user()
+            .filter(org_id=organization.id, status=MembershipStatus.ACTIVE)
+            .select_related("role")
+            .first()
+        )
+        if membership is None:
+            raise Http404
+        customer_id = kwargs.get("customer_id")
+        if customer_id is not None and not isinstance(customer_id, uuid.UUID):
+            raise Http404
+        restricted = membership.restricted_customer_id
+        if restricted is not None and customer_id != restricted:
+            raise Http404
+        role = CUSTOMER if restricted is not None else ORGANIZATION
+        with context(
+            org_id=organization.id, customer_id=customer_id, role=role, user_id=user.pk
+        ) as scope:
+            customer = None
+            if customer_id is not None:
+                customer = Customer.objects.exclude(status="deleting").filter(id=customer_id).first()
+                if customer is None:
+                    raise Http404
+            request.tenant = Tenant(organization, membership, scope, customer)  # type: ignore[attr-defined]
+            return self._run(request)
+
+    def _run(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code >= 500:
+            mark_rollback()
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        mark_rollback()

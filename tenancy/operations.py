@@ -1,0 +1,259 @@
+"""Migration operations that write the isolation rules next to the tables they protect.
+
+``EnableTenantRLS`` belongs in the same migration that creates a table (SPEC §5.2). It enables
+and forces row-level security and writes the policies of SPEC §5.5 for ``fastn_app``, the
+``owner_maintenance`` policy for ``fastn_owner`` and ``fastn_platform``'s own policies. Every
+setting is read once per statement through a scalar sub-select.
+
+``AddCompositeForeignKey`` adds a ``NOT DEFERRABLE`` foreign key over several columns, e.g.
+``(org_id, role_id) → roles_role (org_id, id)``: Django's own foreign keys are single-column and
+deferred, so they cannot stop a row from pointing at another tenant's parent.
+
+Both run only on the databases the router migrates the model into.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import router
+from django.db.migrations.operations.base import Operation
+
+from tenancy.logins import logins
+
+ORG = "(SELECT NULLIF(current_setting('app.org_id', true), '')::uuid)"
+TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
+ROLE = "(SELECT NULLIF(current_setting('app.role', true), ''))"
+USER = "(SELECT NULLIF(current_setting('app.user_id', true), '')::uuid)"
+
+CUSTOMER_DATA = "customer_data"  # rows that belong to one customer (column customer_id)
+CUSTOMERS = "customers"  # the customers table itself
+ORG_SCOPED = "org"  # other organization-level rows
+ORGANIZATIONS = "organizations"  # the organizations table itself
+KINDS = (CUSTOMER_DATA, CUSTOMERS, ORG_SCOPED, ORGANIZATIONS)
+
+# Who may see org-level rows that customer-restricted principals must not.
+RESTRICT_NONE = "none"
+RESTRICT_ALL = "all"  # members, invitations, join requests, API keys, audit
+RESTRICT_WRITES = "writes"  # roles: readable, editable only organization-wide
+RESTRICT_READS = "reads"  # audit: anyone in the organization appends, only org-wide reads
+
+
+def policy_statements(
+    table: str,
+    kind: str,
+    *,
+    plane: str = "control",
+    restrict: str = RESTRICT_NONE,
+    own_rows_column: str | None = None,
+    immutable_column: str | None = None,
+    organizations_table: str = "customers_organization",
+) -> list[str]:
+    """The SQL that protects ``table``; pure, so the catalog tests can read it too."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    names = logins()
+    app, owner, platform = names.app, names.owner, names.platform
+    org_match = f"org_id = {ORG}"
+    sql = [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY owner_maintenance ON {table} AS PERMISSIVE FOR ALL TO {owner} "
+        "USING (true) WITH CHECK (true)",
+    ]
+    if plane == "data":
+        sql.append(
+            f"CREATE POLICY platform_read ON {table} AS PERMISSIVE FOR SELECT TO {platform} "
+            "USING (true)"
+        )
+    else:
+        sql.append(
+            f"CREATE POLICY platform_all ON {table} AS PERMISSIVE FOR ALL TO {platform} "
+            "USING (true) WITH CHECK (true)"
+        )
+
+    if kind == ORGANIZATIONS:
+        own = f"id = {ORG}"
+        sql += [
+            f"CREATE POLICY org_read ON {table} AS PERMISSIVE FOR SELECT TO {app} USING (true)",
+            f"CREATE POLICY org_insert ON {table} AS PERMISSIVE FOR INSERT TO {app} "
+            f"WITH CHECK ({own})",
+            f"CREATE POLICY org_update ON {table} AS PERMISSIVE FOR UPDATE TO {app} "
+            f"USING ({own}) WITH CHECK ({own})",
+            f"CREATE POLICY org_delete ON {table} AS PERMISSIVE FOR DELETE TO {app} "
+            f"USING ({own})",
+        ]
+        return sql
+
+    sql.append(
+        f"CREATE POLICY tenant_org ON {table} AS PERMISSIVE FOR ALL TO {app} "
+        f"USING ({org_match}) WITH CHECK ({org_match})"
+    )
+    if kind == CUSTOMER_DATA:
+        rule = f"customer_id = {TENANT} OR ({TENANT} IS NULL AND {ROLE} = 'organization')"
+        sql.append(
+            f"CREATE POLICY tenant_customer ON {table} AS RESTRICTIVE FOR ALL TO {app} "
+            f"USING ({rule}) WITH CHECK ({rule})"
+        )
+    elif kind == CUSTOMERS:
+        rule = f"{ROLE} = 'organization' OR id = {TENANT}"
+        sql.append(
+            f"CREATE POLICY tenant_customer ON {table} AS RESTRICTIVE FOR ALL TO {app} "
+            f"USING ({rule}) WITH CHECK ({rule})"
+        )
+    if own_rows_column:
+        own = f"{own_rows_column} = {USER}"
+        sql.append(
+            f"CREATE POLICY own_rows_read ON {table} AS PERMISSIVE FOR SELECT TO {app} "
+            f"USING ({own})"
+        )
+    if restrict == RESTRICT_ALL:
+        rule = f"{ROLE} = 'organization'"
+        if own_rows_column:
+            rule += f" OR {own_rows_column} = {USER}"
+        sql.append(
+            f"CREATE POLICY organization_role ON {table} AS RESTRICTIVE FOR ALL TO {app} "
+            f"USING ({rule}) WITH CHECK ({rule})"
+        )
+    elif restrict == RESTRICT_WRITES:
+        rule = f"{ROLE} = 'organization'"
+        sql += [
+            f"CREATE POLICY organization_role_insert ON {table} AS RESTRICTIVE FOR INSERT "
+            f"TO {app} WITH CHECK ({rule})",
+            f"CREATE POLICY organization_role_update ON {table} AS RESTRICTIVE FOR UPDATE "
+            f"TO {app} USING ({rule}) WITH CHECK ({rule})",
+            f"CREATE POLICY organization_role_delete ON {table} AS RESTRICTIVE FOR DELETE "
+            f"TO {app} USING ({rule})",
+        ]
+    elif restrict == RESTRICT_READS:
+        rule = f"{ROLE} = 'organization'"
+        sql += [
+            f"CREATE POLICY organization_role_select ON {table} AS RESTRICTIVE FOR SELECT "
+            f"TO {app} USING ({rule})",
+            f"CREATE POLICY organization_role_update ON {table} AS RESTRICTIVE FOR UPDATE "
+            f"TO {app} USING ({rule}) WITH CHECK ({rule})",
+            f"CREATE POLICY organization_role_delete ON {table} AS RESTRICTIVE FOR DELETE "
+            f"TO {app} USING ({rule})",
+        ]
+    if immutable_column:
+        deleting = (
+            f"EXISTS (SELECT 1 FROM {organizations_table} o "
+            f"WHERE o.id = {table}.org_id AND o.status = 'deleting')"
+        )
+        sql += [
+            f"CREATE POLICY immutable_update ON {table} AS RESTRICTIVE FOR UPDATE TO {app} "
+            f"USING (NOT {immutable_column})",
+            f"CREATE POLICY immutable_delete ON {table} AS RESTRICTIVE FOR DELETE TO {app} "
+            f"USING (NOT {immutable_column} OR {deleting})",
+        ]
+    return sql
+
+
+class _DatabaseOperation(Operation):
+    """An operation that changes the database only, for one model's databases."""
+
+    reduces_to_sql = True
+    reversible = True
+    model_name: str
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        return None
+
+    def _model(self, app_label: str, state: Any, schema_editor: Any) -> Any:
+        model = state.apps.get_model(app_label, self.model_name)
+        if not router.allow_migrate_model(schema_editor.connection.alias, model):
+            return None
+        return model
+
+
+class EnableTenantRLS(_DatabaseOperation):
+    def __init__(self, model_name: str, kind: str, **options: Any) -> None:
+        self.model_name = model_name
+        self.kind = kind
+        self.options = options
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__qualname__, [self.model_name, self.kind], dict(self.options))
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, to_state, schema_editor)
+        if model is None:
+            return
+        for statement in policy_statements(model._meta.db_table, self.kind, **self.options):
+            schema_editor.execute(statement)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, from_state, schema_editor)
+        if model is None:
+            return
+        table = model._meta.db_table
+        schema_editor.execute(
+            "DO $$ DECLARE p record; BEGIN "
+            f"FOR p IN SELECT policyname FROM pg_policies WHERE tablename = '{table}' LOOP "
+            f"EXECUTE format('DROP POLICY %I ON {table}', p.policyname); END LOOP; END $$"
+        )
+        schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+
+    def describe(self) -> str:
+        return f"Enable row-level security ({self.kind}) on {self.model_name}"
+
+
+class AddCompositeForeignKey(_DatabaseOperation):
+    def __init__(
+        self,
+        model_name: str,
+        name: str,
+        columns: list[str],
+        to_model: str,
+        to_columns: list[str],
+        on_delete: str = "NO ACTION",
+    ) -> None:
+        self.model_name = model_name
+        self.name = name
+        self.columns = list(columns)
+        self.to_model = to_model
+        self.to_columns = list(to_columns)
+        self.on_delete = on_delete
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "model_name": self.model_name,
+            "name": self.name,
+            "columns": self.columns,
+            "to_model": self.to_model,
+            "to_columns": self.to_columns,
+        }
+        if self.on_delete != "NO ACTION":
+            kwargs["on_delete"] = self.on_delete
+        return (self.__class__.__qualname__, [], kwargs)
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, to_state, schema_editor)
+        if model is None:
+            return
+        target_app, _, target_name = self.to_model.rpartition(".")
+        target = to_state.apps.get_model(target_app or app_label, target_name)
+        schema_editor.execute(
+            f"ALTER TABLE {model._meta.db_table} ADD CONSTRAINT {self.name} "
+            f"FOREIGN KEY ({', '.join(self.columns)}) "
+            f"REFERENCES {target._meta.db_table} ({', '.join(self.to_columns)}) "
+            f"ON DELETE {self.on_delete} NOT DEFERRABLE"
+        )
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, from_state, schema_editor)
+        if model is None:
+            return
+        schema_editor.execute(f"ALTER TABLE {model._meta.db_table} DROP CONSTRAINT {self.name}")
+
+    def describe(self) -> str:
+        return f"Composite foreign key {self.name} on {self.model_name}"
