@@ -12,6 +12,6 @@ def memberships_of_current_user() -> QuerySet[Membership]:
         Membership.objects.of_current_user()
         .filter(status=MembershipStatus.ACTIVE)
         .exclude(org__status=OrganizationStatus.DELETING)
-        .select_related("org", "role")
+        .select_related("org")
         .order_by("org__name")
     )

@@ -1,6 +1,26 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import router
+from django.db.models.signals import post_migrate
+
+
+def sync_plans(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """Keep the plan rows equal to ``customers.plans`` (also after a test flush)."""
+    from customers.models import Plan
+    from customers.plans import PLANS
+
+    if not router.allow_migrate_model(using, Plan):
+        return
+    for plan in PLANS:
+        Plan.objects.using(using).update_or_create(
+            code=plan["code"], defaults={k: v for k, v in plan.items() if k != "code"}
+        )
 
 
 class CustomersConfig(AppConfig):
     name = "customers"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        post_migrate.connect(sync_plans, sender=self)

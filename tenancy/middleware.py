@@ -86,7 +86,6 @@ class TenantContextMiddleware:
         membership = (
             Membership.objects.of_current_user()
             .filter(org_id=organization.id, status=MembershipStatus.ACTIVE)
-            .select_related("role")
             .first()
         )
         if membership is None:

@@ -1,0 +1,80 @@
+"""Test-database mechanism of SPEC §5.1 and shared fixtures.
+
+Only the owner aliases create and migrate the test databases (the runtime and platform aliases
+mirror them), so tests connect as ``fastn_app`` exactly as the web processes do. Tests that touch
+several databases use ``ALL_DATABASES``; ``transaction=True`` tests therefore flush through the
+owner aliases, which may TRUNCATE.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+ALL_DATABASES = "__all__"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: Any,
+    django_db_keepdb: bool,
+) -> Iterator[None]:
+    from django.test.utils import setup_databases, teardown_databases
+
+    from tenancy.checks import all_problems
+    from tenancy.router import owner_aliases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            keepdb=django_db_keepdb,
+            aliases=sorted(owner_aliases()),
+        )
+        problems = all_problems()
+        if problems:
+            pytest.exit("Row-level security is not in force:\n" + "\n".join(problems), 3)
+    yield
+    if not django_db_keepdb:
+        from django.db import connections
+
+        connections.close_all()
+        with django_db_blocker.unblock():
+            try:
+                teardown_databases(config, verbosity=request.config.option.verbose)
+            except Exception as exc:  # noqa: BLE001 - a leftover test database is not a failure
+                print(f"warning: could not drop test databases: {exc}")
+
+
+def require_binary(name: str) -> str | None:
+    """Path of ``name``, or skip (fail under FASTN_REQUIRE_ALL=1) when the machine lacks it."""
+    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    if path:
+        return path
+    if os.environ.get("FASTN_REQUIRE_ALL") == "1":
+        pytest.fail(f"{name} is required (FASTN_REQUIRE_ALL=1) but not installed")
+    pytest.skip(f"{name} is not installed on this machine")
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("FASTN_REQUIRE_ALL") != "1":
+        return
+    # Under CI any skip is a failure: turn skip markers into failures at run time.
+    config.pluginmanager.register(_FailSkips(), "fail-skips")
+
+
+class _FailSkips:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Iterator[None]:
+        outcome = yield
+        report = outcome.get_result()
+        if report.skipped and not hasattr(report, "wasxfail"):
+            report.outcome = "failed"
+            report.longrepr = f"skipped under FASTN_REQUIRE_ALL=1: {report.longrepr}"
