@@ -6,6 +6,7 @@ missing or malformed value stops the process at start-up with a message naming t
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "api",
     "signup",
     "dataplane",
+    "billing",
+    "widget",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +129,8 @@ if DATABASE_URL:
         conn_max_age=DATABASE_CONN_MAX_AGE,
         pool=DATABASE_POOL,
         disable_server_side_cursors=DATABASE_PGBOUNCER,
+        # Lets several test runs share one PostgreSQL server without sharing databases.
+        test_suffix=env.str("FASTN_TEST_DB_SUFFIX", default=""),
     )
 else:
     # Only `manage.py db_bootstrap` can run without databases; it writes the URLs into .env.
@@ -175,6 +180,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A test run gets a queue of its own, so a development worker never takes its tasks.
+CELERY_TASK_DEFAULT_QUEUE = env.str(
+    "CELERY_QUEUE", default=f"fastn-test-{os.getpid()}" if TESTING else "celery"
+)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -1,12 +1,26 @@
+"""URL map. Console pages live under ``/o/<org_slug>/``; the tenancy middleware resolves the
+organization (and ``customer_id``) from these kwargs before any view runs."""
+
 from django.contrib import admin
 from django.urls import include, path
 
 from fastn_console.health import healthz
 
+org = "o/<slug:org_slug>/"
+customer = org + "customers/<uuid:customer_id>/"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
-    path("o/<slug:org_slug>/", include("customers.urls")),
+    path("signup/", include("signup.urls")),
+    path("widget/", include("widget.urls")),
+    path("api/v1/", include("api.urls")),
+    path(org + "settings/audit/", include("audit.urls")),
+    path(org + "settings/billing/", include("billing.urls")),
+    path(org + "settings/", include("roles.urls")),
+    path(org + "build/", include("build.urls")),
+    path(customer, include("dataplane.urls")),
+    path(org, include("customers.urls")),
     path("", include("accounts.home_urls")),
 ]

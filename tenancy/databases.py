@@ -73,6 +73,7 @@ def build_databases(
     conn_max_age: int = 0,
     pool: bool = False,
     disable_server_side_cursors: bool = False,
+    test_suffix: str = "",
 ) -> tuple[dict[str, dict[str, Any]], dict[str, RegionAliases]]:
     """Return ``(DATABASES, REGION_ALIASES)``; ``parse_url`` is django-environ's ``db_url_config``."""
 
@@ -84,7 +85,10 @@ def build_databases(
         if pool:
             options["pool"] = True
         cfg["DISABLE_SERVER_SIDE_CURSORS"] = disable_server_side_cursors
-        cfg["TEST"] = {"MIRROR": mirror} if mirror else {"DEPENDENCIES": []}
+        if mirror:
+            cfg["TEST"] = {"MIRROR": mirror}
+        else:
+            cfg["TEST"] = {"DEPENDENCIES": [], "NAME": f"test_{cfg['NAME']}{test_suffix}"}
         return cfg
 
     databases = {

@@ -78,3 +78,77 @@ class _FailSkips:
         if report.skipped and not hasattr(report, "wasxfail"):
             report.outcome = "failed"
             report.longrepr = f"skipped under FASTN_REQUIRE_ALL=1: {report.longrepr}"
+
+
+def _database_url(cfg: dict[str, Any]) -> str:
+    from urllib.parse import quote
+
+    host = cfg.get("HOST") or ""
+    host = quote(host, safe="") if host.startswith("/") else host
+    port = f":{cfg['PORT']}" if cfg.get("PORT") else ""
+    password = f":{quote(cfg['PASSWORD'], safe='')}" if cfg.get("PASSWORD") else ""
+    return f"postgres://{quote(cfg['USER'], safe='')}{password}@{host}{port}/{cfg['NAME']}"
+
+
+def test_database_environment() -> dict[str, str]:
+    """Environment variables that point a subprocess (a Celery worker) at the test databases."""
+    from django.conf import settings
+    from django.db import connections
+
+    regions = []
+    for region, aliases in settings.TENANCY_REGION_ALIASES.items():
+        if aliases.runtime != "default":
+            regions.append(f"{region}={_database_url(connections[aliases.runtime].settings_dict)}")
+    return {
+        "DATABASE_URL": _database_url(connections["default"].settings_dict),
+        "DATABASE_OWNER_URL": _database_url(connections["owner"].settings_dict),
+        "DATABASE_PLATFORM_URL": _database_url(connections["platform"].settings_dict),
+        "REGION_DATABASE_URLS": ",".join(regions),
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "FASTN_TESTING": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real Celery worker (``-P solo``) on the test databases and this run's own queue.
+
+    Tasks commit before a worker can see their rows, so tests that use it are
+    ``transaction=True``.
+    """
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    from fastn_console.celery import app
+
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    name = f"test-{os.getpid()}@localhost"
+    env = {**os.environ, **test_database_environment()}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "celery", "-A", "fastn_console", "worker", "-P", "solo",
+             "-l", "info", "-n", name, "--without-mingle", "--without-gossip",
+             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"Celery worker exited early:\n{log_path.read_text()}")
+        if app.control.ping(destination=[name], timeout=0.5):
+            break
+    else:
+        process.kill()
+        pytest.fail(f"Celery worker did not answer within 60 s:\n{log_path.read_text()}")
+    process.log_path = log_path  # type: ignore[attr-defined]
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
