@@ -16,7 +16,8 @@ def console(request: HttpRequest) -> dict[str, Any]:
     if tenant is not None:
         data["current_org"] = tenant.organization
         data["perms_keys"] = permissions_of(tenant.membership)
-    if user is not None and user.is_authenticated and current_scope() is not None:
+    scope = current_scope()
+    if user is not None and user.is_authenticated and scope and scope.user_id and not scope.platform:
         from accounts.selectors import memberships_of_current_user
 
         data["switcher"] = list(memberships_of_current_user())
