@@ -141,8 +141,10 @@ def plan(bootstrap_url: str, environment: dict[str, str], env_file: dict[str, st
 
 def _connect(url: str) -> psycopg.Connection[Any]:
     cfg = environ.Env.db_url_config(url)
+    options = dict(cfg.get("OPTIONS") or {})
+    # A unix-socket folder arrives as ?host=/path (an OPTIONS entry), which wins over HOST.
     return psycopg.connect(
-        host=cfg.get("HOST") or None,
+        host=options.pop("host", None) or cfg.get("HOST") or None,
         port=cfg.get("PORT") or None,
         user=cfg.get("USER") or None,
         password=cfg.get("PASSWORD") or None,

