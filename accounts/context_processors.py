@@ -17,7 +17,13 @@ def console(request: HttpRequest) -> dict[str, Any]:
         data["current_org"] = tenant.organization
         data["perms_keys"] = permissions_of(tenant.membership)
     scope = current_scope()
-    if user is not None and user.is_authenticated and scope and scope.user_id and not scope.platform:
+    if (
+        user is not None
+        and user.is_authenticated
+        and scope
+        and scope.user_id
+        and not scope.platform
+    ):
         from accounts.selectors import memberships_of_current_user
 
         data["switcher"] = list(memberships_of_current_user())

@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from audit.models import AuditLogEntry
-from tenancy.context import require_scope
+from tenancy.context import TenantContextMissing, require_scope
 
 ORGANIZATION_WIDE = "Organization-wide"
 
@@ -22,6 +22,8 @@ def audit_record(
     """Write one audit row in the current scope's transaction. ``actor`` is a user or None
     (the system). Data-plane changes pass ids and field names only, never values."""
     scope = require_scope()
+    if scope.org_id is None:
+        raise TenantContextMissing("Audit rows belong to an organization; enter its scope.")
     return AuditLogEntry.objects.create(
         org_id=scope.org_id,
         actor=actor if getattr(actor, "pk", None) else None,

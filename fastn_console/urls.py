@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("invitations/", include("roles.invitation_urls")),
     path("signup/", include("signup.urls")),
     path("widget/", include("widget.urls")),
     path("api/v1/", include("api.urls")),
@@ -21,6 +22,7 @@ urlpatterns = [
     path(org + "settings/", include("roles.urls")),
     path(org + "build/", include("build.urls")),
     path(customer, include("dataplane.urls")),
+    path(org, include("residency.urls")),
     path(org, include("customers.urls")),
     path("", include("accounts.home_urls")),
 ]

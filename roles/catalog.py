@@ -7,6 +7,7 @@ Keys read ``resource.action``. The Organization model's ``Meta.permissions`` is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("customers.update", "Edit, activate and suspend customers"),
     Permission("customers.delete", "Delete customers and all their data"),
     Permission("executions.read", "View execution logs"),
-    Permission("organization.manage_members", "Manage people, invitations, join requests and audit"),
+    Permission(
+        "organization.manage_members", "Manage people, invitations, join requests and audit"
+    ),
     Permission("organization.manage_roles", "Create, edit and delete custom roles"),
     Permission("organization.manage_settings", "Change settings, API keys and data residency"),
     Permission("billing.read", "View plan, usage and limits"),
@@ -90,16 +93,20 @@ ALL_KEYS: frozenset[str] = frozenset(p.key for p in PERMISSIONS)
 BY_KEY: dict[str, Permission] = {p.key: p for p in PERMISSIONS}
 
 
-def django_permissions() -> list[tuple[str, str]]:
+def django_permissions() -> list[tuple[str, str | Any]]:
     """``Meta.permissions`` for the Organization model."""
     return [(p.codename, p.description) for p in PERMISSIONS]
 
 
-def by_category(keys: frozenset[str] | set[str] | None = None) -> list[tuple[str, list[Permission]]]:
+def by_category(
+    keys: frozenset[str] | set[str] | None = None,
+) -> list[tuple[str, list[Permission]]]:
     """The catalog grouped by category, optionally only ``keys``."""
     grouped: list[tuple[str, list[Permission]]] = []
     for category, label in CATEGORIES.items():
-        items = [p for p in PERMISSIONS if p.category == category and (keys is None or p.key in keys)]
+        items = [
+            p for p in PERMISSIONS if p.category == category and (keys is None or p.key in keys)
+        ]
         grouped.append((label, items))
     return grouped
 
@@ -141,8 +148,9 @@ VIEWER = "viewer"
 END_USER = "end_user"
 
 SYSTEM_ROLES: tuple[SystemRole, ...] = (
-    SystemRole(OWNER, "Owner", "Everything, including ownership and deletion.", ALL_KEYS,
-               assignable=False),
+    SystemRole(
+        OWNER, "Owner", "Everything, including ownership and deletion.", ALL_KEYS, assignable=False
+    ),
     SystemRole(ADMIN, "Admin", "Everything except transferring ownership.", ALL_KEYS),
     SystemRole(
         DEVELOPER,

@@ -75,7 +75,10 @@ def build_databases(
     disable_server_side_cursors: bool = False,
     test_suffix: str = "",
 ) -> tuple[dict[str, dict[str, Any]], dict[str, RegionAliases]]:
-    """Return ``(DATABASES, REGION_ALIASES)``; ``parse_url`` is django-environ's ``db_url_config``."""
+    """Return ``(DATABASES, REGION_ALIASES)``.
+
+    ``parse_url`` is django-environ's ``db_url_config``.
+    """
 
     def config(url: str, *, mirror: str | None) -> dict[str, Any]:
         cfg: dict[str, Any] = parse_url(url)

@@ -1,0 +1,287 @@
+"""Moving a customer's data plane to another region (SPEC §6).
+
+The customer enters ``relocating`` (reads allowed, writes refused); a Celery task copies its rows
+to the new region's database in committed batches, verifies counts and checksums table by table,
+switches the customer's region, deletes the old rows and returns the customer to its previous
+status. Until the switch, reads are routed to the old region only — copied rows in the new
+region are invisible (organization-wide reads filter each region by the customers that live
+there) — so no row is ever visible twice. A failure before the switch removes what was copied
+and leaves the customer whole in its old region; a retry first removes leftovers of an
+interrupted run. After the switch, the task only finishes the (idempotent) clean-up.
+
+Rows move as JSON produced and consumed by PostgreSQL itself (``json_agg`` /
+``json_populate_recordset``), so every value round-trips exactly, and the runtime login stays
+subject to row-level security throughout (``COPY FROM`` is refused on RLS tables).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.utils import timezone
+
+from audit.services import audit_record
+from customers.models import Customer, CustomerStatus, Region
+from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
+from residency.models import ACTIVE_STATES, Relocation, RelocationState
+from tenancy.context import ORGANIZATION, context, on_commit, region_alias, require_scope
+
+# Parents before children: composite foreign keys are checked at once (NOT DEFERRABLE).
+DATA_PLANE_MODELS: tuple[type[models.Model], ...] = (
+    Connection,
+    Workflow,
+    WorkflowVersion,
+    ExecutionLog,
+    Configuration,
+)
+BATCH_SIZE = 5_000
+STEPS = ("copy", "verify", "switch", "clean")
+
+
+class RelocationFault(RuntimeError):
+    """Raised by the test-only fault injection hook (``RESIDENCY_FAULT_AT`` setting)."""
+
+
+def _inject_fault(step: str) -> None:
+    if getattr(settings, "RESIDENCY_FAULT_AT", None) == step:
+        raise RelocationFault(f"Injected failure at step {step!r}")
+
+
+def relocation_start(*, acting_user: Any, customer: Customer, to_region: str) -> Relocation:
+    """Put the customer in ``relocating`` and queue the move."""
+    scope = require_scope()
+    if to_region not in Region.values:
+        raise ValidationError({"to_region": "Choose one of the regions."})
+    assert scope.org_id is not None
+    locked = Customer.objects.select_for_update().get(id=customer.id)
+    if locked.region == to_region:
+        raise ValidationError({"to_region": "The customer's data is already stored there."})
+    if locked.status in (CustomerStatus.RELOCATING, CustomerStatus.DELETING):
+        raise ValidationError(f"The customer is {locked.get_status_display().lower()}.")
+    relocation = Relocation.objects.create(
+        org_id=scope.org_id,
+        customer=locked,
+        from_region=locked.region,
+        to_region=to_region,
+        previous_status=locked.status,
+        requested_by=acting_user,
+    )
+    locked.status = CustomerStatus.RELOCATING
+    locked.save(update_fields=["status"])
+    audit_record(
+        actor=acting_user,
+        action="customer.relocation_start",
+        target_type="customer",
+        target_id=locked.id,
+        subject_customer_id=locked.id,
+        before={"region": relocation.from_region},
+        after={"region": to_region},
+    )
+    _enqueue(relocation)
+    return relocation
+
+
+def _enqueue(relocation: Relocation) -> None:
+    from residency.tasks import relocate_customer
+
+    org_id, relocation_id = str(relocation.org_id), str(relocation.id)
+    on_commit(lambda: relocate_customer.delay(org_id=org_id, relocation_id=relocation_id))
+
+
+def _table(model: type[models.Model]) -> str:
+    return model._meta.db_table
+
+
+def _fetch_one(alias: str, sql: str, params: list[Any]) -> tuple[Any, ...]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _execute(alias: str, sql: str, params: list[Any]) -> int:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def table_fingerprint(
+    alias: str, model: type[models.Model], customer_id: uuid.UUID
+) -> tuple[int, str]:
+    """Row count and an order-independent-of-storage checksum of one customer's rows."""
+    count, digest = _fetch_one(
+        alias,
+        f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) "
+        f"FROM {_table(model)} t WHERE t.customer_id = %s",
+        [str(customer_id)],
+    )
+    return int(count), str(digest)
+
+
+def _delete_customer_rows(alias: str, customer_id: uuid.UUID) -> int:
+    return sum(
+        _execute(alias, f"DELETE FROM {_table(model)} WHERE customer_id = %s", [str(customer_id)])
+        for model in reversed(DATA_PLANE_MODELS)
+    )
+
+
+def _copy_table(
+    model: type[models.Model],
+    *,
+    org_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    source: str,
+    target: str,
+    progress: Callable[[int], None],
+) -> None:
+    table, last_id = _table(model), None
+    while True:
+        with context(org_id=org_id, role=ORGANIZATION):
+            batch, count, last = _fetch_one(
+                source,
+                f"SELECT json_agg(b)::text, count(*), max(b.id::text) FROM ("
+                f"SELECT * FROM {table} WHERE customer_id = %s "
+                f"AND (%s::uuid IS NULL OR id > %s::uuid) ORDER BY id LIMIT {BATCH_SIZE}) b",
+                [str(customer_id), last_id, last_id],
+            )
+            if not count:
+                return
+            _execute(
+                target,
+                f"INSERT INTO {table} "
+                f"SELECT * FROM json_populate_recordset(NULL::{table}, %s::json)",
+                [batch],
+            )
+            progress(int(count))
+        last_id = last
+
+
+def relocation_run(*, org_id: uuid.UUID | str, relocation_id: uuid.UUID | str) -> Relocation:
+    """Run (or resume) one relocation. Safe to run again after any interruption."""
+    org = uuid.UUID(str(org_id))
+    with context(org_id=org, role=ORGANIZATION):
+        relocation = Relocation.objects.select_for_update().get(id=relocation_id)
+        if relocation.state not in ACTIVE_STATES:
+            return relocation
+        relocation.attempts += 1
+        relocation.error = ""
+        relocation.save(update_fields=["attempts", "error"])
+    try:
+        if not relocation.switched:
+            _copy_and_verify(relocation)
+            _switch(relocation)
+        _clean(relocation)
+    except Exception as exc:
+        _record_failure(relocation, exc)
+        raise
+    return relocation
+
+
+def _set_state(relocation: Relocation, state: str, **fields: Any) -> None:
+    with context(org_id=relocation.org_id, role=ORGANIZATION):
+        Relocation.objects.filter(id=relocation.id).update(state=state, **fields)
+    relocation.state = state
+    for name, value in fields.items():
+        setattr(relocation, name, value)
+
+
+def _copy_and_verify(relocation: Relocation) -> None:
+    source, target = region_alias(relocation.from_region), region_alias(relocation.to_region)
+    customer_id = relocation.customer_id
+    with context(org_id=relocation.org_id, role=ORGANIZATION):
+        _delete_customer_rows(target, customer_id)  # leftovers of an interrupted run
+        expected = {
+            _table(model): table_fingerprint(source, model, customer_id)
+            for model in DATA_PLANE_MODELS
+        }
+    total = sum(count for count, _ in expected.values())
+    _set_state(relocation, RelocationState.COPYING, rows_total=total, rows_copied=0)
+    copied = 0
+
+    def progress(rows: int) -> None:
+        nonlocal copied
+        copied += rows
+        Relocation.objects.filter(id=relocation.id).update(rows_copied=copied)
+
+    for model in DATA_PLANE_MODELS:
+        _copy_table(
+            model,
+            org_id=relocation.org_id,
+            customer_id=customer_id,
+            source=source,
+            target=target,
+            progress=progress,
+        )
+    _inject_fault("copy")
+    _set_state(relocation, RelocationState.VERIFYING, rows_copied=copied)
+    with context(org_id=relocation.org_id, role=ORGANIZATION):
+        actual = {
+            _table(model): table_fingerprint(target, model, customer_id)
+            for model in DATA_PLANE_MODELS
+        }
+    _inject_fault("verify")
+    mismatched = [table for table in expected if expected[table] != actual[table]]
+    if mismatched:
+        raise RelocationFault(f"Verification failed for {', '.join(mismatched)}")
+    relocation.row_counts = {table: count for table, (count, _) in expected.items()}
+
+
+def _switch(relocation: Relocation) -> None:
+    _inject_fault("switch")
+    with context(org_id=relocation.org_id, role=ORGANIZATION):
+        Customer.objects.filter(id=relocation.customer_id).update(region=relocation.to_region)
+        Relocation.objects.filter(id=relocation.id).update(
+            switched=True, state=RelocationState.CLEANING, row_counts=relocation.row_counts
+        )
+    relocation.switched = True
+    relocation.state = RelocationState.CLEANING
+
+
+def _clean(relocation: Relocation) -> None:
+    source = region_alias(relocation.from_region)
+    with context(org_id=relocation.org_id, role=ORGANIZATION):
+        _inject_fault("clean")
+        _delete_customer_rows(source, relocation.customer_id)
+        Customer.objects.filter(id=relocation.customer_id).update(status=relocation.previous_status)
+        Relocation.objects.filter(id=relocation.id).update(
+            state=RelocationState.DONE, finished_at=timezone.now()
+        )
+        audit_record(
+            actor=relocation.requested_by,
+            action="customer.relocation_done",
+            target_type="customer",
+            target_id=relocation.customer_id,
+            subject_customer_id=relocation.customer_id,
+            before={"region": relocation.from_region},
+            after={"region": relocation.to_region, "row_counts": relocation.row_counts},
+        )
+    relocation.state = RelocationState.DONE
+
+
+def _record_failure(relocation: Relocation, exc: Exception) -> None:
+    """Before the switch: remove what was copied and give the customer back, whole, in its
+    old region. After it: keep the state so a retry finishes the clean-up."""
+    message = f"{exc.__class__.__name__}: {exc}"[:2000]
+    with context(org_id=relocation.org_id, role=ORGANIZATION):
+        if relocation.switched:
+            Relocation.objects.filter(id=relocation.id).update(error=message)
+            return
+        _delete_customer_rows(region_alias(relocation.to_region), relocation.customer_id)
+        Customer.objects.filter(id=relocation.customer_id).update(status=relocation.previous_status)
+        Relocation.objects.filter(id=relocation.id).update(
+            state=RelocationState.FAILED, error=message, finished_at=timezone.now()
+        )
+        audit_record(
+            actor=relocation.requested_by,
+            action="customer.relocation_failed",
+            target_type="customer",
+            target_id=relocation.customer_id,
+            subject_customer_id=relocation.customer_id,
+            after={"error": message[:200], "region": relocation.from_region},
+        )
