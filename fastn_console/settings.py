@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "guardian",
     "axes",
+    "ninja",
     "accounts",
     "customers",
     "roles",
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "dataplane",
     "billing",
     "widget",
+    "residency",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +208,14 @@ if not 0 <= SIGNUP_PROVISIONAL_MIN <= SIGNUP_APPROVE_MIN <= 1:
         f"(got {SIGNUP_PROVISIONAL_MIN} and {SIGNUP_APPROVE_MIN})."
     )
 
+# --- Build, workflows, widget: outbound calls and embed tokens (issue 8) --------------------
+# Plain http:// to 127.0.0.1 / localhost is for tests' local servers only; every other private,
+# loopback or link-local address is always refused (no server-side request forgery).
+OUTBOUND_ALLOW_HTTP_LOCALHOST = env.bool("OUTBOUND_ALLOW_HTTP_LOCALHOST", default=False)
+OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
+OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=1_048_576)
+EMBED_TOKEN_MAX_AGE_SECONDS = env.int("EMBED_TOKEN_MAX_AGE_SECONDS", default=8 * 3600)
+
 # --- Email ----------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Fastn Console <no-reply@fastn.test>")
 if DEBUG or TESTING:
@@ -277,3 +287,27 @@ LOGGING = {
 
 # Email is unique case-insensitively through a functional unique index (accounts_user_email_ci).
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+# --- Signup pipeline (SPEC §8) ---------------------------------------------------------------
+# The classifier client never retries on its own; Celery retries a failed call after each delay
+# below, so the model gets len(delays) + 1 tries, all within SIGNUP_LLM_RETRY_WINDOW_SECONDS.
+OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=20.0)
+SIGNUP_LLM_RETRY_DELAYS = [
+    float(d) for d in env.list("SIGNUP_LLM_RETRY_DELAYS", default=["30", "120"])
+]
+SIGNUP_LLM_MAX_TRIES = len(SIGNUP_LLM_RETRY_DELAYS) + 1
+SIGNUP_LLM_RETRY_WINDOW_SECONDS = 600
+if OPENAI_TIMEOUT_SECONDS <= 0 or any(d < 0 for d in SIGNUP_LLM_RETRY_DELAYS):
+    raise ImproperlyConfigured(
+        "OPENAI_TIMEOUT_SECONDS must be > 0 and SIGNUP_LLM_RETRY_DELAYS >= 0."
+    )
+# Applications whose pipeline has not moved for this long are enqueued again by the beat sweep.
+SIGNUP_STUCK_AFTER_SECONDS = env.int("SIGNUP_STUCK_AFTER_SECONDS", default=900)
+SIGNUP_CONFIRM_MAX_AGE_SECONDS = env.int("SIGNUP_CONFIRM_MAX_AGE_SECONDS", default=3 * 24 * 3600)
+# The queue signup tasks go to (None: the default queue); tests give them a worker of their own.
+SIGNUP_TASK_QUEUE = env.str("SIGNUP_TASK_QUEUE", default="") or None
+# Base of the links in emails sent without a request at hand (the sweep's resends).
+SIGNUP_PUBLIC_URL = env.str("SIGNUP_PUBLIC_URL", default="http://127.0.0.1:8000")
+CELERY_BEAT_SCHEDULE = {
+    "signup-sweep-stuck": {"task": "signup.sweep_stuck", "schedule": 60.0},
+}
