@@ -82,10 +82,29 @@ def start_worker(
     name = f"signup-{os.getpid()}-{time.monotonic_ns()}@localhost"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "fastn_console", "worker", "-P", "solo",
-             "-l", "info", "-n", name, "--without-mingle", "--without-gossip",
-             "--without-heartbeat", "-Q", queue],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "fastn_console",
+                "worker",
+                "-P",
+                "solo",
+                "-l",
+                "info",
+                "-n",
+                name,
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+                "-Q",
+                queue,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
             start_new_session=True,
         )
     worker = Worker(process, queue, log_path, mail_dir)

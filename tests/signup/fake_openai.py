@@ -110,7 +110,9 @@ class FakeOpenAI:
                 with fake._lock:
                     fake.calls[company] += 1
                     call = fake.calls[company]
-                    fake.requests.append({"body": body, "data": data, "headers": dict(self.headers)})
+                    fake.requests.append(
+                        {"body": body, "data": data, "headers": dict(self.headers)}
+                    )
                 fake.respond(self, company.lower(), call, body)
 
         return Handler

@@ -11,11 +11,21 @@ from signup.models import SignupReason, SignupStatus
 from tests.signup.fake_openai import classification
 
 
-def _decide(classifier: ClassifierState = ClassifierState.CLASSIFIED,
-            result: dict[str, Any] | None = None, *, email: EmailVerdict = EmailVerdict.PASSED,
-            duplicate: bool = False) -> Decision:
-    return decide(email=email, duplicate=duplicate, classifier=classifier,
-                  classification=result, approve_min=0.85, provisional_min=0.60)
+def _decide(
+    classifier: ClassifierState = ClassifierState.CLASSIFIED,
+    result: dict[str, Any] | None = None,
+    *,
+    email: EmailVerdict = EmailVerdict.PASSED,
+    duplicate: bool = False,
+) -> Decision:
+    return decide(
+        email=email,
+        duplicate=duplicate,
+        classifier=classifier,
+        classification=result,
+        approve_min=0.85,
+        provisional_min=0.60,
+    )
 
 
 @pytest.mark.parametrize(
@@ -23,13 +33,37 @@ def _decide(classifier: ClassifierState = ClassifierState.CLASSIFIED,
     [
         (classification(confidence=0.95), SignupStatus.APPROVED, SignupReason.SAAS_BUSINESS),
         (classification(confidence=0.85), SignupStatus.APPROVED, SignupReason.SAAS_BUSINESS),
-        (classification(confidence=0.84), SignupStatus.PROVISIONAL, SignupReason.MODERATE_CONFIDENCE),
-        (classification(confidence=0.60), SignupStatus.PROVISIONAL, SignupReason.MODERATE_CONFIDENCE),
+        (
+            classification(confidence=0.84),
+            SignupStatus.PROVISIONAL,
+            SignupReason.MODERATE_CONFIDENCE,
+        ),
+        (
+            classification(confidence=0.60),
+            SignupStatus.PROVISIONAL,
+            SignupReason.MODERATE_CONFIDENCE,
+        ),
         (classification(confidence=0.59), SignupStatus.MANUAL_REVIEW, SignupReason.LOW_CONFIDENCE),
-        (classification(confidence=0.99, red_flags=["x"]), SignupStatus.MANUAL_REVIEW, SignupReason.RED_FLAGS),
-        (classification(business=False, confidence=0.85), SignupStatus.REJECTED, SignupReason.NOT_A_BUSINESS),
-        (classification(business=False, confidence=0.84), SignupStatus.MANUAL_REVIEW, SignupReason.NOT_A_BUSINESS_UNSURE),
-        (classification(saas=False, confidence=0.99), SignupStatus.MANUAL_REVIEW, SignupReason.NOT_A_SAAS_VENDOR),
+        (
+            classification(confidence=0.99, red_flags=["x"]),
+            SignupStatus.MANUAL_REVIEW,
+            SignupReason.RED_FLAGS,
+        ),
+        (
+            classification(business=False, confidence=0.85),
+            SignupStatus.REJECTED,
+            SignupReason.NOT_A_BUSINESS,
+        ),
+        (
+            classification(business=False, confidence=0.84),
+            SignupStatus.MANUAL_REVIEW,
+            SignupReason.NOT_A_BUSINESS_UNSURE,
+        ),
+        (
+            classification(saas=False, confidence=0.99),
+            SignupStatus.MANUAL_REVIEW,
+            SignupReason.NOT_A_SAAS_VENDOR,
+        ),
     ],
 )
 def test_classified_applications_follow_the_order(result, status, reason) -> None:
@@ -38,7 +72,9 @@ def test_classified_applications_follow_the_order(result, status, reason) -> Non
 
 def test_rejections_come_before_everything_else() -> None:
     approve = classification()
-    assert _decide(result=approve, email=EmailVerdict.PERSONAL).reason == SignupReason.PERSONAL_EMAIL
+    assert (
+        _decide(result=approve, email=EmailVerdict.PERSONAL).reason == SignupReason.PERSONAL_EMAIL
+    )
     assert _decide(result=approve, email=EmailVerdict.INVALID).reason == SignupReason.INVALID_EMAIL
     assert _decide(result=approve, duplicate=True).reason == SignupReason.DUPLICATE_DOMAIN
     # Not a business with high confidence is rejected even with red flags.
@@ -59,9 +95,21 @@ def test_no_classifier_is_provisional_never_approved(state: ClassifierState) -> 
 
 def test_thresholds_come_from_the_arguments() -> None:
     result = classification(confidence=0.7)
-    strict = decide(email=EmailVerdict.PASSED, duplicate=False, classifier=ClassifierState.CLASSIFIED,
-                    classification=result, approve_min=0.95, provisional_min=0.75)
-    lenient = decide(email=EmailVerdict.PASSED, duplicate=False, classifier=ClassifierState.CLASSIFIED,
-                     classification=result, approve_min=0.7, provisional_min=0.5)
+    strict = decide(
+        email=EmailVerdict.PASSED,
+        duplicate=False,
+        classifier=ClassifierState.CLASSIFIED,
+        classification=result,
+        approve_min=0.95,
+        provisional_min=0.75,
+    )
+    lenient = decide(
+        email=EmailVerdict.PASSED,
+        duplicate=False,
+        classifier=ClassifierState.CLASSIFIED,
+        classification=result,
+        approve_min=0.7,
+        provisional_min=0.5,
+    )
     assert strict.status == SignupStatus.MANUAL_REVIEW
     assert lenient.status == SignupStatus.APPROVED

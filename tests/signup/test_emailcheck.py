@@ -21,24 +21,65 @@ from signup.emailcheck import (
 
 def test_blocklist_is_data_with_sources_and_about_forty_domains() -> None:
     data = json.loads(BLOCKLIST_PATH.read_text())
-    assert data["sources"] and all(source["url"].startswith("https://") for source in data["sources"])
+    assert data["sources"] and all(
+        source["url"].startswith("https://") for source in data["sources"]
+    )
     assert 35 <= len(data["domains"]) <= 60
     assert len(set(data["domains"])) == len(data["domains"])
-    for required in ["gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com",
-                     "msn.com", "yahoo.com", "icloud.com", "me.com", "aol.com", "proton.me",
-                     "protonmail.com", "gmx.com", "gmx.de", "mail.ru", "yandex.ru", "qq.com",
-                     "163.com", "126.com", "zoho.com"]:
+    for required in [
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "mail.ru",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "zoho.com",
+    ]:
         assert required in personal_domains()
 
 
-@pytest.mark.parametrize("domain", ["gmail.com", "GMAIL.COM", "Gmail.Com.", "mail.gmail.com",
-                                   "a.b.yahoo.co.uk", "hotmail.co.uk", "me.com", "qq.com"])
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "gmail.com",
+        "GMAIL.COM",
+        "Gmail.Com.",
+        "mail.gmail.com",
+        "a.b.yahoo.co.uk",
+        "hotmail.co.uk",
+        "me.com",
+        "qq.com",
+    ],
+)
 def test_personal_providers_match_case_trailing_dot_and_subdomains(domain: str) -> None:
     assert is_personal_domain(domain)
 
 
-@pytest.mark.parametrize("domain", ["notgmail.com", "gmail.com.evil.io", "mygmail.com",
-                                    "acme.com", "outlook.company", "me.company.com", "xqq.com"])
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "notgmail.com",
+        "gmail.com.evil.io",
+        "mygmail.com",
+        "acme.com",
+        "outlook.company",
+        "me.company.com",
+        "xqq.com",
+    ],
+)
 def test_lookalikes_on_other_label_boundaries_pass(domain: str) -> None:
     assert not is_personal_domain(domain)
 
@@ -74,10 +115,26 @@ def test_registrable_domain_accepts_emails_and_domains() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "jo", "jo@", "@acme.com", "a@b@acme.com", "jo@acme", "jo@co.uk", "jo@1.2.3.4",
-     "j o@acme.com", "jo@acme..com", "jo@-acme.com", "jo\x00@acme.com", "jo@ac\nme.com",
-     "jö@acme.com", "jo@" + "a" * 64 + ".com", "x" * 65 + "@acme.com",
-     "<script>@acme.com", "jo@acme.com<script>"],
+    [
+        "",
+        "jo",
+        "jo@",
+        "@acme.com",
+        "a@b@acme.com",
+        "jo@acme",
+        "jo@co.uk",
+        "jo@1.2.3.4",
+        "j o@acme.com",
+        "jo@acme..com",
+        "jo@-acme.com",
+        "jo\x00@acme.com",
+        "jo@ac\nme.com",
+        "jö@acme.com",
+        "jo@" + "a" * 64 + ".com",
+        "x" * 65 + "@acme.com",
+        "<script>@acme.com",
+        "jo@acme.com<script>",
+    ],
 )
 def test_malformed_addresses_are_refused_with_a_message(raw: str) -> None:
     with pytest.raises(EmailInvalid) as excinfo:
@@ -87,9 +144,17 @@ def test_malformed_addresses_are_refused_with_a_message(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("domain", "hint"),
-    [("gmial.com", "gmail.com"), ("hotmial.com", "hotmail.com"), ("yaho.com", "yahoo.com"),
-     ("outlok.com", "outlook.com"), ("gmaill.com", "gmail.com"), ("mail.gmial.com", "gmail.com"),
-     ("hotmial.co.uk", "hotmail.co.uk"), ("acme.con", "acme.com"), ("acme.cmo", "acme.com")],
+    [
+        ("gmial.com", "gmail.com"),
+        ("hotmial.com", "hotmail.com"),
+        ("yaho.com", "yahoo.com"),
+        ("outlok.com", "outlook.com"),
+        ("gmaill.com", "gmail.com"),
+        ("mail.gmial.com", "gmail.com"),
+        ("hotmial.co.uk", "hotmail.co.uk"),
+        ("acme.con", "acme.com"),
+        ("acme.cmo", "acme.com"),
+    ],
 )
 def test_near_misses_get_a_hint(domain: str, hint: str) -> None:
     assert suggest_domain(domain) == hint
@@ -98,8 +163,10 @@ def test_near_misses_get_a_hint(domain: str, hint: str) -> None:
     assert not checked.is_personal
 
 
-@pytest.mark.parametrize("domain", ["acme.com", "notgmail.com", "mygmail.com", "qa.com",
-                                    "aml.com", "gmail.com", "example.org"])
+@pytest.mark.parametrize(
+    "domain",
+    ["acme.com", "notgmail.com", "mygmail.com", "qa.com", "aml.com", "gmail.com", "example.org"],
+)
 def test_real_domains_and_exact_providers_get_no_hint(domain: str) -> None:
     assert suggest_domain(domain) is None
 
