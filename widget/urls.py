@@ -1,5 +1,34 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from widget import views
 
 app_name = "widget"
 
-urlpatterns: list[URLPattern] = []
+customer = "<slug:org_slug>/<uuid:customer_id>/"
+
+urlpatterns = [
+    path("", views.entry, name="entry"),
+    path(customer, views.home, name="home"),
+    path(customer + "connect/<uuid:connector_id>/", views.connect, name="connect"),
+    path(
+        customer + "connections/<uuid:connection_id>/reconnect/",
+        views.reconnect,
+        name="reconnect",
+    ),
+    path(
+        customer + "connections/<uuid:connection_id>/test/",
+        views.try_connection,
+        name="connection_test",
+    ),
+    path(
+        customer + "connections/<uuid:connection_id>/disconnect/",
+        views.disconnect,
+        name="disconnect",
+    ),
+    path(
+        customer + "configuration/<uuid:config_id>/",
+        views.edit_configuration,
+        name="configuration",
+    ),
+    path(customer + "token/refresh/", views.refresh_token, name="token_refresh"),
+]

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django import forms
+
+from build.models import AuthMethod
+from build.services import CONNECTORS, Kind
+from customers.models import Customer
+from dataplane import outbound
+from dataplane.definitions import parse_json, validate_input, validate_input_schema
+
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+JSON_ATTRS = {"rows": 10, "class": "code", "spellcheck": "false"}
+
+
+class JSONField(forms.CharField):
+    """A textarea of JSON; errors carry the line and column."""
+
+    widget = forms.Textarea(attrs=JSON_ATTRS)
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        return parse_json(text or "{}")
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, indent=2)
+        return value
+
+
+class SafeURLField(forms.URLField):
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value:
+            try:
+                outbound.check_url(value)
+            except outbound.UnsafeURL as exc:
+                raise forms.ValidationError(str(exc)) from None
+
+
+class ConnectorForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    auth_method = forms.ChoiceField(choices=AuthMethod.choices, label="Authentication method")
+    credential_fields = forms.CharField(
+        required=False,
+        label="Credential fields",
+        help_text="Names of the values a connection asks for, separated by commas "
+        "(lowercase, e.g. <code>api_key</code>). OAuth 2.0 needs <code>access_token</code>; "
+        "Basic auth needs <code>username, password</code>.",
+    )
+    base_url = SafeURLField(
+        required=False,
+        label="Base URL",
+        help_text="Called with the credentials by Test connection (https://).",
+        assume_scheme="https",
+    )
+
+    def clean_credential_fields(self) -> list[str]:
+        raw = self.cleaned_data.get("credential_fields") or ""
+        names = [name.strip() for name in re.split(r"[,\s]+", raw) if name.strip()]
+        bad = [name for name in names if not FIELD_NAME.match(name)]
+        if bad:
+            raise forms.ValidationError(
+                f"Use lowercase letters, digits and underscores: {', '.join(bad)}."
+            )
+        if len(set(names)) != len(names):
+            raise forms.ValidationError("Each field name once.")
+        return names
+
+    @classmethod
+    def initial_from(cls, item: Any) -> dict[str, Any]:
+        return {
+            "name": item.name,
+            "description": item.description,
+            "auth_method": item.auth_method,
+            "credential_fields": ", ".join(item.credential_fields or []),
+            "base_url": item.base_url,
+        }
+
+
+class EndpointForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    endpoint_url = SafeURLField(label="HTTPS endpoint", assume_scheme="https")
+    input_schema = JSONField(
+        required=False,
+        label="Input schema (JSON)",
+        help_text='A JSON Schema object: <code>{"type": "object", "properties": '
+        '{"text": {"type": "string"}}, "required": ["text"]}</code>.',
+    )
+
+    def clean_input_schema(self) -> dict[str, Any]:
+        return validate_input_schema(self.cleaned_data.get("input_schema") or {})
+
+    @classmethod
+    def initial_from(cls, item: Any) -> dict[str, Any]:
+        return {
+            "name": item.name,
+            "description": item.description,
+            "endpoint_url": item.endpoint_url,
+            "input_schema": item.input_schema,
+        }
+
+
+def form_class_for(kind: Kind) -> type[forms.Form]:
+    return ConnectorForm if kind is CONNECTORS else EndpointForm
+
+
+class CustomerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.get_region_display()})"
+
+
+class TestPanelForm(forms.Form):
+    customer = CustomerChoiceField(
+        queryset=Customer._base_manager.none(),
+        help_text="The run is logged as an execution of this customer, in its region.",
+    )
+    payload = JSONField(label="Input (JSON)")
+
+    def __init__(self, *args: Any, schema: dict[str, Any], customers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = schema
+        self.fields["customer"].queryset = customers  # type: ignore[attr-defined]
+
+    def clean_payload(self) -> dict[str, Any]:
+        return validate_input(self.cleaned_data.get("payload"), self.schema)
+
+
+class DeployForm(forms.Form):
+    environment = forms.ChoiceField(choices=[("test", "Test"), ("prod", "Prod")])
+    number = forms.IntegerField(min_value=1)

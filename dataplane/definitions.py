@@ -1,0 +1,143 @@
+"""JSON typed by people: parse with line and column in errors, check workflow definitions and the
+small JSON Schema subset agents and tools declare for their input."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from dataplane import outbound
+
+MAX_DEFINITION_BYTES = 64 * 1024
+MAX_STEPS = 20
+MAX_STEP_TIMEOUT_SECONDS = 30
+STEP_KEYS = frozenset({"name", "url", "method", "connection", "timeout_seconds", "body"})
+SCHEMA_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "null": (type(None),),
+}
+
+
+def parse_json(text: str, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
+    """Parse ``text``; a syntax error names its line and column."""
+    size = len(text.encode())
+    if size > max_bytes:
+        raise ValidationError(
+            f"This JSON is {size:,} bytes; the limit is {max_bytes:,}.", code="too_large"
+        )
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"Line {exc.lineno}, column {exc.colno}: {exc.msg}.", code="invalid_json"
+        ) from None
+
+
+def validate_workflow_definition(
+    definition: Any, *, connection_ids: Iterable[uuid.UUID]
+) -> dict[str, Any]:
+    """``{"steps": [{"name", "url", "method"?, "connection"?, "timeout_seconds"?, "body"?}]}``.
+
+    Returns the definition with methods upper-cased; raises a ValidationError listing every
+    problem with its path (``steps[1].url: …``).
+    """
+    if not isinstance(definition, dict):
+        raise ValidationError('The definition is a JSON object with a "steps" list.')
+    errors: list[str] = []
+    unknown = sorted(set(definition) - {"steps"})
+    if unknown:
+        errors.append(f"Unknown top-level key(s): {', '.join(unknown)}.")
+    steps = definition.get("steps")
+    if not isinstance(steps, list):
+        raise ValidationError([*errors, '"steps" must be a list.'])
+    if len(steps) > MAX_STEPS:
+        errors.append(f"At most {MAX_STEPS} steps.")
+    known_connections = {str(c) for c in connection_ids}
+    names: set[str] = set()
+    for index, step in enumerate(steps):
+        where = f"steps[{index}]"
+        if not isinstance(step, dict):
+            errors.append(f"{where}: each step is an object.")
+            continue
+        extra = sorted(set(step) - STEP_KEYS)
+        if extra:
+            errors.append(f"{where}: unknown key(s) {', '.join(extra)}.")
+        name = step.get("name")
+        if not isinstance(name, str) or not name.strip():
+            errors.append(f"{where}.name: a non-empty string is required.")
+        elif name in names:
+            errors.append(f"{where}.name: another step is already named {name!r}.")
+        else:
+            names.add(name)
+        url = step.get("url")
+        if not isinstance(url, str) or not url:
+            errors.append(f"{where}.url: a URL string is required.")
+        else:
+            try:
+                outbound.check_url(url)
+            except outbound.UnsafeURL as exc:
+                errors.append(f"{where}.url: {exc}")
+        method = step.get("method", "GET")
+        if not isinstance(method, str) or method.upper() not in outbound.ALLOWED_METHODS:
+            errors.append(f"{where}.method: one of {', '.join(outbound.ALLOWED_METHODS)}.")
+        else:
+            step["method"] = method.upper()
+        if "connection" in step and str(step["connection"]) not in known_connections:
+            errors.append(f"{where}.connection: not a connection of this customer.")
+        timeout = step.get("timeout_seconds")
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout <= MAX_STEP_TIMEOUT_SECONDS
+        ):
+            errors.append(
+                f"{where}.timeout_seconds: a number above 0 and at most {MAX_STEP_TIMEOUT_SECONDS}."
+            )
+    if errors:
+        raise ValidationError(errors)
+    return definition
+
+
+def validate_input_schema(schema: Any) -> dict[str, Any]:
+    """The subset of JSON Schema the test panel checks: ``type: object``, ``properties`` with
+    simple ``type``s, and ``required``."""
+    if not isinstance(schema, dict):
+        raise ValidationError("The input schema is a JSON object.")
+    if schema.get("type", "object") != "object":
+        raise ValidationError('The input schema\'s "type" must be "object".')
+    properties = schema.get("properties", {})
+    if not isinstance(properties, dict):
+        raise ValidationError('"properties" must be an object.')
+    for name, spec in properties.items():
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind is not None and kind not in SCHEMA_TYPES:
+            raise ValidationError(f"properties.{name}.type: one of {', '.join(SCHEMA_TYPES)}.")
+    required = schema.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise ValidationError('"required" must be a list of property names.')
+    return schema
+
+
+def validate_input(payload: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise ValidationError("The input is a JSON object.")
+    errors = [f"{name}: required." for name in schema.get("required", []) if name not in payload]
+    for name, spec in (schema.get("properties") or {}).items():
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if name in payload and kind in SCHEMA_TYPES:
+            value = payload[name]
+            wrong_bool = isinstance(value, bool) and kind in ("number", "integer")
+            if wrong_bool or not isinstance(value, SCHEMA_TYPES[kind]):
+                errors.append(f"{name}: must be of type {kind}.")
+    if errors:
+        raise ValidationError(errors)
+    return payload

@@ -1,0 +1,378 @@
+"""The end-user widget at ``/widget/<org_slug>/<customer_uuid>/`` (SPEC §5.7, §9).
+
+Two kinds of principal reach it, both restricted to one customer:
+
+* **Signed-in members restricted to that customer.** The tenancy middleware resolves the
+  ``org_slug`` and ``customer_id`` URL kwargs exactly as for console pages (404 for anyone else)
+  and runs the view inside the context; Django's CSRF protection applies.
+* **Holders of a connect link or embed token** (not signed in). ``widget_view`` verifies the
+  token (``widget.tokens``), checks that it names this organization and customer, and enters
+  ``tenancy.context(org_id, customer_id, role="customer")`` itself. The token travels in the
+  ``token`` query parameter of every widget link, in a hidden ``token`` field of every form, and
+  in a cookie limited to this widget's path (``SameSite=None; Secure`` over HTTPS so it also works
+  inside an iframe). A POST must carry the token in its body — a cookie alone is not enough —
+  which is what protects token holders from cross-site requests, so these views skip Django's
+  cookie-based CSRF check for them.
+
+Pages may be framed by the organization's site (``frame-ancestors``). A suspended organization
+or a suspended, pending or deleting customer gets a page that says so (403) and nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import memberships_of_current_user
+from build.models import Connector
+from build.selectors import build_item_snapshot, connectors_deployed_to_prod
+from build.services import CONNECTORS
+from customers.models import Customer, Organization
+from dataplane import services as dataplane
+from dataplane.encryption import CredentialsUnreadable
+from dataplane.forms import ConfigurationValueForm, CredentialsForm
+from dataplane.models import Configuration, Connection, ExecutionLog
+from dataplane.states import widget_refusal
+from roles.selectors import has_permission, permissions_of
+from tenancy.context import CUSTOMER, context, mark_rollback
+from widget import tokens
+
+COOKIE = "fastn_widget"
+REFUSAL_MESSAGES = {
+    "organization_suspended": "This organization's account is suspended, so its integrations "
+    "cannot be managed right now.",
+    "customer_suspended": "This account is not active, so its integrations cannot be managed "
+    "right now.",
+}
+
+
+@dataclass
+class Widget:
+    """Who is using the widget, for which customer, and what they may do."""
+
+    organization: Organization
+    customer: Customer
+    principal: Any
+    token: str | None
+    perms: frozenset[str] = field(default_factory=frozenset)
+
+    def authorize(self, key: str) -> None:
+        if not has_permission(self.principal, key, self.organization, self.customer):
+            raise PermissionDenied(f"Missing permission {key}")
+
+    @property
+    def actor(self) -> Any:
+        return self.principal.user if self.token is None else self.principal
+
+    def url(self, name: str, **kwargs: Any) -> str:
+        path = reverse(
+            f"widget:{name}",
+            kwargs={"org_slug": self.organization.slug, "customer_id": self.customer.id, **kwargs},
+        )
+        return f"{path}?{urlencode({'token': self.token})}" if self.token else path
+
+
+WidgetView = Callable[..., HttpResponse]
+
+
+def _frame_headers(response: HttpResponse) -> HttpResponse:
+    response["Content-Security-Policy"] = "frame-ancestors 'self'"
+    return response
+
+
+def _refused(request: HttpRequest, code: str, status: int = 403) -> HttpResponse:
+    return render(
+        request,
+        "widget/refused.html",
+        {"code": code, "message": REFUSAL_MESSAGES.get(code, "")},
+        status=status,
+    )
+
+
+def _token_from(request: HttpRequest) -> str:
+    if request.method == "POST":
+        return str(request.POST.get("token", ""))
+    return str(request.GET.get("token") or request.COOKIES.get(COOKIE, ""))
+
+
+def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
+    """Resolve the widget's principal (member or token holder), refuse suspended states, then
+    call ``view(request, widget, **kwargs)`` inside the customer's context."""
+
+    def run(request: HttpRequest, widget: Widget, kwargs: dict[str, Any]) -> HttpResponse:
+        refusal = widget_refusal(organization=widget.organization, customer=widget.customer)
+        if refusal is not None:
+            return _refused(request, refusal)
+        return view(request, widget, **kwargs)
+
+    @wraps(view)
+    def as_member(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        tenant = request.tenant  # type: ignore[attr-defined]
+        if not tenant.is_customer_restricted or tenant.customer is None:
+            raise Http404
+        widget = Widget(
+            tenant.organization,
+            tenant.customer,
+            tenant.membership,
+            None,
+            permissions_of(tenant.membership),
+        )
+        return run(request, widget, kwargs)
+
+    member_view = csrf_protect(as_member)
+
+    @wraps(view)
+    @login_not_required
+    @csrf_exempt
+    def resolver(
+        request: HttpRequest, org_slug: str, customer_id: uuid.UUID, **kwargs: Any
+    ) -> HttpResponse:
+        if request.user.is_authenticated:
+            return _frame_headers(member_view(request, **kwargs))
+        raw = _token_from(request)
+        if not raw:
+            return _frame_headers(_refused(request, "token_missing"))
+        try:
+            principal = tokens.verify(raw)
+        except tokens.TokenInvalid as exc:
+            return _frame_headers(_refused(request, f"token_{exc.reason}"))
+        if principal.customer_id != customer_id:
+            raise Http404
+        with context(org_id=principal.org_id, customer_id=customer_id, role=CUSTOMER):
+            organization = Organization.objects.filter(id=principal.org_id, slug=org_slug).first()
+            customer = Customer.objects.filter(id=customer_id).first()
+            if organization is None or customer is None:
+                raise Http404
+            widget = Widget(organization, customer, principal, raw, principal.permissions)
+            response = run(request, widget, kwargs)
+            if response.status_code >= 500:
+                mark_rollback()
+        if request.method == "GET" and response.status_code == 200:
+            secure = request.is_secure()
+            response.set_cookie(
+                COOKIE,
+                raw,
+                max_age=settings.EMBED_TOKEN_MAX_AGE_SECONDS,
+                path=reverse(
+                    "widget:home", kwargs={"org_slug": org_slug, "customer_id": customer_id}
+                ),
+                secure=secure,
+                httponly=True,
+                samesite="None" if secure else "Lax",
+            )
+        return _frame_headers(response)
+
+    resolver.xframe_options_exempt = True  # type: ignore[attr-defined]
+    return resolver
+
+
+def _render(request: HttpRequest, widget: Widget, template: str, **extra: Any) -> HttpResponse:
+    return render(request, template, {"widget": widget, "perms": widget.perms, **extra})
+
+
+def entry(request: HttpRequest) -> HttpResponse:
+    """``/widget/``: a signed-in customer-restricted member goes to their customer's widget."""
+    membership = memberships_of_current_user().filter(restricted_customer__isnull=False).first()
+    if membership is None:
+        raise Http404
+    return redirect(
+        "widget:home", org_slug=membership.org.slug, customer_id=membership.restricted_customer_id
+    )
+
+
+@widget_view
+def home(request: HttpRequest, widget: Widget) -> HttpResponse:
+    widget.authorize("connections.read")
+    connections = list(Connection.objects.all().order_by("name", "id"))
+    connectors = {
+        c.id: c for c in Connector.objects.filter(id__in={c.connector_id for c in connections})
+    }
+    rows = [(connection, connectors.get(connection.connector_id)) for connection in connections]
+    available = list(connectors_deployed_to_prod()) if "connectors.read" in widget.perms else []
+    configuration = Configuration.objects.filter(end_user_editable=True).order_by("key")
+    executions = (
+        ExecutionLog.objects.order_by("-created_at")[:20]
+        if "executions.read" in widget.perms
+        else []
+    )
+    return _render(
+        request,
+        widget,
+        "widget/home.html",
+        rows=rows,
+        available=available,
+        configuration=configuration,
+        executions=executions,
+    )
+
+
+def _deployed_connector(connector_id: uuid.UUID) -> tuple[Connector, list[str]]:
+    """A connector deployed to prod and the credential fields of its prod version."""
+    connector = get_object_or_404(connectors_deployed_to_prod(), id=connector_id)
+    snapshot = build_item_snapshot(kind=CONNECTORS, item=connector, number=connector.prod_version)
+    return connector, list(snapshot.get("credential_fields") or [])
+
+
+def _back(widget: Widget) -> HttpResponse:
+    return redirect(widget.url("home"))
+
+
+@widget_view
+def connect(request: HttpRequest, widget: Widget, connector_id: uuid.UUID) -> HttpResponse:
+    widget.authorize("connections.create")
+    connector, fields = _deployed_connector(connector_id)
+    form = CredentialsForm(request.POST or None, fields=fields, name_initial=connector.name)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dataplane.connection_connect(
+                acting_user=widget.actor,
+                organization=widget.organization,
+                customer=widget.customer,
+                connector=connector,
+                name=form.cleaned_data["name"],
+                credentials=form.credentials(),
+                credential_fields=fields,
+            )
+        except ValidationError as exc:
+            form.add_credential_errors(exc)
+        else:
+            messages.success(request, f"Connected to {connector.name}.")
+            return _back(widget)
+    return _render(request, widget, "widget/connect.html", connector=connector, form=form)
+
+
+def _get_connection_for_widget(widget: Widget, connection_id: uuid.UUID) -> Connection:
+    """A connection of the widget's customer, or 404 (the scope filters by customer)."""
+    return get_object_or_404(Connection.objects.all(), id=connection_id)
+
+
+@widget_view
+def reconnect(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) -> HttpResponse:
+    widget.authorize("connections.update")
+    connection = _get_connection_for_widget(widget, connection_id)
+    connector = get_object_or_404(Connector.objects.all(), id=connection.connector_id)
+    form = CredentialsForm(
+        request.POST or None,
+        fields=list(connector.credential_fields),
+        name_initial=connection.name,
+        optional=bool(connection.credentials),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            dataplane.connection_update(
+                acting_user=widget.actor,
+                organization=widget.organization,
+                customer=widget.customer,
+                connection=connection,
+                connector=connector,
+                name=form.cleaned_data["name"],
+                credentials=form.credentials(),
+            )
+        except (ValidationError, CredentialsUnreadable) as exc:
+            form.add_credential_errors(exc)
+        else:
+            messages.success(request, f"{connection.name} updated.")
+            return _back(widget)
+    return _render(
+        request,
+        widget,
+        "widget/connect.html",
+        connector=connector,
+        form=form,
+        connection=connection,
+    )
+
+
+@require_POST
+@widget_view
+def try_connection(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) -> HttpResponse:
+    widget.authorize("connections.execute")
+    connection = _get_connection_for_widget(widget, connection_id)
+    connector = get_object_or_404(Connector.objects.all(), id=connection.connector_id)
+    try:
+        outcome = dataplane.connection_test(
+            acting_user=widget.actor,
+            organization=widget.organization,
+            customer=widget.customer,
+            connection=connection,
+            connector=connector,
+        )
+    except (ValidationError, CredentialsUnreadable) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        level = messages.SUCCESS if outcome.status == "active" else messages.ERROR
+        messages.add_message(request, level, f"{connection.name}: {outcome.message}")
+    return _back(widget)
+
+
+@require_POST
+@widget_view
+def disconnect(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) -> HttpResponse:
+    widget.authorize("connections.delete")
+    connection = _get_connection_for_widget(widget, connection_id)
+    try:
+        dataplane.connection_disconnect(
+            acting_user=widget.actor,
+            organization=widget.organization,
+            customer=widget.customer,
+            connection=connection,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{connection.name} disconnected; its credentials are deleted.")
+    return _back(widget)
+
+
+@widget_view
+def edit_configuration(request: HttpRequest, widget: Widget, config_id: uuid.UUID) -> HttpResponse:
+    widget.authorize("connections.update")
+    configuration = get_object_or_404(
+        Configuration.objects.filter(end_user_editable=True), id=config_id
+    )
+    form = ConfigurationValueForm(request.POST or None, configuration=configuration)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dataplane.configuration_update(
+                acting_user=widget.actor,
+                organization=widget.organization,
+                customer=widget.customer,
+                configuration=configuration,
+                value=form.new_value(),
+                restricted=True,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{configuration.key} saved.")
+            return _back(widget)
+    return _render(
+        request, widget, "widget/configuration.html", configuration=configuration, form=form
+    )
+
+
+@require_POST
+@widget_view
+def refresh_token(request: HttpRequest, widget: Widget) -> HttpResponse:
+    """Exchange a valid token for a fresh 8-hour one (token holders only)."""
+    if widget.token is None:
+        raise Http404
+    try:
+        token = tokens.refresh(widget.principal)
+    except tokens.TokenInvalid as exc:
+        return JsonResponse({"error": f"token_{exc.reason}"}, status=403)
+    return JsonResponse({"token": token, "expires_in": settings.EMBED_TOKEN_MAX_AGE_SECONDS})
