@@ -1,0 +1,650 @@
+"""Settings → People: members, invitations, role changes, removal, join requests, ownership
+transfer, and the Owner rules of SPEC §4."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from audit.models import AuditLogEntry
+from customers.models import Organization
+from roles import catalog
+from roles.models import (
+    Invitation,
+    InvitationStatus,
+    JoinRequest,
+    JoinRequestStatus,
+    Membership,
+)
+from roles.selectors import has_permission
+from roles.services import (
+    invitation_create,
+    membership_role_change,
+    role_create,
+    role_group_name,
+)
+from tests.conftest import ALL_DATABASES
+from tests.factories import make_member, make_user
+from tests.roles.conftest import client_for, in_org
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+MANAGERS = [catalog.OWNER, catalog.ADMIN]
+NON_MANAGERS = [catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER]
+
+
+def _invite(team, email="new@acme.test", role_key=catalog.DEVELOPER, org=None) -> Invitation:
+    org = org or team.org
+    with in_org(org):
+        from roles.models import Role
+
+        role = Role.objects.get(system_key=role_key)
+        return invitation_create(
+            acting_user=org.owner,
+            organization=org,
+            email=email,
+            role=role,
+            link_base="http://testserver/",
+        )
+
+
+def _join_request(org, email="applicant@acme.test", user=None) -> JoinRequest:
+    with in_org(org):
+        return JoinRequest.objects.create(org=org, email=email, full_name="Applicant", user=user)
+
+
+def _membership(team, key) -> Membership:
+    with in_org(team.org):
+        return Membership.objects.select_related("role").get(id=team.members[key].id)
+
+
+def _in_group(membership: Membership, role) -> bool:
+    return (
+        Group.objects.get(name=role_group_name(role))
+        .user_set.filter(id=membership.user_id)
+        .exists()
+    )
+
+
+# --- The members list ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", MANAGERS)
+def test_members_with_manage_members_see_people(team, key) -> None:
+    response = team.client(key).get(team.url("people/"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    for email in ("owner@acme.test", "viewer@acme.test", "enduser@acme.test"):
+        assert email in body
+    assert "Northwind" in body  # the End User's customer restriction
+    assert "Organization-wide" in body
+    assert "Invite User" in body
+
+
+@pytest.mark.parametrize("key", NON_MANAGERS)
+def test_members_without_manage_members_cannot_see_people(team, key) -> None:
+    client = team.client(key)
+    for path in ("people/", "people/invitations/", "people/join-requests/", "people/invite/"):
+        assert client.get(team.url(path)).status_code == 403
+
+
+def test_people_link_is_in_the_nav_only_for_managers(team) -> None:
+    people = f'href="/o/{team.slug}/settings/people/"'.encode()
+    assert people in team.client(catalog.ADMIN).get(team.url("roles/")).content
+    assert people not in team.client(catalog.DEVELOPER).get(team.url("roles/")).content
+
+
+def test_people_search_and_pagination(team) -> None:
+    for index in range(30):
+        make_member(team.org, catalog.VIEWER, user=make_user(f"bulk{index:02}@acme.test"))
+    client = team.client(catalog.ADMIN)
+    first = client.get(team.url("people/")).content.decode()
+    assert "Page 1 of 2" in first
+    found = client.get(team.url("people/"), {"q": "bulk07"}).content.decode()
+    assert "bulk07@acme.test" in found and "bulk08@acme.test" not in found
+    assert "No member matches" in client.get(team.url("people/"), {"q": "nobody"}).content.decode()
+
+
+def test_owner_row_offers_no_change_or_remove(team) -> None:
+    owner = team.members[catalog.OWNER]
+    admin = team.members[catalog.ADMIN]
+    body = team.client(catalog.ADMIN).get(team.url("people/")).content.decode()
+    assert f"members/{owner.id}/role/" not in body
+    assert f"members/{admin.id}/role/" not in body  # your own row
+    assert f"members/{team.members[catalog.VIEWER].id}/role/" in body
+
+
+def test_transfer_button_is_shown_only_to_the_owner(team) -> None:
+    assert b"Transfer ownership" in team.client(catalog.OWNER).get(team.url("people/")).content
+    assert b"Transfer ownership" not in team.client(catalog.ADMIN).get(team.url("people/")).content
+
+
+# --- Invitations -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", MANAGERS)
+def test_managers_can_invite_and_the_email_is_sent(
+    team, key, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    role = team.role(catalog.DEVELOPER)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = team.client(key).post(
+            team.url("people/invite/"), {"email": "New@Acme.test", "role": role.id}
+        )
+    assert response.status_code == 302
+    with in_org(team.org):
+        invitation = Invitation.objects.get(email="new@acme.test")
+        assert invitation.status == InvitationStatus.PENDING
+        assert AuditLogEntry.objects.get(action="invitation.create").after["role"] == "Developer"
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["new@acme.test"]
+    assert "http://testserver/invitations/" in mailoutbox[0].body
+    assert "Acme" in mailoutbox[0].subject
+
+
+@pytest.mark.parametrize("key", NON_MANAGERS)
+def test_members_without_manage_members_cannot_invite(team, key, mailoutbox) -> None:
+    role = team.role(catalog.VIEWER)
+    response = team.client(key).post(
+        team.url("people/invite/"), {"email": "new@acme.test", "role": role.id}
+    )
+    assert response.status_code == 403
+    with in_org(team.org):
+        assert not Invitation.objects.exists()
+    assert mailoutbox == []
+
+
+def test_owner_role_is_not_in_any_choice_list(team) -> None:
+    owner_role = team.role(catalog.OWNER)
+    viewer = team.members[catalog.VIEWER]
+    join_request = _join_request(team.org)
+    client = team.client(catalog.OWNER)
+    for path in (
+        "people/invite/",
+        f"people/members/{viewer.id}/role/",
+        f"people/join-requests/{join_request.id}/accept/",
+    ):
+        body = client.get(team.url(path)).content.decode()
+        assert f'value="{owner_role.id}"' not in body
+        assert f'value="{team.role(catalog.ADMIN).id}"' in body
+
+
+def test_inviting_as_owner_is_refused(team, mailoutbox) -> None:
+    owner_role = team.role(catalog.OWNER)
+    response = team.client(catalog.OWNER).post(
+        team.url("people/invite/"), {"email": "new@acme.test", "role": owner_role.id}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    with in_org(team.org):
+        assert not Invitation.objects.exists()
+
+
+def test_end_user_invitation_requires_a_customer(team) -> None:
+    role = team.role(catalog.END_USER)
+    client = team.client(catalog.ADMIN)
+    missing = client.post(team.url("people/invite/"), {"email": "eu@acme.test", "role": role.id})
+    assert missing.status_code == 200
+    assert "Choose the customer a End User is limited to." in missing.content.decode()
+    ok = client.post(
+        team.url("people/invite/"),
+        {"email": "eu@acme.test", "role": role.id, "restricted_customer": team.customer.id},
+    )
+    assert ok.status_code == 302
+    with in_org(team.org):
+        invitation = Invitation.objects.get(email="eu@acme.test")
+        assert invitation.restricted_customer_id == team.customer.id
+        entry = AuditLogEntry.objects.get(action="invitation.create")
+        assert entry.subject_customer_id == team.customer.id
+
+
+def test_inviting_an_existing_member_is_a_form_error(team) -> None:
+    role = team.role(catalog.VIEWER)
+    response = team.client(catalog.ADMIN).post(
+        team.url("people/invite/"), {"email": "viewer@acme.test", "role": role.id}
+    )
+    assert "viewer@acme.test is already a member." in response.content.decode()
+
+
+def test_member_cannot_invite_with_a_role_above_their_own(team) -> None:
+    keys = sorted(catalog.ALL_KEYS - {"billing.manage"})
+    with in_org(team.org):
+        limited = role_create(
+            acting_user=team.org.owner,
+            organization=team.org,
+            name="Limited admin",
+            permissions=keys,
+        )
+        membership_role_change(
+            acting_user=team.org.owner, membership=team.members[catalog.VIEWER], role=limited
+        )
+    client = team.client(catalog.VIEWER)
+    body = client.get(team.url("people/invite/")).content.decode()
+    assert f'value="{team.role(catalog.ADMIN).id}"' not in body
+    assert f'value="{team.role(catalog.DEVELOPER).id}"' in body
+    response = client.post(
+        team.url("people/invite/"), {"email": "x@acme.test", "role": team.role(catalog.ADMIN).id}
+    )
+    assert response.status_code == 200
+    with in_org(team.org):
+        assert not Invitation.objects.exists()
+
+
+def test_invitation_list_shows_pending_invitations_with_actions(team) -> None:
+    invitation = _invite(team)
+    body = team.client(catalog.ADMIN).get(team.url("people/invitations/")).content.decode()
+    assert "new@acme.test" in body
+    assert f"invitations/{invitation.id}/resend/" in body
+    assert f"invitations/{invitation.id}/revoke/" in body
+
+
+@pytest.mark.parametrize("key", MANAGERS)
+def test_managers_can_resend_an_invitation(
+    team, key, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    invitation = _invite(team)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = team.client(key).post(team.url(f"people/invitations/{invitation.id}/resend/"))
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1
+    with in_org(team.org):
+        assert AuditLogEntry.objects.filter(action="invitation.resend").count() == 1
+        assert Invitation.objects.get(id=invitation.id).expires_at > invitation.expires_at
+
+
+@pytest.mark.parametrize("key", NON_MANAGERS)
+def test_members_without_manage_members_cannot_resend(
+    team, key, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    invitation = _invite(team)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = team.client(key).post(team.url(f"people/invitations/{invitation.id}/resend/"))
+    assert response.status_code == 403
+    assert mailoutbox == []
+
+
+@pytest.mark.parametrize("key", MANAGERS)
+def test_managers_can_revoke_an_invitation(team, key) -> None:
+    invitation = _invite(team)
+    response = team.client(key).post(team.url(f"people/invitations/{invitation.id}/revoke/"))
+    assert response.status_code == 302
+    with in_org(team.org):
+        assert Invitation.objects.get(id=invitation.id).status == InvitationStatus.REVOKED
+        assert AuditLogEntry.objects.filter(action="invitation.revoke").count() == 1
+
+
+@pytest.mark.parametrize("key", NON_MANAGERS)
+def test_members_without_manage_members_cannot_revoke(team, key) -> None:
+    invitation = _invite(team)
+    response = team.client(key).post(team.url(f"people/invitations/{invitation.id}/revoke/"))
+    assert response.status_code == 403
+    with in_org(team.org):
+        assert Invitation.objects.get(id=invitation.id).status == InvitationStatus.PENDING
+
+
+def test_resend_and_revoke_accept_only_post(team) -> None:
+    invitation = _invite(team)
+    client = team.client(catalog.ADMIN)
+    assert client.get(team.url(f"people/invitations/{invitation.id}/revoke/")).status_code == 405
+    assert client.get(team.url(f"people/invitations/{invitation.id}/resend/")).status_code == 405
+
+
+# --- Change role -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", MANAGERS)
+def test_managers_can_change_a_members_role_and_groups_follow(team, key) -> None:
+    viewer = _membership(team, catalog.VIEWER)
+    developer_role = team.role(catalog.DEVELOPER)
+    response = team.client(key).post(
+        team.url(f"people/members/{viewer.id}/role/"), {"role": developer_role.id}
+    )
+    assert response.status_code == 302
+    changed = _membership(team, catalog.VIEWER)
+    assert changed.role_id == developer_role.id
+    assert _in_group(changed, developer_role)
+    assert not _in_group(changed, viewer.role)
+    with in_org(team.org):
+        assert has_permission(changed, "workflows.create", team.org)
+        entry = AuditLogEntry.objects.get(action="membership.role_change")
+    assert entry.before["role"] == "Viewer" and entry.after["role"] == "Developer"
+    assert entry.after["customer"] == "Organization-wide"
+
+
+@pytest.mark.parametrize("key", NON_MANAGERS)
+def test_members_without_manage_members_cannot_change_roles(team, key) -> None:
+    target = team.members[catalog.OPERATOR if key != catalog.OPERATOR else catalog.VIEWER]
+    response = team.client(key).post(
+        team.url(f"people/members/{target.id}/role/"), {"role": team.role(catalog.ADMIN).id}
+    )
+    assert response.status_code == 403
+    with in_org(team.org):
+        assert Membership.objects.get(id=target.id).role_id == target.role_id
+
+
+def test_nobody_changes_their_own_role(team) -> None:
+    admin = team.members[catalog.ADMIN]
+    client = team.client(catalog.ADMIN)
+    assert client.get(team.url(f"people/members/{admin.id}/role/")).status_code == 403
+    response = client.post(
+        team.url(f"people/members/{admin.id}/role/"), {"role": team.role(catalog.VIEWER).id}
+    )
+    assert response.status_code == 403
+    assert _membership(team, catalog.ADMIN).role.system_key == catalog.ADMIN
+
+
+def test_owner_cannot_change_their_own_role(team) -> None:
+    owner = team.members[catalog.OWNER]
+    response = team.client(catalog.OWNER).post(
+        team.url(f"people/members/{owner.id}/role/"), {"role": team.role(catalog.ADMIN).id}
+    )
+    assert response.status_code == 403
+
+
+def test_admin_cannot_demote_the_owner(team) -> None:
+    owner = team.members[catalog.OWNER]
+    response = team.client(catalog.ADMIN).post(
+        team.url(f"people/members/{owner.id}/role/"), {"role": team.role(catalog.VIEWER).id}
+    )
+    assert response.status_code == 403
+    assert _membership(team, catalog.OWNER).role.system_key == catalog.OWNER
+
+
+def test_nobody_assigns_the_owner_role_by_changing_roles(team) -> None:
+    viewer = team.members[catalog.VIEWER]
+    response = team.client(catalog.OWNER).post(
+        team.url(f"people/members/{viewer.id}/role/"), {"role": team.role(catalog.OWNER).id}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert _membership(team, catalog.VIEWER).role.system_key == catalog.VIEWER
+
+
+def test_changing_to_end_user_requires_a_customer(team) -> None:
+    viewer = team.members[catalog.VIEWER]
+    client = team.client(catalog.ADMIN)
+    url = team.url(f"people/members/{viewer.id}/role/")
+    missing = client.post(url, {"role": team.role(catalog.END_USER).id})
+    assert "Choose the customer" in missing.content.decode()
+    ok = client.post(
+        url, {"role": team.role(catalog.END_USER).id, "restricted_customer": team.customer.id}
+    )
+    assert ok.status_code == 302
+    assert _membership(team, catalog.VIEWER).restricted_customer_id == team.customer.id
+
+
+def _limited_manager(team):
+    """A member who manages members but lacks billing.manage (a role below Admin)."""
+    keys = sorted(catalog.ALL_KEYS - {"billing.manage"})
+    with in_org(team.org):
+        limited = role_create(
+            acting_user=team.org.owner,
+            organization=team.org,
+            name="People manager",
+            permissions=keys,
+        )
+        membership_role_change(
+            acting_user=team.org.owner, membership=team.members[catalog.OPERATOR], role=limited
+        )
+    return team.client(catalog.OPERATOR)
+
+
+def test_nobody_assigns_a_role_above_their_own(team) -> None:
+    client = _limited_manager(team)
+    viewer = team.members[catalog.VIEWER]
+    response = client.post(
+        team.url(f"people/members/{viewer.id}/role/"), {"role": team.role(catalog.ADMIN).id}
+    )
+    assert response.status_code == 200
+    assert _membership(team, catalog.VIEWER).role.system_key == catalog.VIEWER
+    allowed = client.post(
+        team.url(f"people/members/{viewer.id}/role/"), {"role": team.role(catalog.DEVELOPER).id}
+    )
+    assert allowed.status_code == 302
+
+
+def test_nobody_changes_or_removes_a_member_whose_role_is_above_their_own(team) -> None:
+    client = _limited_manager(team)
+    admin = team.members[catalog.ADMIN]
+    assert (
+        client.post(
+            team.url(f"people/members/{admin.id}/role/"), {"role": team.role(catalog.VIEWER).id}
+        ).status_code
+        == 403
+    )
+    assert client.post(team.url(f"people/members/{admin.id}/remove/")).status_code == 403
+    assert _membership(team, catalog.ADMIN).role.system_key == catalog.ADMIN
+
+
+# --- Remove ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", MANAGERS)
+def test_managers_can_remove_a_member_and_their_group_membership(team, key) -> None:
+    viewer = _membership(team, catalog.VIEWER)
+    response = team.client(key).post(team.url(f"people/members/{viewer.id}/remove/"))
+    assert response.status_code == 302
+    with in_org(team.org):
+        assert not Membership.objects.filter(id=viewer.id).exists()
+        assert AuditLogEntry.objects.get(action="membership.remove").before["user"] == (
+            "viewer@acme.test"
+        )
+    assert not _in_group(viewer, viewer.role)
+    assert client_for(viewer.user).get(team.url("roles/")).status_code == 404
+
+
+@pytest.mark.parametrize("key", NON_MANAGERS)
+def test_members_without_manage_members_cannot_remove(team, key) -> None:
+    target = team.members[catalog.END_USER]
+    assert team.client(key).post(team.url(f"people/members/{target.id}/remove/")).status_code == 403
+    with in_org(team.org):
+        assert Membership.objects.filter(id=target.id).exists()
+
+
+def test_nobody_removes_the_owner(team) -> None:
+    owner = team.members[catalog.OWNER]
+    assert (
+        team.client(catalog.ADMIN).post(team.url(f"people/members/{owner.id}/remove/")).status_code
+        == 403
+    )
+    with in_org(team.org):
+        assert Membership.objects.filter(id=owner.id).exists()
+
+
+def test_nobody_removes_themselves(team) -> None:
+    admin = team.members[catalog.ADMIN]
+    assert (
+        team.client(catalog.ADMIN).post(team.url(f"people/members/{admin.id}/remove/")).status_code
+        == 403
+    )
+
+
+# --- Join requests ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", MANAGERS)
+def test_managers_accept_a_join_request_with_a_role(team, key) -> None:
+    applicant = make_user("applicant@acme.test")
+    join_request = _join_request(team.org, user=applicant)
+    response = team.client(key).post(
+        team.url(f"people/join-requests/{join_request.id}/accept/"),
+        {"role": team.role(catalog.OPERATOR).id},
+    )
+    assert response.status_code == 302
+    with in_org(team.org):
+        assert JoinRequest.objects.get(id=join_request.id).status == JoinRequestStatus.ACCEPTED
+        membership = Membership.objects.select_related("role").get(user=applicant)
+        assert membership.role.system_key == catalog.OPERATOR
+        assert AuditLogEntry.objects.filter(action="join_request.accept").count() == 1
+    assert _in_group(membership, membership.role)
+
+
+def test_accepting_a_join_request_without_an_account_sends_an_invitation(
+    team, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    join_request = _join_request(team.org, email="fresh@acme.test")
+    with django_capture_on_commit_callbacks(execute=True):
+        team.client(catalog.ADMIN).post(
+            team.url(f"people/join-requests/{join_request.id}/accept/"),
+            {"role": team.role(catalog.VIEWER).id},
+        )
+    with in_org(team.org):
+        invitation = Invitation.objects.select_related("role").get(email="fresh@acme.test")
+    assert invitation.role.system_key == catalog.VIEWER
+    assert [message.to for message in mailoutbox] == [["fresh@acme.test"]]
+
+
+@pytest.mark.parametrize("key", NON_MANAGERS)
+def test_members_without_manage_members_cannot_accept_join_requests(team, key) -> None:
+    join_request = _join_request(team.org, user=make_user("applicant@acme.test"))
+    response = team.client(key).post(
+        team.url(f"people/join-requests/{join_request.id}/accept/"),
+        {"role": team.role(catalog.VIEWER).id},
+    )
+    assert response.status_code == 403
+    with in_org(team.org):
+        assert JoinRequest.objects.get(id=join_request.id).status == JoinRequestStatus.PENDING
+
+
+@pytest.mark.parametrize("key", MANAGERS)
+def test_managers_can_decline_a_join_request(team, key) -> None:
+    join_request = _join_request(team.org)
+    response = team.client(key).post(team.url(f"people/join-requests/{join_request.id}/decline/"))
+    assert response.status_code == 302
+    with in_org(team.org):
+        assert JoinRequest.objects.get(id=join_request.id).status == JoinRequestStatus.DECLINED
+        assert AuditLogEntry.objects.filter(action="join_request.decline").count() == 1
+
+
+@pytest.mark.parametrize("key", NON_MANAGERS)
+def test_members_without_manage_members_cannot_decline_join_requests(team, key) -> None:
+    join_request = _join_request(team.org)
+    response = team.client(key).post(team.url(f"people/join-requests/{join_request.id}/decline/"))
+    assert response.status_code == 403
+    with in_org(team.org):
+        assert JoinRequest.objects.get(id=join_request.id).status == JoinRequestStatus.PENDING
+
+
+def test_join_request_list_shows_pending_requests(team) -> None:
+    _join_request(team.org, email="someone@acme.test")
+    body = team.client(catalog.ADMIN).get(team.url("people/join-requests/")).content.decode()
+    assert "someone@acme.test" in body
+    assert "Accept" in body and "Decline" in body
+
+
+# --- Ownership transfer ----------------------------------------------------------------------
+
+
+def test_owner_transfers_ownership_and_becomes_admin(team) -> None:
+    old_owner = _membership(team, catalog.OWNER)
+    target = _membership(team, catalog.DEVELOPER)
+    response = team.client(catalog.OWNER).post(
+        team.url("people/transfer-ownership/"), {"new_owner": target.id, "confirm": team.slug}
+    )
+    assert response.status_code == 302
+    organization = Organization.objects.get(id=team.org.id)
+    assert organization.owner_id == target.user_id
+    new_owner = _membership(team, catalog.DEVELOPER)
+    previous = _membership(team, catalog.OWNER)
+    assert new_owner.role.system_key == catalog.OWNER
+    assert previous.role.system_key == catalog.ADMIN
+    assert _in_group(new_owner, new_owner.role) and not _in_group(new_owner, target.role)
+    assert _in_group(previous, previous.role) and not _in_group(previous, old_owner.role)
+    with in_org(team.org):
+        assert has_permission(new_owner, "organization.owner", organization)
+        assert not has_permission(previous, "organization.owner", organization)
+        entry = AuditLogEntry.objects.get(action="organization.ownership_transfer")
+    assert entry.before["owner"] == "owner@acme.test"
+    assert entry.after["owner"] == "developer@acme.test"
+
+
+def test_transfer_needs_the_typed_confirmation(team) -> None:
+    target = team.members[catalog.DEVELOPER]
+    response = team.client(catalog.OWNER).post(
+        team.url("people/transfer-ownership/"), {"new_owner": target.id, "confirm": "nope"}
+    )
+    assert response.status_code == 200
+    assert Organization.objects.get(id=team.org.id).owner_id == team.org.owner_id
+
+
+@pytest.mark.parametrize("key", [catalog.ADMIN, catalog.DEVELOPER, catalog.VIEWER])
+def test_only_the_owner_can_transfer_ownership(team, key) -> None:
+    client = team.client(key)
+    assert client.get(team.url("people/transfer-ownership/")).status_code == 403
+    response = client.post(
+        team.url("people/transfer-ownership/"),
+        {"new_owner": team.members[key].id, "confirm": team.slug},
+    )
+    assert response.status_code == 403
+    assert Organization.objects.get(id=team.org.id).owner_id == team.org.owner_id
+
+
+def test_customer_restricted_members_cannot_become_owner(team) -> None:
+    end_user = team.members[catalog.END_USER]
+    body = team.client(catalog.OWNER).get(team.url("people/transfer-ownership/")).content.decode()
+    assert "enduser@acme.test" not in body
+    response = team.client(catalog.OWNER).post(
+        team.url("people/transfer-ownership/"), {"new_owner": end_user.id, "confirm": team.slug}
+    )
+    assert response.status_code == 200
+    assert Organization.objects.get(id=team.org.id).owner_id == team.org.owner_id
+
+
+# --- Outsiders -------------------------------------------------------------------------------
+
+
+def _object_urls(team, org_members, invitation, join_request) -> list[tuple[str, str]]:
+    viewer = org_members[catalog.VIEWER] if catalog.VIEWER in org_members else org_members
+    return [
+        ("get", f"people/members/{viewer.id}/role/"),
+        ("post", f"people/members/{viewer.id}/role/"),
+        ("get", f"people/members/{viewer.id}/remove/"),
+        ("post", f"people/members/{viewer.id}/remove/"),
+        ("post", f"people/invitations/{invitation.id}/resend/"),
+        ("post", f"people/invitations/{invitation.id}/revoke/"),
+        ("get", f"people/join-requests/{join_request.id}/accept/"),
+        ("post", f"people/join-requests/{join_request.id}/accept/"),
+        ("post", f"people/join-requests/{join_request.id}/decline/"),
+    ]
+
+
+def test_outsider_gets_404_on_every_people_url(team) -> None:
+    invitation = _invite(team)
+    join_request = _join_request(team.org)
+    client = team.outsider()
+    for path in (
+        "people/",
+        "people/invite/",
+        "people/invitations/",
+        "people/join-requests/",
+        "people/transfer-ownership/",
+    ):
+        assert client.get(team.url(path)).status_code == 404
+    for method, path in _object_urls(team, team.members, invitation, join_request):
+        assert getattr(client, method)(team.url(path)).status_code == 404, path
+    with in_org(team.org):
+        assert Invitation.objects.get(id=invitation.id).status == InvitationStatus.PENDING
+        assert Membership.objects.filter(id=team.members[catalog.VIEWER].id).exists()
+
+
+def test_another_organizations_objects_under_own_slug_are_404(team) -> None:
+    outsider_org = team.outsider_org
+    foreign_member = make_member(outsider_org, catalog.VIEWER)
+    foreign_invitation = _invite(team, email="them@globex.test", org=outsider_org)
+    foreign_request = _join_request(outsider_org, email="them2@globex.test")
+    client = team.client(catalog.OWNER)
+    for method, path in _object_urls(
+        team, {catalog.VIEWER: foreign_member}, foreign_invitation, foreign_request
+    ):
+        response = getattr(client, method)(team.url(path), {"role": team.role(catalog.ADMIN).id})
+        assert response.status_code == 404, path
+    response = client.post(
+        team.url("people/transfer-ownership/"),
+        {"new_owner": foreign_member.id, "confirm": team.slug},
+    )
+    assert response.status_code == 200
+    with in_org(outsider_org):
+        assert Membership.objects.filter(id=foreign_member.id).exists()
+        assert Invitation.objects.get(id=foreign_invitation.id).status == InvitationStatus.PENDING
+        assert JoinRequest.objects.get(id=foreign_request.id).status == JoinRequestStatus.PENDING
+    assert Organization.objects.get(id=team.org.id).owner_id == team.org.owner_id
