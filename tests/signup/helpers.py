@@ -38,7 +38,7 @@ def make_application(
 def form_data(company: str, *, email: str | None = None, **extra: str) -> dict[str, str]:
     return {
         "full_name": "Jo Smith",
-        "email": email or f"jo@{unique_domain()}",
+        "email": f"jo@{unique_domain()}" if email is None else email,
         "company_name": company,
         "company_website": "https://example.com",
         "password": PASSWORD,
