@@ -86,3 +86,25 @@ class UsageRecord(models.Model):
                 nulls_distinct=False,
             ),
         ]
+        indexes = [models.Index(fields=["org", "day"], name="api_usagerecord_org_day_idx")]
+
+
+class UsageBatch(models.Model):
+    """A flushed batch of usage counters, so a flush retried after a crash counts nothing twice.
+
+    The flush inserts this row and adds the batch's counts in one transaction; a retry finds the
+    row and only deletes the batch from Redis.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    batch_key = models.CharField(max_length=200)
+    flushed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager["UsageBatch"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "batch_key"], name="api_usagebatch_uniq"),
+        ]
+        indexes = [models.Index(fields=["flushed_at"], name="api_usagebatch_flushed_idx")]

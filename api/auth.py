@@ -1,0 +1,347 @@
+"""How an API request enters its scope (SPEC §5.7, §3, §7).
+
+``api_scope`` wraps every API operation:
+
+1. The bearer key's organization part selects the organization context; the key is found there
+   by its hash (a revoked or unknown key is a 401).
+2. The organization's and the customer's states apply: suspended, deleting, pending activation,
+   relocating (writes) are refused with stable codes.
+3. ``x-end-org-id`` names the customer (its UUID). A key limited to selected customers needs it
+   and may name only those; any customer outside the key's scope or organization is a 404.
+4. The call is counted against the customer's rate limits (or the organization-wide bucket when
+   no customer is named) and refused with a 429 when over a limit. Event ingestion counts its
+   events together with the call, in the operation itself.
+5. The operation runs inside ``tenancy.context`` for the organization and customer, as
+   ``app.role = 'customer'`` for keys limited to selected customers, and rolls back on a 5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import redis
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from api import keys as key_format
+from api import ratelimit
+from api.models import ApiKey, ApiKeyCustomer
+from billing.selectors import plan_limit
+from customers.models import (
+    Customer,
+    CustomerLimitOverride,
+    CustomerStatus,
+    Organization,
+    OrganizationStatus,
+)
+from customers.plans import PER_CUSTOMER_LIMITS
+from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback
+
+logger = logging.getLogger(__name__)
+
+END_ORG_HEADER = "x-end-org-id"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# last_used_at is a hint, not an audit trail: write it at most once a minute per key.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class ApiError(Exception):
+    """An error with a stable code, rendered as ``{"error": {"code", "message", ...}}``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        limit: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.limit = limit
+        self.headers = headers or {}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    error.update({k: v for k, v in extra.items() if v is not None})
+    return {"error": error}
+
+
+def error_response(error: ApiError) -> HttpResponse:
+    response = JsonResponse(
+        error_body(error.code, error.message, limit=error.limit), status=error.status
+    )
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+@dataclass
+class ApiKeyPrincipal:
+    """An API key acting for its organization; ``authorize`` asks it for catalog keys.
+
+    ``pk`` and ``email`` let services record it in the audit log as "API key <name>".
+    """
+
+    key: ApiKey
+    organization: Organization
+    permissions: frozenset[str]
+    customer_ids: frozenset[uuid.UUID] | None  # None: every customer
+    pk: None = None
+
+    @property
+    def email(self) -> str:
+        return f"API key {self.key.name} ({self.key.prefix}…)"
+
+    @property
+    def is_customer_limited(self) -> bool:
+        return self.customer_ids is not None
+
+    def has_catalog_permission(
+        self, key: str, organization: Organization, customer: Customer | None
+    ) -> bool:
+        if organization.id != self.key.org_id or key not in self.permissions:
+            return False
+        if self.customer_ids is not None:
+            return customer is not None and customer.id in self.customer_ids
+        return True
+
+
+@dataclass
+class ApiRequest:
+    """What ``api_scope`` resolved; available to operations as ``request.api``."""
+
+    principal: ApiKeyPrincipal
+    organization: Organization
+    customer: Customer | None
+    limits: dict[str, int]
+    decision: ratelimit.Decision | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def org_id(self) -> uuid.UUID:
+        return self.organization.id
+
+
+def _bearer(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if not header:
+        raise ApiError(401, "missing_api_key", "Send the key as 'Authorization: Bearer <key>'.")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise ApiError(401, "invalid_api_key", "Send the key as 'Authorization: Bearer <key>'.")
+    return value.strip()
+
+
+def _invalid_key() -> ApiError:
+    return ApiError(401, "invalid_api_key", "The API key is not valid.")
+
+
+def _find_key(raw: str) -> tuple[Organization, ApiKey]:
+    """Inside the key's organization context: the organization and the key, or a 401."""
+    parsed = key_format.parse(raw)
+    if parsed is None:
+        raise _invalid_key()
+    organization = Organization.objects.select_related("plan").filter(id=parsed.org_id).first()
+    if organization is None:
+        raise _invalid_key()
+    key = (
+        ApiKey.objects.select_related("role")
+        .filter(secret_hash__in=key_format.candidate_hashes(parsed.raw))
+        .first()
+    )
+    if key is None:
+        raise _invalid_key()
+    if key.revoked_at is not None:
+        raise ApiError(401, "api_key_revoked", "The API key has been revoked.")
+    return organization, key
+
+
+def _check_organization(organization: Organization) -> None:
+    if organization.status == OrganizationStatus.SUSPENDED:
+        raise ApiError(403, "organization_suspended", "The organization is suspended.")
+    if organization.status == OrganizationStatus.DELETING:
+        raise ApiError(403, "organization_deleting", "The organization is being deleted.")
+
+
+def _customer_not_found() -> ApiError:
+    return ApiError(404, "customer_not_found", "No such customer for this API key.")
+
+
+def _resolve_customer(request: HttpRequest, key: ApiKey) -> Customer | None:
+    header = request.headers.get(END_ORG_HEADER, "").strip()
+    if not header:
+        if not key.all_customers:
+            raise ApiError(
+                400,
+                "end_org_id_required",
+                f"This key is limited to selected customers: send the {END_ORG_HEADER} header.",
+            )
+        return None
+    try:
+        customer_id = uuid.UUID(header)
+    except ValueError:
+        raise _customer_not_found() from None
+    customer = (
+        Customer.objects.filter(id=customer_id).exclude(status=CustomerStatus.DELETING).first()
+    )
+    if customer is None:
+        raise _customer_not_found()
+    if (
+        not key.all_customers
+        and not ApiKeyCustomer.objects.filter(api_key_id=key.id, customer_id=customer.id).exists()
+    ):
+        raise _customer_not_found()
+    return customer
+
+
+def check_customer_state(customer: Customer, method: str) -> None:
+    if customer.status == CustomerStatus.SUSPENDED:
+        raise ApiError(403, "customer_suspended", "The customer is suspended.")
+    if customer.status == CustomerStatus.PENDING_ACTIVATION:
+        raise ApiError(
+            403, "customer_pending_activation", "The customer has not been activated yet."
+        )
+    if customer.status == CustomerStatus.RELOCATING and method not in SAFE_METHODS:
+        raise ApiError(
+            409,
+            "customer_relocating",
+            "The customer is moving to another region; reads work, writes resume afterwards.",
+        )
+
+
+def rate_limits(organization: Organization, customer: Customer | None) -> dict[str, int]:
+    """Effective rate limits, read on every request so an override applies at once."""
+    keys = list(ratelimit.LIMIT_WINDOWS)
+    values = {key: plan_limit(organization=organization, key=key) for key in keys}
+    if customer is not None:
+        overrides = CustomerLimitOverride.objects.filter(
+            customer_id=customer.id, limit_key__in=[k for k in keys if k in PER_CUSTOMER_LIMITS]
+        ).values_list("limit_key", "value")
+        values.update({key: int(value) for key, value in overrides})
+    return values
+
+
+def _allowed_customers(key: ApiKey) -> frozenset[uuid.UUID] | None:
+    if key.all_customers:
+        return None
+    return frozenset(
+        ApiKeyCustomer.objects.filter(api_key_id=key.id).values_list("customer_id", flat=True)
+    )
+
+
+def _touch(key: ApiKey) -> None:
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_PRECISION:
+        ApiKey.objects.filter(id=key.id).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
+        ).update(last_used_at=now)
+
+
+def authenticate(request: HttpRequest) -> ApiRequest:
+    """Steps 1–3: the key, the states and the customer, looked up in the organization context."""
+    raw = _bearer(request)
+    parsed = key_format.parse(raw)
+    if parsed is None:
+        raise _invalid_key()
+    with context(org_id=parsed.org_id, role=ORGANIZATION):
+        organization, key = _find_key(raw)
+        _check_organization(organization)
+        customer = _resolve_customer(request, key)
+        if customer is not None:
+            check_customer_state(customer, request.method or "GET")
+        principal = ApiKeyPrincipal(
+            key=key,
+            organization=organization,
+            permissions=frozenset(key.role.permissions),
+            customer_ids=_allowed_customers(key),
+        )
+        limits = rate_limits(organization, customer)
+        _touch(key)
+    return ApiRequest(principal, organization, customer, limits)
+
+
+def rate_limit_error(decision: ratelimit.Decision) -> ApiError:
+    name = decision.refused_limit or ""
+    value = decision.limits.get(name)
+    label = name.replace("_", " ")
+    return ApiError(
+        429,
+        "rate_limited",
+        f"Rate limit exceeded: {value} {label}. Retry after {decision.retry_after} s.",
+        limit={"name": name, "value": value, "retry_after": decision.retry_after},
+        headers={"Retry-After": str(decision.retry_after)},
+    )
+
+
+def charge(api: ApiRequest, *, events: int = 0) -> None:
+    """Count this call (and ``events`` events) or raise a 429 naming the limit."""
+    amounts = {ratelimit.API_CALL: 1}
+    if events:
+        amounts[ratelimit.EVENT] = events
+    try:
+        decision = ratelimit.check_and_count(
+            org_id=api.org_id,
+            customer_id=api.customer.id if api.customer else None,
+            amounts=amounts,
+            limits=api.limits,
+        )
+    except redis.RedisError:
+        logger.exception("Rate limiter unavailable")
+        raise ApiError(
+            503,
+            "rate_limiter_unavailable",
+            "The service cannot count calls right now; retry shortly.",
+            headers={"Retry-After": "5"},
+        ) from None
+    if not decision.allowed:
+        raise rate_limit_error(decision)
+    api.decision = decision
+    minute = "api_calls_per_minute"
+    api.extra_headers["X-RateLimit-Limit"] = str(decision.limits[minute])
+    api.extra_headers["X-RateLimit-Remaining"] = str(decision.remaining(minute))
+
+
+CHARGES_EVENTS = "_api_charges_events"
+
+
+def charges_events(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an operation that counts its call itself, together with its events."""
+    setattr(view, CHARGES_EVENTS, True)
+    return view
+
+
+def api_scope(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap an operation's ``run`` (django-ninja's view-mode decorator): steps 1–5 above."""
+    operation = getattr(run, "__self__", None)
+    counts_itself = bool(getattr(getattr(operation, "view_func", None), CHARGES_EVENTS, False))
+
+    def scoped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            api = authenticate(request)
+            if not counts_itself:
+                charge(api)
+        except ApiError as error:
+            return error_response(error)
+        request.api = api  # type: ignore[attr-defined]
+        customer_id = api.customer.id if api.customer else None
+        role = CUSTOMER if api.principal.is_customer_limited else ORGANIZATION
+        with context(org_id=api.org_id, customer_id=customer_id, role=role):
+            response = run(request, *args, **kwargs)
+            if response.status_code >= 500:
+                mark_rollback()
+        for name, value in api.extra_headers.items():
+            response[name] = value
+        return response
+
+    return scoped

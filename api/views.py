@@ -1,0 +1,100 @@
+"""Settings → ADVANCED → API Keys (SPEC §9), guarded by ``organization.manage_settings``."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from api import selectors, services
+from api.forms import ALL, ApiKeyForm
+from api.models import ApiKey
+from roles.selectors import authorize
+from tenancy.middleware import Tenant
+
+MANAGE_SETTINGS = "organization.manage_settings"
+PAGE_SIZE = 25
+
+
+def _tenant(request: HttpRequest) -> Tenant:
+    tenant: Tenant | None = getattr(request, "tenant", None)
+    if tenant is None or tenant.is_customer_restricted:
+        raise Http404
+    authorize(tenant.membership, MANAGE_SETTINGS, tenant.organization)
+    return tenant
+
+
+def _get_key_for_request(request: HttpRequest, key_id: uuid.UUID) -> ApiKey:
+    _tenant(request)
+    key = ApiKey.objects.select_related("role").filter(id=key_id).first()
+    if key is None:
+        raise Http404
+    return key
+
+
+def _apply_errors(form: Form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def key_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _tenant(request)
+    search = request.GET.get("q", "")
+    page = Paginator(selectors.api_key_list(search=search), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [(key, selectors.api_key_customers(key)) for key in page.object_list]
+    return render(
+        request,
+        "api/key_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "search": search,
+            "usage": selectors.usage_by_customer(organization=tenant.organization)[:10],
+        },
+    )
+
+
+@never_cache
+def key_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _tenant(request)
+    presets = services.assignable_presets(membership=tenant.membership)
+    form = ApiKeyForm(request.POST or None, presets=presets)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.api_key_create(
+                acting_user=request.user,
+                membership=tenant.membership,
+                organization=tenant.organization,
+                name=form.cleaned_data["name"],
+                role=form.cleaned_data["role"],
+                all_customers=form.cleaned_data["scope"] == ALL,
+                customers=form.cleaned_data["customers"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            # The secret is rendered into this one response and stored nowhere in clear.
+            return render(
+                request, "api/key_created.html", {"key": created.key, "secret": created.raw}
+            )
+    return render(request, "api/key_form.html", {"form": form, "title": "Create API key"})
+
+
+def key_revoke(request: HttpRequest, org_slug: str, key_id: uuid.UUID) -> HttpResponse:
+    key = _get_key_for_request(request, key_id)
+    if request.method == "POST":
+        services.api_key_revoke(acting_user=request.user, key=key)
+        messages.success(request, f"The key “{key.name}” is revoked; calls with it now fail.")
+        return redirect("api:key_list", org_slug=org_slug)
+    return render(request, "api/key_confirm_revoke.html", {"key": key})
