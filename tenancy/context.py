@@ -100,7 +100,7 @@ def _customer_region(customer_id: uuid.UUID) -> str | None:
 
     with connections[MAIN_ALIAS].cursor() as cursor:
         cursor.execute(
-            f"SELECT region FROM {Customer._meta.db_table} WHERE id = %s",  # noqa: S608
+            f"SELECT region FROM {Customer._meta.db_table} WHERE id = %s",
             [str(customer_id)],
         )
         row = cursor.fetchone()
@@ -171,11 +171,14 @@ def context(
             yield scope
         finally:
             _current.reset(token)
-            for alias in scope.aliases:
-                connection = connections[alias]
-                nested = len(connection.atomic_blocks) > 1
-                if nested and not connection.needs_rollback:
-                    _apply(alias, previous if previous and alias in previous.aliases else None)
+        # Only a normal exit gets here. On an exception the atomic blocks roll back to their
+        # savepoints, which undoes set_config too; running SQL first would replace a database
+        # error with "current transaction is aborted".
+        for alias in scope.aliases:
+            connection = connections[alias]
+            nested = len(connection.atomic_blocks) > 1
+            if nested and not connection.needs_rollback:
+                _apply(alias, previous if previous and alias in previous.aliases else None)
 
 
 @contextmanager

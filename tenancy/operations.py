@@ -34,7 +34,7 @@ KINDS = (CUSTOMER_DATA, CUSTOMERS, ORG_SCOPED, ORGANIZATIONS)
 
 # Who may see org-level rows that customer-restricted principals must not.
 RESTRICT_NONE = "none"
-RESTRICT_ALL = "all"  # members, invitations, join requests, API keys, audit
+RESTRICT_ALL = "all"  # memberships, invitations, join requests, API keys
 RESTRICT_WRITES = "writes"  # roles: readable, editable only organization-wide
 RESTRICT_READS = "reads"  # audit: anyone in the organization appends, only org-wide reads
 
@@ -80,8 +80,7 @@ def policy_statements(
             f"WITH CHECK ({own})",
             f"CREATE POLICY org_update ON {table} AS PERMISSIVE FOR UPDATE TO {app} "
             f"USING ({own}) WITH CHECK ({own})",
-            f"CREATE POLICY org_delete ON {table} AS PERMISSIVE FOR DELETE TO {app} "
-            f"USING ({own})",
+            f"CREATE POLICY org_delete ON {table} AS PERMISSIVE FOR DELETE TO {app} USING ({own})",
         ]
         return sql
 
@@ -107,10 +106,22 @@ def policy_statements(
             f"CREATE POLICY own_rows_read ON {table} AS PERMISSIVE FOR SELECT TO {app} "
             f"USING ({own})"
         )
-    if restrict == RESTRICT_ALL:
+    if restrict == RESTRICT_ALL and own_rows_column:
+        # Members read their own row (the switcher) but change nothing through it: otherwise a
+        # customer-restricted member could lift their own restriction or pick another role.
         rule = f"{ROLE} = 'organization'"
-        if own_rows_column:
-            rule += f" OR {own_rows_column} = {USER}"
+        sql += [
+            f"CREATE POLICY organization_role_select ON {table} AS RESTRICTIVE FOR SELECT "
+            f"TO {app} USING ({rule} OR {own_rows_column} = {USER})",
+            f"CREATE POLICY organization_role_insert ON {table} AS RESTRICTIVE FOR INSERT "
+            f"TO {app} WITH CHECK ({rule})",
+            f"CREATE POLICY organization_role_update ON {table} AS RESTRICTIVE FOR UPDATE "
+            f"TO {app} USING ({rule}) WITH CHECK ({rule})",
+            f"CREATE POLICY organization_role_delete ON {table} AS RESTRICTIVE FOR DELETE "
+            f"TO {app} USING ({rule})",
+        ]
+    elif restrict == RESTRICT_ALL:
+        rule = f"{ROLE} = 'organization'"
         sql.append(
             f"CREATE POLICY organization_role ON {table} AS RESTRICTIVE FOR ALL TO {app} "
             f"USING ({rule}) WITH CHECK ({rule})"

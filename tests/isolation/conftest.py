@@ -1,0 +1,45 @@
+"""Fixtures of the adversarial isolation suite.
+
+The probes need real transactions: a stale context is a *committed* transaction followed by a
+new one on the same connection, and constraints must fire as they do in production. Building
+the two-organization world through the services takes seconds, so it is committed once per
+session (``world``) and every probe runs in its own transaction that is always rolled back
+(``tests.isolation.world.probing``). The test databases are dropped at the end of the session.
+
+Tests that use ``world`` carry no ``django_db`` mark: ``world`` itself grants database access,
+so pytest-django neither wraps them in a transaction nor flushes between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.isolation.world import World, build_world, world_is_intact
+
+
+@pytest.fixture(scope="session")
+def committed_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    with django_db_blocker.unblock():
+        world = build_world()
+    yield world
+    with django_db_blocker.unblock():
+        from django.db import connections
+
+        connections.close_all()
+
+
+@pytest.fixture
+def world(committed_world: World, django_db_blocker: Any) -> Iterator[World]:
+    """The committed world, with database access for the test's own (rolled-back) probes.
+
+    A ``transaction=True`` test flushes every database when it ends; pytest-django runs those
+    before tests without a ``django_db`` mark, but should one run in between, the world is
+    built again.
+    """
+    with django_db_blocker.unblock():
+        if not world_is_intact(committed_world):
+            committed_world.rebuild()
+        yield committed_world

@@ -1,0 +1,242 @@
+"""One committed world of two organizations with rows in every scoped table, and the contexts
+the adversarial tests run in.
+
+Acme has customers A and B in every region, Globex has customer G in every region: A versus B is
+"another customer of the same organization", A versus G "another organization".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils import timezone
+
+from api.models import ApiKey, ApiKeyCustomer, UsageRecord
+from build.models import Agent, AgentVersion, Connector, ConnectorVersion, Tool, ToolVersion
+from customers.models import Customer, CustomerLimitOverride, Organization
+from roles import catalog
+from roles.models import Invitation, JoinRequest, Membership, Role
+from tenancy.context import ORGANIZATION, context
+from tests.factories import make_customer, make_customer_data, make_member, make_org, make_user
+from tests.isolation.spec import CUSTOMER_ROLE, ORGANIZATION_ROLE, Placement, Settings
+
+ACME, GLOBEX = "acme", "globex"
+PARTIES = {"A": ACME, "B": ACME, "G": GLOBEX}
+
+
+@dataclass(frozen=True)
+class Party:
+    key: str
+    org_id: uuid.UUID
+    customer_id: uuid.UUID
+    region: str
+
+
+@dataclass
+class World:
+    orgs: dict[str, Organization]
+    parties: dict[tuple[str, str], Party]
+    end_user: Membership
+    end_user_elsewhere: Membership
+    outsider_user_id: uuid.UUID
+    rows_cache: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+    def party(self, key: str, region: str) -> Party:
+        return self.parties[(region, key)]
+
+    def org_id(self, name: str) -> uuid.UUID:
+        return self.orgs[name].id
+
+    def rebuild(self) -> None:
+        self.__dict__.update(build_world().__dict__)
+
+
+def _org_level_rows(org: Organization, customers: list[Customer]) -> None:
+    """Rows of every organization-level table the factories do not already write."""
+    with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):
+        role = Role.objects.create(org=org, name="Custom isolation role", permissions=[])
+        Invitation.objects.create(
+            org=org,
+            email=f"invitee@{org.slug}.test",
+            role=role,
+            expires_at=timezone.now() + timedelta(days=3),
+        )
+        JoinRequest.objects.create(org=org, email=f"asker@{org.slug}.test")
+        connector = Connector.objects.get(slug="slack")
+        ConnectorVersion.objects.create(org=org, connector=connector, number=1, snapshot={})
+        agent = Agent.objects.create(
+            org=org, name="Agent", slug="agent", endpoint_url="https://agent.example.test/"
+        )
+        AgentVersion.objects.create(org=org, agent=agent, number=1, snapshot={})
+        tool = Tool.objects.create(
+            org=org, name="Tool", slug="tool", endpoint_url="https://tool.example.test/"
+        )
+        ToolVersion.objects.create(org=org, tool=tool, number=1, snapshot={})
+        key = ApiKey.objects.create(
+            org=org,
+            name="Key",
+            prefix=f"fsk_live_{org.id.hex}",
+            secret_hash=uuid.uuid4().hex,
+            role=role,
+            all_customers=False,
+        )
+        UsageRecord.objects.create(org=org, day=date.today(), kind="api_call", count=3)
+        for customer in customers:
+            CustomerLimitOverride.objects.create(
+                org=org, customer=customer, limit_key="events_per_day", value=42
+            )
+            ApiKeyCustomer.objects.create(org=org, api_key=key, customer=customer)
+            UsageRecord.objects.create(
+                org=org, subject_customer_id=customer.id, day=date.today(), kind="event", count=5
+            )
+
+
+def build_world() -> World:
+    orgs = {ACME: make_org("Acme Isolation"), GLOBEX: make_org("Globex Isolation")}
+    parties: dict[tuple[str, str], Party] = {}
+    customers: dict[tuple[str, str], Customer] = {}
+    by_org: dict[str, list[Customer]] = {ACME: [], GLOBEX: []}
+    for region in settings.TENANCY_REGIONS:
+        for key, org_name in PARTIES.items():
+            org = orgs[org_name]
+            customer = make_customer(org, f"{key} {region}", region=region)
+            make_customer_data(org, customer)
+            by_org[org_name].append(customer)
+            customers[(region, key)] = customer
+            parties[(region, key)] = Party(key, org.id, customer.id, region)
+    for org_name, org in orgs.items():
+        _org_level_rows(org, by_org[org_name])
+    first = settings.TENANCY_REGIONS[0]
+    end_user = make_member(orgs[ACME], catalog.END_USER, customer=customers[(first, "A")])
+    elsewhere = make_member(
+        orgs[GLOBEX], catalog.END_USER, user=end_user.user, customer=customers[(first, "G")]
+    )
+    make_member(orgs[ACME], catalog.VIEWER, user=make_user())
+    return World(orgs, parties, end_user, elsewhere, outsider_user_id=make_user().pk)
+
+
+def world_is_intact(world: World) -> bool:
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM customers_organization WHERE id = ANY(%s::uuid[])",
+            [[str(org.id) for org in world.orgs.values()]],
+        )
+        return bool(cursor.fetchone()[0] == len(world.orgs))
+
+
+# --- Contexts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """A context the probes run in: whose customer, which ``app.role``, or none / stale."""
+
+    name: str
+    org: str | None = None
+    party: str | None = None
+    role: str = ""
+    stale: bool = False
+
+    def settings_for(self, world: World, region: str) -> Settings:
+        org_id = world.org_id(self.org) if self.org else None
+        tenant = world.party(self.party, region).customer_id if self.party else None
+        return Settings(org_id=org_id, tenant_id=tenant, role=self.role or None)
+
+    @property
+    def expressible(self) -> bool:
+        """Can ``tenancy.context`` itself enter this context (a valid role)?"""
+        if self.org is None or self.role not in (ORGANIZATION_ROLE, CUSTOMER_ROLE):
+            return False
+        return self.role != CUSTOMER_ROLE or self.party is not None
+
+
+CONTEXTS: tuple[Ctx, ...] = (
+    Ctx("A-as-organization", ACME, "A", ORGANIZATION_ROLE),
+    Ctx("A-as-customer", ACME, "A", CUSTOMER_ROLE),
+    Ctx("A-empty-role", ACME, "A", ""),
+    Ctx("A-garbage-role", ACME, "A", "organization' OR true --"),
+    Ctx("B-as-customer", ACME, "B", CUSTOMER_ROLE),
+    Ctx("acme-wide", ACME, None, ORGANIZATION_ROLE),
+    Ctx("acme-wide-customer-role", ACME, None, CUSTOMER_ROLE),
+    Ctx("acme-wide-garbage-role", ACME, None, "admin"),
+    Ctx("G-as-customer", GLOBEX, "G", CUSTOMER_ROLE),
+    Ctx("globex-wide", GLOBEX, None, ORGANIZATION_ROLE),
+    Ctx("none"),
+    Ctx("stale", stale=True),
+)
+
+SET_CONFIG_SQL = (
+    "SELECT set_config('app.user_id', %s, true), set_config('app.org_id', %s, true), "
+    "set_config('app.tenant_id', %s, true), set_config('app.role', %s, true)"
+)
+STALE_FROM = CONTEXTS[0]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def set_session_variables(alias: str, values: Settings) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            SET_CONFIG_SQL,
+            [
+                _text(values.user_id),
+                _text(values.org_id),
+                _text(values.tenant_id),
+                _text(values.role),
+            ],
+        )
+
+
+def backend_pid(alias: str) -> int:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def leave_stale_context(world: World, placement: Placement) -> int:
+    """Commit a transaction that ran in context A on the placement's connection; return its
+    backend pid so the caller can prove the next transaction runs on the same connection."""
+    party = world.party(STALE_FROM.party or "A", placement.party_region)
+    with context(org_id=party.org_id, customer_id=party.customer_id, role=ORGANIZATION):
+        with connections[placement.alias].cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {placement.table.name}")
+        return backend_pid(placement.alias)
+
+
+@contextmanager
+def probing(world: World, placement: Placement, ctx: Ctx) -> Iterator[Settings]:
+    """A transaction on the placement's alias in ``ctx``, always rolled back at the end."""
+    alias = placement.alias
+    pid = leave_stale_context(world, placement) if ctx.stale else None
+    values = ctx.settings_for(world, placement.party_region)
+    with transaction.atomic(using=alias):
+        if pid is not None:
+            assert backend_pid(alias) == pid, "the stale probe must reuse the same connection"
+        elif ctx.org is not None:
+            set_session_variables(alias, values)
+        yield values
+        transaction.set_rollback(True, using=alias)
+
+
+@contextmanager
+def rolled_back(**scope: Any) -> Iterator[None]:
+    """``tenancy.context(**scope)`` inside transactions on every runtime alias that are rolled
+    back at the end, so a probe's writes never reach the committed world."""
+    aliases = ["default", *(a.runtime for a in settings.TENANCY_REGION_ALIASES.values())]
+    unique = list(dict.fromkeys(aliases))
+    with ExitStack() as stack:
+        for alias in unique:
+            stack.enter_context(transaction.atomic(using=alias))
+        with context(**scope):
+            yield
+        for alias in unique:
+            transaction.set_rollback(True, using=alias)
