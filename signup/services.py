@@ -460,6 +460,11 @@ def _classification_failed(application_id: uuid.UUID | str, error: str) -> None:
         raise ClassificationDeferred(delays[min(attempt, len(delays)) - 1])
 
 
+def _staff_decided(application: SignupApplication) -> bool:
+    entry = latest_step(application, STEP_STAFF_REVIEW)
+    return bool(entry and entry["result"] in (SignupStatus.APPROVED, SignupStatus.REJECTED))
+
+
 def _decision_step(application_id: uuid.UUID | str) -> None:
     with transaction.atomic(using=_alias()):
         application = _locked(application_id)
@@ -471,6 +476,17 @@ def _decision_step(application_id: uuid.UUID | str) -> None:
         if email is None:
             return
         if email == EmailVerdict.PASSED and (duplicate is None or classifier is None):
+            return
+        if _staff_decided(application):
+            # A reviewer's decision stands; the pipeline only records that it saw it.
+            _record(
+                application,
+                STEP_DECISION,
+                application.status,
+                reason=application.reason,
+                kept_staff_decision=True,
+            )
+            application.save(update_fields=["steps", "updated_at"])
             return
         decision = decide(
             email=EmailVerdict(email),
