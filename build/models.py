@@ -132,5 +132,7 @@ class ToolVersion(BuildVersion):
 
     class Meta(BuildVersion.Meta):
         constraints = [
-            models.UniqueConstraint(fields=["org", "tool", "number"], name="build_toolversion_uniq"),
+            models.UniqueConstraint(
+                fields=["org", "tool", "number"], name="build_toolversion_uniq"
+            ),
         ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
@@ -53,6 +54,17 @@ class RegionReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = [RegionFilter]
     list_per_page = 50
     show_full_result_count = False
+    actions = None
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # Django opens a write transaction on the router's alias before checking permissions;
+        # this admin never writes, so refuse unsafe methods first.
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            raise PermissionDenied("The data plane is read-only in the admin.")
+        return super().changeform_view(request, *args, **kwargs)
+
+    def delete_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionDenied("The data plane is read-only in the admin.")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         alias = region_alias(_selected_region(request), login="platform")

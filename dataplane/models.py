@@ -158,6 +158,8 @@ class Configuration(DataPlaneModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["customer", "key"], name="dataplane_configuration_uniq"),
+            models.UniqueConstraint(
+                fields=["customer", "key"], name="dataplane_configuration_uniq"
+            ),
         ]
         ordering = ["key"]

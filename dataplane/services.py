@@ -26,7 +26,12 @@ from build.models import AuthMethod, Connector
 from customers.models import Customer, Organization, OrganizationStatus
 from dataplane import outbound
 from dataplane.definitions import validate_workflow_definition
-from dataplane.encryption import CredentialsUnreadable, decrypt_credentials, encrypt_credentials
+from dataplane.encryption import (
+    CredentialsUnreadable,
+    decrypt_credentials,
+    encrypt_credentials,
+    reencrypt,
+)
 from dataplane.models import (
     Configuration,
     Connection,
@@ -38,6 +43,7 @@ from dataplane.models import (
 )
 from dataplane.states import customer_require_runnable, customer_require_writable
 from tenancy.context import TenantContextMissing, on_commit, require_scope
+from tenancy.context import context as tenant_context
 
 
 def _customer_scope() -> tuple[Any, Any]:
@@ -792,3 +798,44 @@ def configuration_delete(
         before={"key": configuration.key},
     )
     configuration.delete()
+
+
+# Key rotation
+
+
+@dataclass
+class ReencryptCounts:
+    organizations: int = 0
+    customers: int = 0
+    connections: int = 0
+
+
+def connections_reencrypt() -> ReencryptCounts:
+    """Re-encrypt every connection's credentials with the first key, one customer per
+    transaction, each inside its own context; audited per organization (counts only)."""
+    counts = ReencryptCounts()
+    with tenant_context():
+        organizations = list(Organization.objects.values_list("id", flat=True))
+    for org_id in organizations:
+        with tenant_context(org_id=org_id):
+            customers = list(Customer.objects.values_list("id", flat=True))
+        done = 0
+        for customer_id in customers:
+            with tenant_context(org_id=org_id, customer_id=customer_id):
+                for connection in Connection.objects.select_for_update().exclude(credentials=""):
+                    connection.credentials = reencrypt(connection.credentials)
+                    connection.save(update_fields=["credentials"])
+                    done += 1
+            counts.customers += 1
+        if done:
+            with tenant_context(org_id=org_id):
+                audit_record(
+                    actor=None,
+                    action="connections.reencrypt",
+                    target_type="organization",
+                    target_id=org_id,
+                    after={"connections": done},
+                )
+        counts.organizations += 1
+        counts.connections += done
+    return counts

@@ -91,6 +91,7 @@ WidgetView = Callable[..., HttpResponse]
 
 def _frame_headers(response: HttpResponse) -> HttpResponse:
     response["Content-Security-Policy"] = "frame-ancestors 'self'"
+    response.xframe_options_exempt = True  # type: ignore[attr-defined]
     return response
 
 
@@ -176,7 +177,6 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
             )
         return _frame_headers(response)
 
-    resolver.xframe_options_exempt = True  # type: ignore[attr-defined]
     return resolver
 
 

@@ -86,8 +86,13 @@ def test_every_save_makes_a_new_immutable_version(org) -> None:
     client = client_for(org.owner)
     url = f"/o/{org.slug}/build/connectors/{connector.id}/edit/"
     for base in ("https://v2.example", "https://v3.example"):
-        form = {**CONNECTOR_FORM, "name": "Acme CRM", "auth_method": "oauth2",
-                "credential_fields": "access_token", "base_url": base}
+        form = {
+            **CONNECTOR_FORM,
+            "name": "Acme CRM",
+            "auth_method": "oauth2",
+            "credential_fields": "access_token",
+            "base_url": base,
+        }
         assert client.post(url, form).status_code == 302
     versions = _versions(org, connector)
     assert [n for n, _ in versions] == [1, 2, 3]
@@ -100,8 +105,14 @@ def test_every_save_makes_a_new_immutable_version(org) -> None:
 
 def test_saving_without_changes_makes_no_version(org) -> None:
     connector = _connector(org)
-    form = {**CONNECTOR_FORM, "name": "Acme CRM", "description": "", "auth_method": "oauth2",
-            "credential_fields": "access_token", "base_url": "https://crm.example"}
+    form = {
+        **CONNECTOR_FORM,
+        "name": "Acme CRM",
+        "description": "",
+        "auth_method": "oauth2",
+        "credential_fields": "access_token",
+        "base_url": "https://crm.example",
+    }
     client_for(org.owner).post(f"/o/{org.slug}/build/connectors/{connector.id}/edit/", form)
     assert [n for n, _ in _versions(org, connector)] == [1]
 
@@ -110,8 +121,15 @@ def test_deploy_to_test_and_prod_then_roll_prod_back(org) -> None:
     connector = _connector(org)
     client = client_for(org.owner)
     edit = f"/o/{org.slug}/build/connectors/{connector.id}/edit/"
-    client.post(edit, {**CONNECTOR_FORM, "name": "Acme CRM v2", "auth_method": "oauth2",
-                       "credential_fields": "access_token"})
+    client.post(
+        edit,
+        {
+            **CONNECTOR_FORM,
+            "name": "Acme CRM v2",
+            "auth_method": "oauth2",
+            "credential_fields": "access_token",
+        },
+    )
     deploy = f"/o/{org.slug}/build/connectors/{connector.id}/deploy/"
     client.post(deploy, {"environment": "test", "number": 2})
     client.post(deploy, {"environment": "prod", "number": 2})
@@ -128,7 +146,8 @@ def test_deploying_a_version_that_does_not_exist_is_refused(org) -> None:
     connector = _connector(org)
     response = client_for(org.owner).post(
         f"/o/{org.slug}/build/connectors/{connector.id}/deploy/",
-        {"environment": "prod", "number": 7}, follow=True,
+        {"environment": "prod", "number": 7},
+        follow=True,
     )
     assert b"has no version 7" in response.content
     assert _reload(org, Connector, connector.id).prod_version is None
@@ -168,17 +187,26 @@ def test_owner_deletes_an_unused_connector_with_its_versions(org) -> None:
 def test_endpoint_on_a_private_address_is_refused(org, settings) -> None:
     settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = False
     client = client_for(org.owner)
-    for url in ("https://10.0.0.5/run", "http://example.com/run", "http://127.0.0.1:9/run",
-                "https://169.254.169.254/latest", "https://localhost/run"):
-        response = client.post(f"/o/{org.slug}/build/agents/new/", {
-            "name": "Bad", "endpoint_url": url, "input_schema": "{}"})
+    for url in (
+        "https://10.0.0.5/run",
+        "http://example.com/run",
+        "http://127.0.0.1:9/run",
+        "https://169.254.169.254/latest",
+        "https://localhost/run",
+    ):
+        response = client.post(
+            f"/o/{org.slug}/build/agents/new/",
+            {"name": "Bad", "endpoint_url": url, "input_schema": "{}"},
+        )
         assert response.status_code == 200, url
         assert b"errorlist" in response.content, url
 
 
 def test_input_schema_json_errors_show_line_and_column(org) -> None:
-    response = client_for(org.owner).post(f"/o/{org.slug}/build/tools/new/", {
-        "name": "Tool", "endpoint_url": "https://tool.example", "input_schema": '{\n  "a": 1,\n}'})
+    response = client_for(org.owner).post(
+        f"/o/{org.slug}/build/tools/new/",
+        {"name": "Tool", "endpoint_url": "https://tool.example", "input_schema": '{\n  "a": 1,\n}'},
+    )
     assert b"Line 3, column 1" in response.content
 
 
@@ -205,15 +233,27 @@ def _action(org, key, settings, target_url):
         base = f"/o/{org.slug}/build/connectors/{item.id}/"
         form = {**CONNECTOR_FORM, "auth_method": "oauth2", "credential_fields": "access_token"}
         actions = {
-            "connectors.create": (f"/o/{org.slug}/build/connectors/new/", CONNECTOR_FORM,
-                                  lambda: _count(org, Connector) == 2),
-            "connectors.update": (base + "edit/", form,
-                                  lambda: _reload(org, Connector, item.id).current_version == 2),
+            "connectors.create": (
+                f"/o/{org.slug}/build/connectors/new/",
+                CONNECTOR_FORM,
+                lambda: _count(org, Connector) == 2,
+            ),
+            "connectors.update": (
+                base + "edit/",
+                form,
+                lambda: _reload(org, Connector, item.id).current_version == 2,
+            ),
             "connectors.delete": (base + "delete/", {}, lambda: _count(org, Connector) == 0),
-            "connectors.deploy_test": (base + "deploy/", {"environment": "test", "number": 1},
-                                       lambda: _reload(org, Connector, item.id).test_version == 1),
-            "connectors.deploy_prod": (base + "deploy/", {"environment": "prod", "number": 1},
-                                       lambda: _reload(org, Connector, item.id).prod_version == 1),
+            "connectors.deploy_test": (
+                base + "deploy/",
+                {"environment": "test", "number": 1},
+                lambda: _reload(org, Connector, item.id).test_version == 1,
+            ),
+            "connectors.deploy_prod": (
+                base + "deploy/",
+                {"environment": "prod", "number": 1},
+                lambda: _reload(org, Connector, item.id).prod_version == 1,
+            ),
         }
         return actions[key]
     kind = key.split(".")[0]
@@ -221,11 +261,17 @@ def _action(org, key, settings, target_url):
     model = type(item)
     base = f"/o/{org.slug}/build/{kind}/{item.id}/"
     if key.endswith(".update"):
-        return (base + "deploy/", {"environment": "prod", "number": 1},
-                lambda: _reload(org, model, item.id).prod_version == 1)
+        return (
+            base + "deploy/",
+            {"environment": "prod", "number": 1},
+            lambda: _reload(org, model, item.id).prod_version == 1,
+        )
     customer = make_customer(org, region="eu")
-    return (base + "test/", {"customer": str(customer.id), "payload": '{"text": "hi"}'},
-            lambda: _executions(customer) == 1)
+    return (
+        base + "test/",
+        {"customer": str(customer.id), "payload": '{"text": "hi"}'},
+        lambda: _executions(customer) == 1,
+    )
 
 
 def _count(org, model):
@@ -315,8 +361,10 @@ def test_outsider_gets_404_for_every_build_object_url(org) -> None:
     ]
     for url in urls:
         assert outsider.get(url).status_code == 404, url
-    deploy = outsider.post(f"/o/{other.slug}/build/connectors/{connector.id}/deploy/",
-                           {"environment": "prod", "number": 1})
+    deploy = outsider.post(
+        f"/o/{other.slug}/build/connectors/{connector.id}/deploy/",
+        {"environment": "prod", "number": 1},
+    )
     assert deploy.status_code == 404
     assert _reload(org, Connector, connector.id).prod_version is None
 

@@ -44,8 +44,14 @@ def make_connector(org: Organization, *, deploy_prod: bool = True, **data: Any) 
             acting_user=org.owner, organization=org, kind=CONNECTORS, data=values
         )
         if deploy_prod:
-            build_item_deploy(acting_user=org.owner, organization=org, kind=CONNECTORS,
-                              item=connector, environment="prod", number=1)
+            build_item_deploy(
+                acting_user=org.owner,
+                organization=org,
+                kind=CONNECTORS,
+                item=connector,
+                environment="prod",
+                number=1,
+            )
     return connector
 
 
@@ -54,20 +60,24 @@ def make_endpoint_item(org: Organization, kind: str = "agents", **data: Any) -> 
         "name": "Summarizer",
         "description": "",
         "endpoint_url": "https://agent.example/run",
-        "input_schema": {"type": "object", "properties": {"text": {"type": "string"}},
-                         "required": ["text"]},
+        "input_schema": {
+            "type": "object",
+            "properties": {"text": {"type": "string"}},
+            "required": ["text"],
+        },
         **data,
     }
     with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):
         return build_item_create(
-            acting_user=org.owner, organization=org, kind=AGENTS if kind == "agents" else TOOLS,
+            acting_user=org.owner,
+            organization=org,
+            kind=AGENTS if kind == "agents" else TOOLS,
             data=values,
         )
 
 
 def in_customer(org: Organization, customer: Customer) -> Any:
-    return context(org_id=org.id, customer_id=customer.id, role=ORGANIZATION,
-                   user_id=org.owner_id)
+    return context(org_id=org.id, customer_id=customer.id, role=ORGANIZATION, user_id=org.owner_id)
 
 
 def make_connection(
@@ -75,26 +85,45 @@ def make_connection(
 ) -> Connection:
     with in_customer(org, customer):
         return dataplane.connection_connect(
-            acting_user=org.owner, organization=org, customer=customer, connector=connector,
+            acting_user=org.owner,
+            organization=org,
+            customer=customer,
+            connector=connector,
             credentials={"access_token": token},
         )
 
 
-def make_workflow(org: Organization, customer: Customer, steps: list[dict[str, Any]],
-                  name: str = "Sync") -> Workflow:
+def make_workflow(
+    org: Organization, customer: Customer, steps: list[dict[str, Any]], name: str = "Sync"
+) -> Workflow:
     with in_customer(org, customer):
         return dataplane.workflow_add(
-            acting_user=org.owner, organization=org, customer=customer, name=name,
+            acting_user=org.owner,
+            organization=org,
+            customer=customer,
+            name=name,
             definition={"steps": steps},
         )
 
 
-def make_configuration(org: Organization, customer: Customer, key: str, value: str, *,
-                       editable: bool = False, secret: bool = False) -> Configuration:
+def make_configuration(
+    org: Organization,
+    customer: Customer,
+    key: str,
+    value: str,
+    *,
+    editable: bool = False,
+    secret: bool = False,
+) -> Configuration:
     with in_customer(org, customer):
         return dataplane.configuration_add(
-            acting_user=org.owner, organization=org, customer=customer, key=key, value=value,
-            is_secret=secret, end_user_editable=editable,
+            acting_user=org.owner,
+            organization=org,
+            customer=customer,
+            key=key,
+            value=value,
+            is_secret=secret,
+            end_user_editable=editable,
         )
 
 

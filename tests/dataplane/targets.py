@@ -32,8 +32,12 @@ def _handler(target: Target) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             target.requests.append(
-                {"method": self.command, "path": self.path, "headers": dict(self.headers),
-                 "body": body}
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                }
             )
             path = self.path.split("?", 1)[0]
             if path == "/slow":
