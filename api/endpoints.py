@@ -48,6 +48,7 @@ from api.schemas import (
     ExecutionOut,
     KeyInfoOut,
     Page,
+    Text,
     UsageOut,
     WorkflowOut,
 )
@@ -61,6 +62,7 @@ from roles.selectors import authorize
 from widget import services as widget_services
 
 ERRORS: dict[Any, Any] = {codes_4xx: ErrorOut}
+MAX_OFFSET = 1_000_000
 
 # ValidationError codes raised by services -> (HTTP status, API error code)
 SERVICE_REFUSALS: dict[str, tuple[int, str]] = {
@@ -266,11 +268,11 @@ def key_info(request: HttpRequest) -> dict[str, Any]:
 @router.get("/customers", response={200: Page[CustomerOut], **ERRORS}, tags=["customers"])
 def customers_list(
     request: HttpRequest,
-    q: str = "",
+    q: Text = "",
     status: CustomerStatus | None = None,
-    external_id: str | None = None,
+    external_id: Text | None = None,
     limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     """Customers of the organization (only the named one with ``x-end-org-id``)."""
     _authorize(request, "customers.read")
@@ -328,7 +330,7 @@ def customers_update(
 def connections_list(
     request: HttpRequest,
     limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     _require_customer(_api(request))
     _authorize(request, "connections.read")
@@ -374,7 +376,7 @@ def connections_delete(request: HttpRequest, connection_id: uuid.UUID) -> Status
 def workflows_list(
     request: HttpRequest,
     limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     _require_customer(_api(request))
     _authorize(request, "workflows.read")
@@ -402,9 +404,9 @@ def workflows_run(request: HttpRequest, workflow_id: uuid.UUID) -> Status:
 def executions_list(
     request: HttpRequest,
     workflow_id: uuid.UUID | None = None,
-    status: str | None = None,
+    status: Text | None = None,
     limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     """The customer's execution log, newest first."""
     _require_customer(_api(request))

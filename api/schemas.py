@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from ninja import Field, Schema
+from pydantic import AfterValidator
 
 from customers.models import Region
 
 T = TypeVar("T")
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here as a 422 rather than fail in the database.
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed.")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 RegionCode = Literal["us", "eu", "apac"]
 assert set(RegionCode.__args__) == set(Region.values)  # type: ignore[attr-defined]
@@ -56,14 +67,14 @@ class CustomerOut(Schema):
 
 
 class CustomerIn(Schema):
-    name: str = Field(min_length=1, max_length=120)
-    external_id: str | None = Field(None, max_length=120)
+    name: Text = Field(min_length=1, max_length=120)
+    external_id: Text | None = Field(None, max_length=120)
     region: RegionCode | None = None
 
 
 class CustomerPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=120)
-    external_id: str | None = Field(None, max_length=120)
+    name: Text | None = Field(None, min_length=1, max_length=120)
+    external_id: Text | None = Field(None, max_length=120)
     status: Literal["active", "suspended"] | None = Field(
         None, description="Activate or suspend the customer."
     )
@@ -80,7 +91,7 @@ class ConnectionOut(Schema):
 
 class ConnectionIn(Schema):
     connector_id: uuid.UUID
-    name: str = Field("", max_length=120, description="Defaults to the connector's name.")
+    name: Text = Field("", max_length=120, description="Defaults to the connector's name.")
     credentials: dict[str, str] = Field(
         default_factory=dict, description="The connector's credential fields; stored encrypted."
     )
@@ -111,7 +122,7 @@ class ExecutionOut(Schema):
 
 
 class EventIn(Schema):
-    name: str = Field(min_length=1, max_length=120)
+    name: Text = Field(min_length=1, max_length=120)
     payload: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -310,4 +310,6 @@ SIGNUP_TASK_QUEUE = env.str("SIGNUP_TASK_QUEUE", default="") or None
 SIGNUP_PUBLIC_URL = env.str("SIGNUP_PUBLIC_URL", default="http://127.0.0.1:8000")
 CELERY_BEAT_SCHEDULE = {
     "signup-sweep-stuck": {"task": "signup.sweep_stuck", "schedule": 60.0},
+    # API usage counters: Redis -> UsageRecord rows, in batches (api.services.usage_flush).
+    "api-flush-usage": {"task": "api.flush_usage", "schedule": 60.0},
 }
