@@ -634,7 +634,7 @@ def invitation_accept(
                 full_name=new_account.get("full_name", "").strip(),
             )
         invitation = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("role", "restricted_customer")
             .get(id=invitation_id)
         )

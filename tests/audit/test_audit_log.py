@@ -1,0 +1,265 @@
+"""Settings → Advanced → Audit Log: every change audited in its own transaction, filters,
+pagination, CSV export, and the staff admin."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.db import connections
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import AuditLogEntry
+from audit.services import audit_record
+from roles import catalog
+from roles.models import Role
+from roles.services import role_create
+from tests.conftest import ALL_DATABASES
+from tests.factories import make_member, make_org, make_user
+from tests.roles.conftest import client_for, in_org
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+MANAGERS = [catalog.OWNER, catalog.ADMIN]
+NON_MANAGERS = [catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER]
+
+
+def _csv(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def _record(org, actor, action, *, customer=None, when=None, **changes) -> AuditLogEntry:
+    with in_org(org):
+        entry = audit_record(
+            actor=actor,
+            action=action,
+            target_type="thing",
+            target_id="t-1",
+            subject_customer_id=customer.id if customer else None,
+            **changes,
+        )
+        if when is not None:
+            AuditLogEntry.objects.filter(id=entry.id).update(created_at=when)
+    return entry
+
+
+@pytest.mark.parametrize("key", MANAGERS)
+def test_members_with_manage_members_see_the_audit_log(team, key) -> None:
+    _record(team.org, team.org.owner, "role.create", after={"name": "Support"})
+    _record(team.org, team.org.owner, "connection.update", customer=team.customer)
+    response = team.client(key).get(team.url("audit/"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "role.create" in body and "Support" in body
+    assert "Northwind" in body
+    assert "Organization-wide" in body
+    assert "Export CSV" in body
+
+
+@pytest.mark.parametrize("key", NON_MANAGERS)
+def test_members_without_manage_members_cannot_see_the_audit_log(team, key) -> None:
+    client = team.client(key)
+    assert client.get(team.url("audit/")).status_code == 403
+    assert client.get(team.url("audit/export.csv")).status_code == 403
+
+
+def test_end_user_and_outsider_get_404(team) -> None:
+    assert team.client(catalog.END_USER).get(team.url("audit/")).status_code == 404
+    assert team.outsider().get(team.url("audit/")).status_code == 404
+    assert team.outsider().get(team.url("audit/export.csv")).status_code == 404
+
+
+def test_log_shows_only_this_organizations_entries(team) -> None:
+    _record(
+        team.outsider_org, team.outsider_org.owner, "role.create", after={"name": "GlobexSecret"}
+    )
+    body = team.client(catalog.OWNER).get(team.url("audit/")).content.decode()
+    assert "GlobexSecret" not in body
+
+
+def test_filters_by_actor_action_and_date(team) -> None:
+    admin = team.members[catalog.ADMIN].user
+    now = timezone.now()
+    _record(team.org, admin, "role.update", after={"name": "by-admin"})
+    _record(team.org, team.org.owner, "role.update", after={"name": "by-owner"})
+    _record(
+        team.org,
+        team.org.owner,
+        "membership.remove",
+        before={"user": "gone-user"},
+        when=now - datetime.timedelta(days=10),
+    )
+    client = team.client(catalog.OWNER)
+    by_actor = client.get(team.url("audit/"), {"actor": str(admin.id)}).content.decode()
+    assert "by-admin" in by_actor and "by-owner" not in by_actor
+    by_action = client.get(team.url("audit/"), {"action": "membership.remove"}).content.decode()
+    assert "gone-user" in by_action and "by-admin" not in by_action
+    old_day = (now - datetime.timedelta(days=10)).date().isoformat()
+    by_date = client.get(team.url("audit/"), {"date_from": old_day, "date_to": old_day})
+    assert "gone-user" in by_date.content.decode()
+    assert "by-admin" not in by_date.content.decode()
+    recent = client.get(team.url("audit/"), {"date_from": now.date().isoformat()})
+    assert "gone-user" not in recent.content.decode()
+    empty = client.get(
+        team.url("audit/"), {"action": "role.update", "date_to": old_day}
+    ).content.decode()
+    assert "No entry matches these filters." in empty
+
+
+def test_actor_filter_lists_people_who_appear_in_the_log(team) -> None:
+    _record(team.org, team.members[catalog.ADMIN].user, "role.update")
+    _record(team.org, None, "organization.purge")
+    body = team.client(catalog.OWNER).get(team.url("audit/")).content.decode()
+    assert "admin@acme.test</option>" in body
+    assert '<option value="system">System</option>' in body
+
+
+def test_log_is_paginated(team) -> None:
+    for index in range(60):
+        _record(team.org, team.org.owner, "role.update", after={"name": f"n{index}"})
+    client = team.client(catalog.OWNER)
+    first = client.get(team.url("audit/")).content.decode()
+    assert "Page 1 of 2" in first
+    second = client.get(team.url("audit/"), {"page": 2}).content.decode()
+    assert "Page 2 of 2" in second
+
+
+def test_csv_export_holds_every_filtered_entry(team) -> None:
+    _record(team.org, team.org.owner, "role.create", after={"name": "Support"})
+    _record(
+        team.org,
+        team.members[catalog.ADMIN].user,
+        "connection.update",
+        customer=team.customer,
+        before={"fields": ["name"]},
+    )
+    client = team.client(catalog.ADMIN)
+    response = client.get(team.url("audit/export.csv"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment;" in response["Content-Disposition"]
+    rows = _csv(response)
+    assert rows[0] == [
+        "time",
+        "actor",
+        "action",
+        "customer",
+        "target_type",
+        "target_id",
+        "before",
+        "after",
+    ]
+    by_action = {row[2]: row for row in rows[1:]}
+    assert by_action["role.create"][1] == "owner@acme.test"
+    assert by_action["role.create"][3] == "Organization-wide"
+    assert by_action["role.create"][7] == '{"name": "Support"}'
+    assert by_action["connection.update"][1] == "admin@acme.test"
+    assert by_action["connection.update"][3] == "Northwind"
+    assert by_action["connection.update"][6] == '{"fields": ["name"]}'
+    filtered = _csv(client.get(team.url("audit/export.csv"), {"action": "role.create"}))
+    assert [row[2] for row in filtered[1:]] == ["role.create"]
+
+
+def test_csv_export_neutralises_formula_cells(team) -> None:
+    with in_org(team.org):
+        from customers.services import customer_create
+
+        evil = customer_create(
+            acting_user=team.org.owner, organization=team.org, name="=HYPERLINK(1)"
+        )
+    _record(team.org, team.org.owner, "customer.update", customer=evil)
+    rows = _csv(
+        team.client(catalog.OWNER).get(team.url("audit/export.csv"), {"action": "customer.update"})
+    )
+    assert rows[1][3] == "'=HYPERLINK(1)"
+
+
+def test_csv_export_excludes_other_organizations(team) -> None:
+    _record(
+        team.outsider_org, team.outsider_org.owner, "role.create", after={"name": "GlobexSecret"}
+    )
+    body = team.client(catalog.OWNER).get(team.url("audit/export.csv")).content.decode()
+    assert "GlobexSecret" not in body
+
+
+def test_customer_restricted_scope_cannot_read_audit_rows(team) -> None:
+    from tenancy.context import CUSTOMER, context
+
+    _record(team.org, team.org.owner, "role.create")
+    with context(
+        org_id=team.org.id,
+        customer_id=team.customer.id,
+        role=CUSTOMER,
+        user_id=team.members[catalog.END_USER].user_id,
+    ):
+        assert AuditLogEntry.objects.count() == 0
+
+
+# --- Same transaction ------------------------------------------------------------------------
+
+
+def _xmin(table: str, row_id) -> int:
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(f"SELECT xmin::text::bigint FROM {table} WHERE id = %s", [str(row_id)])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_audit_rows_are_written_in_the_same_transaction_as_the_change(settings) -> None:
+    org = make_org("Acme")
+    viewer = make_member(org, catalog.VIEWER, user=make_user("viewer@acme.test"))
+    client = client_for(org.owner)
+    client.post(
+        f"/o/{org.slug}/settings/roles/new/",
+        {"name": "Support", "permissions": ["connectors.read"]},
+    )
+    with in_org(org):
+        role = Role.objects.get(name="Support")
+        role_entry = AuditLogEntry.objects.get(action="role.create")
+    client.post(f"/o/{org.slug}/settings/people/members/{viewer.id}/role/", {"role": role.id})
+    with in_org(org):
+        change_entry = AuditLogEntry.objects.get(action="membership.role_change")
+    assert _xmin("roles_role", role.id) == _xmin("audit_auditlogentry", role_entry.id)
+    assert _xmin("roles_membership", viewer.id) == _xmin("audit_auditlogentry", change_entry.id)
+    assert _xmin("audit_auditlogentry", role_entry.id) != _xmin(
+        "audit_auditlogentry", change_entry.id
+    )
+
+
+def test_a_failed_change_leaves_no_audit_row(team) -> None:
+    from django.core.exceptions import ValidationError
+
+    with in_org(team.org):
+        with pytest.raises(ValidationError):
+            role_create(
+                acting_user=team.org.owner,
+                organization=team.org,
+                name="Admin",
+                permissions=["connectors.read"],
+            )
+        assert not AuditLogEntry.objects.filter(action="role.create").exists()
+
+
+# --- Staff admin -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_staff_read_the_audit_log_in_the_admin_but_cannot_change_it() -> None:
+    org = make_org("Acme")
+    entry = _record(org, org.owner, "role.create", after={"name": "Visible to staff"})
+    staff = make_user("staff@fastn.test", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+    listing = client.get("/admin/audit/auditlogentry/")
+    assert listing.status_code == 200
+    assert b"role.create" in listing.content
+    detail = client.get(f"/admin/audit/auditlogentry/{entry.id}/change/")
+    assert detail.status_code == 200
+    assert b"Visible to staff" in detail.content
+    assert client.post(f"/admin/audit/auditlogentry/{entry.id}/delete/").status_code == 403
+    assert client.get("/admin/audit/auditlogentry/add/").status_code == 403
+    for model in ("role", "membership", "invitation", "joinrequest"):
+        assert client.get(f"/admin/roles/{model}/").status_code == 200, model
