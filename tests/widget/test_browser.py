@@ -1,0 +1,136 @@
+"""Browser walk-through of the build screens, a customer's connections and workflows, and the
+widget flow a connect link opens; screenshots at 1280 and 375 px go to ``screenshots/``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dataplane.models import Connection
+from tests.browser.conftest import chromium, console, plain_http_live_server  # noqa: F401
+from tests.conftest import ALL_DATABASES
+from tests.dataplane.helpers import (
+    in_customer,
+    make_configuration,
+    make_connection,
+    make_connector,
+    make_endpoint_item,
+    make_workflow,
+)
+from tests.dataplane.targets import running_target
+from tests.factories import PASSWORD, make_customer, make_org
+from widget import tokens
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+
+
+def test_build_and_customer_pages_render_at_both_widths(console, settings) -> None:  # noqa: F811
+    settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
+    org = make_org("Acme")
+    customer = make_customer(org, "Initech", region="eu")
+    with running_target() as target:
+        crm = make_connector(org, name="Acme CRM", base_url=target.url("/auth"))
+        make_connector(
+            org,
+            name="Ledger",
+            auth_method="api_key",
+            credential_fields=["api_key", "account_id"],
+            deploy_prod=False,
+        )
+        agent = make_endpoint_item(org, "agents", endpoint_url=target.url("/echo"))
+        connection = make_connection(org, customer, crm, token="good-token")
+        workflow = make_workflow(
+            org,
+            customer,
+            [
+                {"name": "read", "url": target.url("/auth"), "connection": str(connection.id)},
+            ],
+        )
+        make_configuration(org, customer, "sync_interval", "15", editable=True)
+        console.login(org.owner.email, PASSWORD)
+        base = f"/o/{org.slug}/"
+        cust = f"{base}customers/{customer.id}/"
+
+        console.goto(base + "build/connectors/")
+        assert console.page.get_by_role("link", name="Acme CRM").is_visible()
+        console.shoot("build-connectors")
+        for width in (1280, 375):
+            console.page.set_viewport_size({"width": width, "height": 900})
+            console.assert_no_horizontal_scroll()
+
+        console.goto(base + f"build/connectors/{crm.id}/")
+        console.shoot("build-connector-detail")
+
+        console.goto(base + f"build/agents/{agent.id}/test/")
+        console.page.get_by_label("Customer").select_option(str(customer.id))
+        console.page.get_by_label("Input (JSON)").fill('{"text": "hello"}')
+        console.page.get_by_role("button", name="Run").click()
+        assert console.page.get_by_text("HTTP 200").is_visible()
+        console.shoot("build-agent-test-panel")
+
+        console.goto(cust + f"connections/{connection.id}/")
+        console.page.get_by_role("button", name="Test connection").click()
+        assert console.page.locator(".messages").get_by_text("credentials work").is_visible()
+        console.shoot("customer-connection")
+
+        console.goto(cust + "workflows/new/")
+        console.page.get_by_label("Name").fill("Broken")
+        console.page.get_by_label("Definition (JSON)").fill('{"steps": [\n  {"name": "a",}\n]}')
+        console.page.get_by_role("button", name="Create workflow").click()
+        assert console.page.get_by_text(re.compile(r"Line 2, column \d+")).is_visible()
+        console.shoot("customer-workflow-invalid-json")
+
+        console.goto(cust + f"workflows/{workflow.id}/")
+        console.shoot("customer-workflow")
+
+        console.goto(cust + "connections/share/")
+        console.page.get_by_role("button", name="Issue connect link").click()
+        link = console.page.get_by_label("Connect link").input_value()
+        assert "/widget/" in link and "token=" in link
+        console.shoot("customer-share-link")
+
+
+def test_widget_flow_from_a_connect_link(console, settings) -> None:  # noqa: F811
+    settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
+    org = make_org("Acme")
+    customer = make_customer(org, "Initech", region="eu")
+    other = make_customer(org, "Umbrella", region="us")
+    with running_target() as target:
+        crm = make_connector(org, name="Acme CRM", base_url=target.url("/auth"))
+        make_connection(org, other, crm, token="umbrella-secret-token")
+        make_configuration(org, customer, "sync_interval", "15", editable=True)
+        token = tokens.issue(org_id=org.id, customer_id=customer.id, kind=tokens.CONNECT_LINK)
+        page = console.page
+        console.goto(f"/widget/{org.slug}/{customer.id}/?token={token}")
+        assert page.get_by_text("No connections yet").is_visible()
+        assert page.get_by_text("Umbrella").count() == 0
+        console.shoot("widget-empty")
+
+        page.get_by_role("link", name="Connect").first.click()
+        page.get_by_role("button", name="Connect").click()
+        assert page.get_by_text("This field is required").is_visible()
+        console.shoot("widget-connect-errors")
+        page.get_by_label("Access token").fill("good-token")
+        page.get_by_role("button", name="Connect").click()
+        assert page.get_by_text("Connected to Acme CRM").is_visible()
+        page.get_by_role("button", name="Test").click()
+        assert page.locator(".messages").get_by_text("credentials work").is_visible()
+        console.shoot("widget-connected")
+
+        page.get_by_role("link", name="Edit").click()
+        page.get_by_label("sync_interval").fill("30")
+        page.get_by_role("button", name="Save").click()
+        assert page.get_by_text("sync_interval saved").is_visible()
+        for width in (1280, 375):
+            page.set_viewport_size({"width": width, "height": 900})
+            console.assert_no_horizontal_scroll()
+
+        page.get_by_role("button", name="Disconnect").click()
+        assert page.get_by_text("credentials are deleted").is_visible()
+        with in_customer(org, customer):
+            assert Connection.objects.get().credentials == ""
+
+        console.goto(f"/widget/{org.slug}/{customer.id}/?token={token[:-3]}xyz")
+        assert page.get_by_text("This link is not valid").is_visible()
+        console.shoot("widget-invalid-link")
