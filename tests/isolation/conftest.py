@@ -43,3 +43,10 @@ def world(committed_world: World, django_db_blocker: Any) -> Iterator[World]:
         if not world_is_intact(committed_world):
             committed_world.rebuild()
         yield committed_world
+
+
+@pytest.fixture
+def unwrapped_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Database access in autocommit mode, for tests that must commit DDL and undo it."""
+    with django_db_blocker.unblock():
+        yield

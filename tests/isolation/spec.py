@@ -82,6 +82,9 @@ CONTROL_PLANE_TABLES: tuple[Table, ...] = (
     Table("api_apikey", "api.ApiKey", ORG, restrict=ORG_ROLE_ONLY),
     Table("api_apikeycustomer", "api.ApiKeyCustomer", CUSTOMER_DATA),
     Table("api_usagerecord", "api.UsageRecord", ORG),
+    Table("api_usagebatch", "api.UsageBatch", ORG, restrict=ORG_ROLE_ONLY),
+    Table("billing_upgraderequest", "billing.UpgradeRequest", ORG, restrict=ORG_ROLE_ONLY),
+    Table("residency_relocation", "residency.Relocation", CUSTOMER_DATA),
 )
 
 SCOPED_TABLES: dict[str, Table] = {t.name: t for t in DATA_PLANE_TABLES + CONTROL_PLANE_TABLES}
@@ -214,4 +217,5 @@ COMPOSITE_KEYS: tuple[CompositeKey, ...] = (
     CompositeKey("build_connectorversion", "connector_id", "build_connector", "org_id"),
     CompositeKey("build_agentversion", "agent_id", "build_agent", "org_id"),
     CompositeKey("build_toolversion", "tool_id", "build_tool", "org_id"),
+    CompositeKey("residency_relocation", "customer_id", "customers_customer", "org_id"),
 )

@@ -18,9 +18,11 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from api.models import ApiKey, ApiKeyCustomer, UsageRecord
+from api.models import ApiKey, ApiKeyCustomer, UsageBatch, UsageRecord
+from billing.models import UpgradeRequest
 from build.models import Agent, AgentVersion, Connector, ConnectorVersion, Tool, ToolVersion
-from customers.models import Customer, CustomerLimitOverride, Organization
+from customers.models import Customer, CustomerLimitOverride, Organization, Plan
+from residency.models import Relocation, RelocationState
 from roles import catalog
 from roles.models import Invitation, JoinRequest, Membership, Role
 from tenancy.context import ORGANIZATION, context
@@ -88,11 +90,23 @@ def _org_level_rows(org: Organization, customers: list[Customer]) -> None:
             all_customers=False,
         )
         UsageRecord.objects.create(org=org, day=date.today(), kind="api_call", count=3)
+        UsageBatch.objects.create(org=org, batch_key=f"batch-{uuid.uuid4().hex}")
+        UpgradeRequest.objects.create(
+            org=org, current_plan=org.plan, requested_plan=Plan.objects.exclude(pk=org.plan_id)[0]
+        )
         for customer in customers:
             CustomerLimitOverride.objects.create(
                 org=org, customer=customer, limit_key="events_per_day", value=42
             )
             ApiKeyCustomer.objects.create(org=org, api_key=key, customer=customer)
+            Relocation.objects.create(
+                org=org,
+                customer=customer,
+                from_region=customer.region,
+                to_region=customer.region,
+                previous_status=customer.status,
+                state=RelocationState.DONE,
+            )
             UsageRecord.objects.create(
                 org=org, subject_customer_id=customer.id, day=date.today(), kind="event", count=5
             )
@@ -228,15 +242,21 @@ def probing(world: World, placement: Placement, ctx: Ctx) -> Iterator[Settings]:
 
 
 @contextmanager
-def rolled_back(**scope: Any) -> Iterator[None]:
-    """``tenancy.context(**scope)`` inside transactions on every runtime alias that are rolled
-    back at the end, so a probe's writes never reach the committed world."""
+def all_rolled_back() -> Iterator[None]:
+    """Transactions on every runtime alias that are rolled back at the end, so nothing a probe
+    writes reaches the committed world."""
     aliases = ["default", *(a.runtime for a in settings.TENANCY_REGION_ALIASES.values())]
     unique = list(dict.fromkeys(aliases))
     with ExitStack() as stack:
         for alias in unique:
             stack.enter_context(transaction.atomic(using=alias))
-        with context(**scope):
-            yield
+        yield
         for alias in unique:
             transaction.set_rollback(True, using=alias)
+
+
+@contextmanager
+def rolled_back(**scope: Any) -> Iterator[None]:
+    """``tenancy.context(**scope)`` inside ``all_rolled_back()``."""
+    with all_rolled_back(), context(**scope):
+        yield
