@@ -39,8 +39,8 @@ System check (``tenancy.checks``)
 """
 
 from tenancy.context import (
-    ORGANIZATION,
     CUSTOMER,
+    ORGANIZATION,
     Scope,
     TenantContextMissing,
     atomic,

@@ -160,7 +160,9 @@ def apply(bootstrap_url: str, chosen: Plan, log: Any = print) -> None:
             (chosen.app, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
             (chosen.platform, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
         ):
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [login.name]).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", [login.name]
+            ).fetchone()
             verb = "ALTER" if exists else "CREATE"
             statement = sql.SQL(f"{verb} ROLE {{}} WITH {attributes} PASSWORD {{}}").format(
                 sql.Identifier(login.name), sql.Literal(login.password or None)
@@ -171,7 +173,9 @@ def apply(bootstrap_url: str, chosen: Plan, log: Any = print) -> None:
             "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
         ).fetchone()
         if not (is_super and is_super[0]):
-            conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(chosen.owner.name)))
+            conn.execute(
+                sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(chosen.owner.name))
+            )
         for name in chosen.databases:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if exists:

@@ -44,6 +44,7 @@ ALLOWED_WITHOUT_RLS: dict[str, str] = {
     "axes_accesslog": "Login throttling history.",
     "axes_accessattemptexpiration": "Login throttling expiry times.",
     "customers_plan": "Plans are public and shared by every organization.",
+    "customers_organizationdeletion": "Outlives a deleted organization: name, slug, times only.",
     "signup_signupapplication": "Applications precede any organization; staff review them.",
 }
 
@@ -78,8 +79,10 @@ def _fetch(alias: str, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, 
 def problems_for(alias: str) -> list[str]:
     """Human-readable isolation problems of one runtime alias (empty when all is well)."""
     problems: list[str] = []
-    login = _fetch(alias, "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
-                          "WHERE rolname = current_user")
+    login = _fetch(
+        alias,
+        "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
     user, is_super, bypass = login[0]
     if is_super:
         problems.append(f"{alias}: the runtime login {user} is a superuser.")
@@ -135,8 +138,9 @@ def all_problems(aliases: Iterable[str] | None = None) -> list[str]:
 
 
 @register(Tags.database)
-def rls_check(app_configs: Any = None, databases: Iterable[str] | None = None,
-              **kwargs: Any) -> list[CheckMessage]:
+def rls_check(
+    app_configs: Any = None, databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     if _silenced.get() or not databases:
         return []
     wanted = [alias for alias in databases if alias in runtime_aliases()]

@@ -102,7 +102,9 @@ class TenantContextMiddleware:
         ) as scope:
             customer = None
             if customer_id is not None:
-                customer = Customer.objects.exclude(status="deleting").filter(id=customer_id).first()
+                customer = (
+                    Customer.objects.exclude(status="deleting").filter(id=customer_id).first()
+                )
                 if customer is None:
                     raise Http404
             request.tenant = Tenant(organization, membership, scope, customer)  # type: ignore[attr-defined]

@@ -36,7 +36,7 @@ class TenantRouter:
         if (
             instance is not None
             and instance._state.db
-            and is_data_plane(type(instance)) == is_data_plane(model)
+            and is_data_plane(instance.__class__) == is_data_plane(model)
         ):
             return str(instance._state.db)
         scope = current_scope()

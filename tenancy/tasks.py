@@ -25,8 +25,12 @@ def tenant_task(*task_args: Any, **task_options: Any) -> Callable[[Callable[...,
             org_id = kwargs.get("org_id")
             if not org_id:
                 raise TenantContextMissing(f"Task {func.__name__} needs org_id= to enter a scope.")
-            with context(org_id=org_id, customer_id=kwargs.get("customer_id"),
-                         role=ORGANIZATION, user_id=kwargs.get("acting_user_id")):
+            with context(
+                org_id=org_id,
+                customer_id=kwargs.get("customer_id"),
+                role=ORGANIZATION,
+                user_id=kwargs.get("acting_user_id"),
+            ):
                 return func(*args, **kwargs)
 
         return shared_task(*task_args, **task_options)(scoped)

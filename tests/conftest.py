@@ -54,7 +54,9 @@ def django_db_setup(
 
 def require_binary(name: str) -> str | None:
     """Path of ``name``, or skip (fail under FASTN_REQUIRE_ALL=1) when the machine lacks it."""
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    path = shutil.which(name) or (
+        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
+    )
     if path:
         return path
     if os.environ.get("FASTN_REQUIRE_ALL") == "1":
@@ -128,11 +130,29 @@ def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactor
     name = f"test-{os.getpid()}@localhost"
     env = {**os.environ, **test_database_environment()}
     with open(log_path, "w") as log:
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "celery", "-A", "fastn_console", "worker", "-P", "solo",
-             "-l", "info", "-n", name, "--without-mingle", "--without-gossip",
-             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "fastn_console",
+                "worker",
+                "-P",
+                "solo",
+                "-l",
+                "info",
+                "-n",
+                name,
+                "--without-mingle",
+                "--without-gossip",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
             start_new_session=True,
         )
     deadline = time.monotonic() + 60

@@ -31,17 +31,22 @@ def make_org(name: str | None = None, owner: User | None = None, **extra: Any) -
     )
 
 
-def make_customer(org: Organization, name: str | None = None, region: str = "us",
-                  **extra: Any) -> Customer:
+def make_customer(
+    org: Organization, name: str | None = None, region: str = "us", **extra: Any
+) -> Customer:
     with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):
         return customer_create(
-            acting_user=org.owner, organization=org, name=name or f"Customer {next(_seq)}",
-            region=region, **extra
+            acting_user=org.owner,
+            organization=org,
+            name=name or f"Customer {next(_seq)}",
+            region=region,
+            **extra,
         )
 
 
-def make_member(org: Organization, role_key: str, *, user: User | None = None,
-                customer: Customer | None = None) -> Membership:
+def make_member(
+    org: Organization, role_key: str, *, user: User | None = None, customer: Customer | None = None
+) -> Membership:
     user = user or make_user()
     with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):
         role = Role.objects.get(system_key=role_key)

@@ -32,10 +32,9 @@ def test_organization_member_who_is_not_staff_cannot_open_the_admin() -> None:
 def test_admin_queries_run_as_the_platform_login() -> None:
     from django.db import connections
 
+    from customers.models import Customer
     from tenancy.context import platform_scope
     from tenancy.router import TenantRouter
-
-    from customers.models import Customer
 
     with platform_scope():
         alias = TenantRouter().db_for_read(Customer)

@@ -38,7 +38,9 @@ def test_login_is_throttled_after_repeated_failures(settings) -> None:
     client = Client()
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(reverse("accounts:login"), {"username": user.email, "password": "nope"})
-    response = client.post(reverse("accounts:login"), {"username": user.email, "password": PASSWORD})
+    response = client.post(
+        reverse("accounts:login"), {"username": user.email, "password": PASSWORD}
+    )
     assert response.status_code == 429
 
 

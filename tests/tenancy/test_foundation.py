@@ -36,7 +36,9 @@ def test_owner_and_platform_aliases_use_their_logins() -> None:
 
 
 def test_three_region_databases_are_separate_databases() -> None:
-    names = {_scalar(region_alias(r), "SELECT current_database()") for r in settings.TENANCY_REGIONS}
+    names = {
+        _scalar(region_alias(r), "SELECT current_database()") for r in settings.TENANCY_REGIONS
+    }
     names.add(_scalar("default", "SELECT current_database()"))
     assert len(names) == 4
 
@@ -57,7 +59,9 @@ def test_runtime_login_owns_nothing_and_cannot_truncate() -> None:
         "WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = current_user",
     )
     assert owned == 0
-    assert _scalar("default", "SELECT has_table_privilege('customers_customer', 'TRUNCATE')") is False
+    assert (
+        _scalar("default", "SELECT has_table_privilege('customers_customer', 'TRUNCATE')") is False
+    )
     with pytest.raises(ProgrammingError):
         with connections["default"].cursor() as cursor:
             cursor.execute("TRUNCATE customers_customer")

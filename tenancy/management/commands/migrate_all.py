@@ -17,5 +17,6 @@ class Command(BaseCommand):
                 aliases.append(region_aliases.owner)
         for alias in aliases:
             self.stdout.write(f"Migrating {alias} ({settings.DATABASES[alias]['NAME']})")
-            call_command("migrate", database=alias, interactive=False,
-                         verbosity=options["verbosity"])
+            call_command(
+                "migrate", database=alias, interactive=False, verbosity=options["verbosity"]
+            )
