@@ -49,6 +49,7 @@ class Organization(models.Model):
     email_domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
     email_domain_verified = models.BooleanField(default=False)
     pending_email_domain = models.CharField(max_length=253, blank=True)
+    pending_email_domain_sent_to = models.EmailField(blank=True)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
     status = models.CharField(
         max_length=20, choices=OrganizationStatus.choices, default=OrganizationStatus.ACTIVE
@@ -129,3 +130,26 @@ class CustomerLimitOverride(models.Model):
                 fields=["org", "customer", "limit_key"], name="customers_override_key_uniq"
             ),
         ]
+
+
+class OrganizationDeletion(models.Model):
+    """The durable trace of an organization's deletion, started and finished.
+
+    Every org-scoped row (the audit log included) goes with the organization, so this record
+    deliberately carries no ``org_id``: it outlives the organization for the staff admin.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    former_org_id = models.UUIDField(unique=True)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60)
+    requested_by_email = models.EmailField(blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    removed = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"

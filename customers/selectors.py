@@ -5,12 +5,23 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
+from django.utils import timezone
 
-from customers.models import Customer, CustomerStatus
-from dataplane.models import Connection
+from customers.models import Customer, CustomerLimitOverride, CustomerStatus
+from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
 from tenancy.context import region_alias
+
+SECRET_MASK = "********"
+EXECUTION_PERIODS: dict[str, tuple[str, timedelta | None]] = {
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", timedelta(days=30)),
+    "all": ("Any time", None),
+}
 
 
 def customer_list(*, search: str = "", status: str = "", region: str = "") -> QuerySet[Customer]:
@@ -30,18 +41,128 @@ def customer_list(*, search: str = "", status: str = "", region: str = "") -> Qu
     return customers.order_by("name", "id")
 
 
-def connection_counts(customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
-    """Connections per customer, one query per region database involved."""
+def _counts_by_region(model: type[Model], customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
     by_region: dict[str, list[uuid.UUID]] = defaultdict(list)
     for customer in customers:
         by_region[customer.region].append(customer.id)
     counts: dict[uuid.UUID, int] = {}
     for region, ids in by_region.items():
         rows = (
-            Connection.objects.using(region_alias(region))
+            model.objects.using(region_alias(region))  # type: ignore[attr-defined]
             .filter(customer_id__in=ids)
             .values("customer_id")
             .annotate(n=Count("id"))
         )
         counts.update({row["customer_id"]: row["n"] for row in rows})
     return counts
+
+
+def connection_counts(customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
+    """Connections per customer, one query per region database involved."""
+    return _counts_by_region(Connection, customers)
+
+
+def workflow_counts(customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
+    """Workflows per customer, one query per region database involved."""
+    return _counts_by_region(Workflow, customers)
+
+
+def execution_list(*, status: str = "", period: str = "7d") -> QuerySet[ExecutionLog]:
+    """The customer in scope's execution logs, newest first."""
+    executions = ExecutionLog.objects.all()
+    if status:
+        executions = executions.filter(status=status)
+    _, span = EXECUTION_PERIODS.get(period, EXECUTION_PERIODS["7d"])
+    if span is not None:
+        executions = executions.filter(created_at__gte=timezone.now() - span)
+    return executions.order_by("-created_at", "id")
+
+
+def configuration_list() -> list[dict[str, Any]]:
+    """The customer in scope's configuration with secret values masked."""
+    return [
+        {
+            "key": item.key,
+            "value": SECRET_MASK if item.is_secret else item.value,
+            "is_secret": item.is_secret,
+            "end_user_editable": item.end_user_editable,
+            "updated_at": item.updated_at,
+        }
+        for item in Configuration.objects.order_by("key")
+    ]
+
+
+def customer_export(*, customer: Customer) -> dict[str, Any]:
+    """Everything the customer in scope owns, as JSON-ready data.
+
+    Connection credentials are never exported, and secret configuration values are masked.
+    """
+
+    def stamp(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    versions: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    for v in WorkflowVersion.objects.order_by("workflow_id", "number"):
+        versions[v.workflow_id].append(
+            {"number": v.number, "definition": v.definition, "created_at": stamp(v.created_at)}
+        )
+    return {
+        "format": "fastn-customer-export/1",
+        "exported_at": timezone.now().isoformat(),
+        "customer": {
+            "id": str(customer.id),
+            "name": customer.name,
+            "slug": customer.slug,
+            "external_id": customer.external_id,
+            "status": customer.status,
+            "region": customer.region,
+            "created_at": stamp(customer.created_at),
+        },
+        "limit_overrides": {
+            row.limit_key: row.value
+            for row in CustomerLimitOverride.objects.filter(customer_id=customer.id)
+        },
+        "connections": [
+            {
+                "id": str(c.id),
+                "connector_id": str(c.connector_id),
+                "name": c.name,
+                "status": c.status,
+                "created_at": stamp(c.created_at),
+            }
+            for c in Connection.objects.order_by("created_at", "id")
+        ],
+        "workflows": [
+            {
+                "id": str(w.id),
+                "name": w.name,
+                "description": w.description,
+                "enabled": w.enabled,
+                "definition": w.definition,
+                "current_version": w.current_version,
+                "test_version": w.test_version,
+                "prod_version": w.prod_version,
+                "created_at": stamp(w.created_at),
+                "versions": versions.get(w.id, []),
+            }
+            for w in Workflow.objects.order_by("created_at", "id")
+        ],
+        "executions": [
+            {
+                "id": str(e.id),
+                "workflow_id": str(e.workflow_id) if e.workflow_id else None,
+                "connection_id": str(e.connection_id) if e.connection_id else None,
+                "source": e.source,
+                "status": e.status,
+                "started_at": stamp(e.started_at),
+                "finished_at": stamp(e.finished_at),
+                "duration_ms": e.duration_ms,
+                "message": e.message,
+                "created_at": stamp(e.created_at),
+            }
+            for e in ExecutionLog.objects.order_by("created_at", "id")
+        ],
+        "configuration": [
+            {**item, "updated_at": stamp(item["updated_at"])} for item in configuration_list()
+        ],
+    }

@@ -4,13 +4,29 @@ from customers import views
 
 app_name = "customers"
 
+customer = "customers/<uuid:customer_id>/"
+
 urlpatterns = [
     path("", views.organization_home, name="home"),
-    path("settings/customers/", views.customer_list, name="customer_list"),
-    path("customers/<uuid:customer_id>/", views.customer_detail, name="customer_detail"),
+    path("settings/general/", views.general, name="general"),
+    path("settings/general/domain/", views.general_domain, name="general_domain"),
     path(
-        "customers/<uuid:customer_id>/<slug:tab>/",
-        views.customer_detail,
-        name="customer_tab",
+        "settings/general/domain/cancel/",
+        views.general_domain_cancel,
+        name="general_domain_cancel",
     ),
+    path(
+        "settings/general/domain/verify/<str:token>/",
+        views.verify_domain,
+        name="verify_domain",
+    ),
+    path("settings/general/delete/", views.organization_delete, name="organization_delete"),
+    path("settings/customers/", views.customer_list, name="customer_list"),
+    path("settings/customers/new/", views.customer_create, name="customer_create"),
+    path(customer, views.customer_detail, name="customer_detail"),
+    path(customer + "edit/", views.customer_edit, name="customer_edit"),
+    path(customer + "status/", views.customer_status, name="customer_status"),
+    path(customer + "delete/", views.customer_delete, name="customer_delete"),
+    path(customer + "export.json", views.customer_export, name="customer_export"),
+    path(customer + "<slug:tab>/", views.customer_detail, name="customer_tab"),
 ]

@@ -1,23 +1,79 @@
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers import selectors
-from customers.models import CustomerStatus, Region
-from dataplane.models import Configuration, Connection, ExecutionLog, Workflow
-from roles.selectors import authorize
+from billing.selectors import customer_usage, effective_limits
+from customers import selectors, services
+from customers.forms import (
+    CustomerCreateForm,
+    CustomerForm,
+    EmailDomainForm,
+    OrganizationForm,
+    TypedConfirmationForm,
+    add_service_errors,
+)
+from customers.models import Customer, CustomerStatus, Organization, OrganizationStatus, Region
+from dataplane.models import Connection, ExecutionStatus, Workflow
+from roles.selectors import OWNER_ONLY, authorize, has_permission
+from tenancy.context import ORGANIZATION, context
 
-CUSTOMER_TABS = ("connections", "workflows", "executions", "configuration")
+# Tab -> the permission that shows it (SPEC §4).
+CUSTOMER_TABS: dict[str, tuple[str, str]] = {
+    "connections": ("Connections", "connections.read"),
+    "workflows": ("Workflows", "workflows.read"),
+    "executions": ("Executions", "executions.read"),
+    "configuration": ("Configuration", "connections.read"),
+    "limits": ("Limits", "billing.read"),
+    "residency": ("Residency", "customers.read"),
+}
+REGION_RESIDENCY = {
+    Region.US: "Data stored in the United States",
+    Region.EU: "Data stored in the European Union",
+    Region.APAC: "Data stored in the Asia-Pacific region",
+}
+
+
+def _tenant(request: HttpRequest) -> Any:
+    return request.tenant  # type: ignore[attr-defined]
+
+
+def _organization_wide(request: HttpRequest) -> Any:
+    tenant = _tenant(request)
+    if tenant.is_customer_restricted:
+        raise Http404
+    return tenant
+
+
+def _refuse_when_suspended(organization: Organization) -> None:
+    if organization.status == OrganizationStatus.SUSPENDED:
+        raise PermissionDenied("organization_suspended")
+
+
+def _get_customer_for_request(request: HttpRequest, customer_id: uuid.UUID) -> Customer:
+    """The customer of this URL, resolved by the middleware in the member's scope; 404 for
+    anything outside it (another organization's, another customer's, or being deleted)."""
+    customer: Customer | None = _tenant(request).customer
+    if customer is None or customer.id != customer_id:
+        raise Http404
+    return customer
+
+
+# --- Overview ---------------------------------------------------------------------------------
 
 
 def organization_home(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    if tenant.is_customer_restricted:
-        raise Http404
+    tenant = _organization_wide(request)
     authorize(tenant.membership, "customers.read", tenant.organization)
     customers = selectors.customer_list()
     return render(
@@ -31,57 +87,395 @@ def organization_home(request: HttpRequest, org_slug: str) -> HttpResponse:
     )
 
 
-def customer_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    if tenant.is_customer_restricted:
+# --- Settings → General -----------------------------------------------------------------------
+
+
+def _general_context(request: HttpRequest, **forms: Any) -> dict[str, Any]:
+    tenant = _tenant(request)
+    organization = tenant.organization
+    can_manage = has_permission(tenant.membership, "organization.manage_settings", organization)
+    is_owner = has_permission(tenant.membership, OWNER_ONLY, organization)
+    context_data: dict[str, Any] = {
+        "organization": organization,
+        "can_manage": can_manage,
+        "is_owner": is_owner,
+        "regions": Region.choices,
+    }
+    if can_manage:
+        context_data["form"] = forms.get("form") or OrganizationForm(
+            initial={"name": organization.name, "default_region": organization.default_region}
+        )
+        context_data["domain_form"] = forms.get("domain_form") or EmailDomainForm()
+    if is_owner:
+        context_data["delete_form"] = forms.get("delete_form") or TypedConfirmationForm(
+            expected=organization.name
+        )
+    return context_data
+
+
+@require_http_methods(["GET", "POST"])
+def general(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _organization_wide(request)
+    organization = tenant.organization
+    if request.method == "GET":
+        return render(request, "customers/general.html", _general_context(request))
+    authorize(tenant.membership, "organization.manage_settings", organization)
+    _refuse_when_suspended(organization)
+    form = OrganizationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.organization_update(
+                acting_user=request.user, organization=organization, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Organization settings saved.")
+            return redirect("customers:general", org_slug=organization.slug)
+    return render(
+        request, "customers/general.html", _general_context(request, form=form), status=400
+    )
+
+
+@require_POST
+def general_domain(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _organization_wide(request)
+    organization = tenant.organization
+    authorize(tenant.membership, "organization.manage_settings", organization)
+    _refuse_when_suspended(organization)
+    form = EmailDomainForm(request.POST)
+    if form.is_valid():
+        try:
+            services.organization_email_domain_request(
+                acting_user=request.user,
+                organization=organization,
+                domain=form.cleaned_data["email_domain"],
+                address=form.cleaned_data["verification_email"],
+                build_link=lambda token: request.build_absolute_uri(
+                    reverse(
+                        "customers:verify_domain",
+                        kwargs={"org_slug": organization.slug, "token": token},
+                    )
+                ),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"We sent a verification link to {form.cleaned_data['verification_email']}. "
+                "The domain changes when it is followed.",
+            )
+            return redirect("customers:general", org_slug=organization.slug)
+    return render(
+        request,
+        "customers/general.html",
+        _general_context(request, domain_form=form),
+        status=400,
+    )
+
+
+@require_POST
+def general_domain_cancel(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _organization_wide(request)
+    authorize(tenant.membership, "organization.manage_settings", tenant.organization)
+    services.organization_email_domain_cancel(
+        acting_user=request.user, organization=tenant.organization
+    )
+    messages.success(request, "The pending domain change was cancelled.")
+    return redirect("customers:general", org_slug=tenant.organization.slug)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def verify_domain(request: HttpRequest, org_slug: str, token: str) -> HttpResponse:
+    """The emailed link. It works signed out (the token carries the organization); signed in,
+    the middleware has already entered the member's scope. GET only shows a button, so mail
+    scanners that fetch links change nothing."""
+    try:
+        org_id, domain = services.domain_token_read(token)
+    except ValidationError as exc:
+        return render(
+            request, "customers/verify_domain.html", {"error": exc.messages[0]}, status=400
+        )
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None and tenant.organization.id != org_id:
         raise Http404
+    actor = request.user if request.user.is_authenticated else None
+    with context(org_id=org_id, role=ORGANIZATION, user_id=getattr(actor, "pk", None)):
+        organization = (
+            Organization.objects.filter(id=org_id, slug=org_slug)
+            .exclude(status=OrganizationStatus.DELETING)
+            .first()
+        )
+        if organization is None:
+            raise Http404
+        data: dict[str, Any] = {"organization": organization, "domain": domain}
+        if request.method == "POST":
+            try:
+                services.organization_email_domain_confirm(acting_user=actor, token=token)
+            except ValidationError as exc:
+                data["error"] = exc.messages[0]
+                return render(request, "customers/verify_domain.html", data, status=400)
+            data["done"] = True
+        elif organization.pending_email_domain != domain:
+            data["error"] = (
+                "This link is for a domain change that was cancelled, already applied or "
+                "replaced by a newer one."
+            )
+    return render(request, "customers/verify_domain.html", data)
+
+
+@require_POST
+def organization_delete(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _organization_wide(request)
+    organization = tenant.organization
+    authorize(tenant.membership, OWNER_ONLY, organization)
+    form = TypedConfirmationForm(request.POST, expected=organization.name)
+    if not form.is_valid():
+        return render(
+            request,
+            "customers/general.html",
+            _general_context(request, delete_form=form),
+            status=400,
+        )
+    services.organization_delete_request(acting_user=request.user, organization=organization)
+    messages.success(
+        request, f"{organization.name} is being deleted. Its data is removed in the background."
+    )
+    return redirect("home")
+
+
+# --- Settings → Customers ---------------------------------------------------------------------
+
+
+@require_GET
+def customer_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _organization_wide(request)
     authorize(tenant.membership, "customers.read", tenant.organization)
-    search = request.GET.get("q", "")
+    search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     region = request.GET.get("region", "")
     page = Paginator(
         selectors.customer_list(search=search, status=status, region=region), 25
     ).get_page(request.GET.get("page"))
-    counts = selectors.connection_counts(page.object_list)
-    rows = [(customer, counts.get(customer.id, 0)) for customer in page.object_list]
+    customers = list(page.object_list)
+    counts = selectors.connection_counts(customers)
     return render(
         request,
         "customers/customer_list.html",
         {
             "page": page,
-            "rows": rows,
+            "rows": [(customer, counts.get(customer.id, 0)) for customer in customers],
             "search": search,
             "status": status,
             "region": region,
-            "statuses": CustomerStatus.choices,
+            "statuses": [c for c in CustomerStatus.choices if c[0] != CustomerStatus.DELETING],
             "regions": Region.choices,
         },
     )
 
 
-def customer_detail(
-    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, tab: str = "connections"
-) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    customer = tenant.customer
-    if tab not in CUSTOMER_TABS:
-        raise Http404
-    key = {
-        "connections": "connections.read",
-        "workflows": "workflows.read",
-        "executions": "executions.read",
-        "configuration": "connections.read",
-    }[tab]
-    authorize(tenant.membership, key, tenant.organization, customer)
-    querysets = {
-        "connections": Connection.objects.all,
-        "workflows": Workflow.objects.all,
-        "executions": ExecutionLog.objects.all,
-        "configuration": Configuration.objects.all,
-    }
-    page = Paginator(querysets[tab](), 25).get_page(request.GET.get("page"))
+@require_http_methods(["GET", "POST"])
+def customer_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _organization_wide(request)
+    organization = tenant.organization
+    authorize(tenant.membership, "customers.create", organization)
+    if request.method == "POST":
+        _refuse_when_suspended(organization)
+        form = CustomerCreateForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                customer = services.customer_create(
+                    acting_user=request.user,
+                    organization=organization,
+                    name=data["name"],
+                    external_id=data["external_id"],
+                    region=data["region"],
+                    status=CustomerStatus.ACTIVE
+                    if data["activate"]
+                    else CustomerStatus.PENDING_ACTIVATION,
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request, f"Customer {customer.name} created. Customer ID: {customer.id}"
+                )
+                return redirect(
+                    "customers:customer_detail",
+                    org_slug=organization.slug,
+                    customer_id=customer.id,
+                )
+        status = 400
+    else:
+        form = CustomerCreateForm(initial={"region": organization.default_region})
+        status = 200
     return render(
         request,
-        "customers/customer_detail.html",
-        {"customer": customer, "tab": tab, "tabs": CUSTOMER_TABS, "page": page},
+        "customers/customer_form.html",
+        {"form": form, "title": "Create customer"},
+        status=status,
     )
+
+
+def _tab_links(request: HttpRequest, customer: Customer) -> list[tuple[str, str]]:
+    tenant = _tenant(request)
+    return [
+        (tab, label)
+        for tab, (label, key) in CUSTOMER_TABS.items()
+        if has_permission(tenant.membership, key, tenant.organization, customer)
+    ]
+
+
+@require_GET
+def customer_detail(
+    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, tab: str | None = None
+) -> HttpResponse:
+    tenant = _tenant(request)
+    customer = _get_customer_for_request(request, customer_id)
+    tabs = _tab_links(request, customer)
+    if tab is None:
+        if not tabs:
+            raise PermissionDenied("No customer tab is visible to this member.")
+        tab = tabs[0][0]
+    if tab not in CUSTOMER_TABS:
+        raise Http404
+    authorize(tenant.membership, CUSTOMER_TABS[tab][1], tenant.organization, customer)
+    data: dict[str, Any] = {"customer": customer, "tab": tab, "tabs": tabs}
+    if tab == "connections":
+        data["page"] = Paginator(Connection.objects.order_by("name", "id"), 25).get_page(
+            request.GET.get("page")
+        )
+    elif tab == "workflows":
+        data["page"] = Paginator(Workflow.objects.order_by("name", "id"), 25).get_page(
+            request.GET.get("page")
+        )
+    elif tab == "executions":
+        status = request.GET.get("status", "")
+        period = request.GET.get("period", "7d")
+        if period not in selectors.EXECUTION_PERIODS:
+            period = "7d"
+        data.update(
+            page=Paginator(selectors.execution_list(status=status, period=period), 25).get_page(
+                request.GET.get("page")
+            ),
+            status=status,
+            period=period,
+            statuses=ExecutionStatus.choices,
+            periods=[(k, label) for k, (label, _) in selectors.EXECUTION_PERIODS.items()],
+        )
+    elif tab == "configuration":
+        data["page"] = Paginator(selectors.configuration_list(), 25).get_page(
+            request.GET.get("page")
+        )
+    elif tab == "limits":
+        usage = customer_usage(organization=tenant.organization, customer=customer)
+        data["limits"] = [
+            (limit, usage.get(limit.key))
+            for limit in effective_limits(organization=tenant.organization, customer=customer)
+        ]
+    else:
+        data["residency"] = REGION_RESIDENCY[Region(customer.region)]
+    return render(request, "customers/customer_detail.html", data)
+
+
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
+    tenant = _tenant(request)
+    customer = _get_customer_for_request(request, customer_id)
+    authorize(tenant.membership, "customers.update", tenant.organization, customer)
+    if request.method == "POST":
+        _refuse_when_suspended(tenant.organization)
+        form = CustomerForm(request.POST)
+        if form.is_valid():
+            try:
+                services.customer_update(
+                    acting_user=request.user, customer=customer, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Customer saved.")
+                return redirect(
+                    "customers:customer_detail", org_slug=org_slug, customer_id=customer.id
+                )
+        status = 400
+    else:
+        form = CustomerForm(initial={"name": customer.name, "external_id": customer.external_id})
+        status = 200
+    return render(
+        request,
+        "customers/customer_form.html",
+        {"form": form, "title": f"Edit {customer.name}", "customer": customer},
+        status=status,
+    )
+
+
+@require_POST
+def customer_status(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
+    tenant = _tenant(request)
+    customer = _get_customer_for_request(request, customer_id)
+    authorize(tenant.membership, "customers.update", tenant.organization, customer)
+    _refuse_when_suspended(tenant.organization)
+    wanted = request.POST.get("status", "")
+    if wanted not in (CustomerStatus.ACTIVE, CustomerStatus.SUSPENDED):
+        raise PermissionDenied("Only activate or suspend here.")
+    try:
+        services.customer_status_change(acting_user=request.user, customer=customer, status=wanted)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        verb = "activated" if wanted == CustomerStatus.ACTIVE else "suspended"
+        messages.success(request, f"{customer.name} {verb}.")
+    return redirect("customers:customer_detail", org_slug=org_slug, customer_id=customer.id)
+
+
+@require_http_methods(["GET", "POST"])
+def customer_delete(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
+    tenant = _tenant(request)
+    customer = _get_customer_for_request(request, customer_id)
+    authorize(tenant.membership, "customers.delete", tenant.organization, customer)
+    form = TypedConfirmationForm(request.POST or None, expected=customer.name)
+    if request.method == "POST":
+        _refuse_when_suspended(tenant.organization)
+        if form.is_valid():
+            try:
+                services.customer_delete_request(acting_user=request.user, customer=customer)
+            except ValidationError as exc:
+                messages.error(request, exc.messages[0])
+                return redirect(
+                    "customers:customer_detail", org_slug=org_slug, customer_id=customer.id
+                )
+            messages.success(
+                request, f"{customer.name} is being deleted. Its data is removed in the background."
+            )
+            return redirect("customers:customer_list", org_slug=org_slug)
+    counts = {
+        "connections": Connection.objects.count(),
+        "workflows": Workflow.objects.count(),
+        "executions": selectors.execution_list(period="all").count(),
+        "configuration": len(selectors.configuration_list()),
+    }
+    return render(
+        request,
+        "customers/customer_delete.html",
+        {
+            "customer": customer,
+            "form": form,
+            "counts": counts,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_GET
+def customer_export(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
+    tenant = _tenant(request)
+    customer = _get_customer_for_request(request, customer_id)
+    authorize(tenant.membership, "customers.read", tenant.organization, customer)
+    body = json.dumps(selectors.customer_export(customer=customer), indent=2)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="customer-{customer.id}.json"'
+    return response

@@ -1,0 +1,181 @@
+"""Writes for billing: count-limit guards, customer limit overrides, plan upgrade requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+
+from audit.services import audit_record
+from billing.models import UpgradeRequest
+from billing.selectors import effective_limit, override_bounds
+from customers.models import Customer, CustomerLimitOverride, CustomerStatus, Organization, Plan
+from customers.plans import LIMIT_LABELS, PER_CUSTOMER_LIMITS
+from tenancy.context import on_commit, require_scope
+
+COUNT_LIMITS = (
+    "customers_per_org",
+    "api_keys_per_org",
+    "connections_per_customer",
+    "workflows_per_customer",
+)
+
+
+class LimitReached(ValidationError):
+    """Adding one more would pass a count limit. ``key`` and ``limit`` name it for API errors."""
+
+    def __init__(self, *, key: str, limit: int, plan_name: str, source: str) -> None:
+        where = "on the " + plan_name + " plan" if source == "plan" else "(customer override)"
+        super().__init__(f"{LIMIT_LABELS[key]} limit ({limit:,}) reached {where}.", code=key)
+        self.key = key
+        self.limit = limit
+
+
+class CustomerNotWritable(ValidationError):
+    """The customer's state refuses writes (SPEC §3); ``code`` is the error name the API uses."""
+
+
+WRITE_REFUSALS = {
+    CustomerStatus.SUSPENDED: "customer_suspended",
+    CustomerStatus.RELOCATING: "customer_relocating",
+    CustomerStatus.DELETING: "customer_deleting",
+}
+
+
+def customer_require_writable(*, customer: Customer) -> None:
+    code = WRITE_REFUSALS.get(CustomerStatus(customer.status))
+    if code is not None:
+        label = CustomerStatus(customer.status).label.lower()
+        raise CustomerNotWritable(f"{customer.name} is {label}: changes are refused.", code=code)
+
+
+def _current_count(key: str) -> int:
+    from api.models import ApiKey
+    from dataplane.models import Connection, Workflow
+
+    if key == "customers_per_org":
+        return Customer.objects.exclude(status=CustomerStatus.DELETING).count()
+    if key == "api_keys_per_org":
+        return ApiKey.objects.filter(revoked_at__isnull=True).count()
+    if key == "connections_per_customer":
+        return Connection.objects.count()
+    return Workflow.objects.count()
+
+
+def count_limit_guard(
+    *, organization: Organization, key: str, customer: Customer | None = None, adding: int = 1
+) -> None:
+    """Lock the parent row, then refuse if ``adding`` more rows would pass the count limit.
+
+    Call it inside the transaction that inserts the rows: the lock on the organization row
+    (customers, API keys) or the customer row (connections, workflows) is held until that
+    transaction ends, so two concurrent requests are counted one after the other. Raises
+    ``LimitReached`` (a ``ValidationError``), or ``CustomerNotWritable`` for a customer whose
+    state refuses writes.
+    """
+    if key not in COUNT_LIMITS:
+        raise ValueError(f"{key!r} is not a count limit; use one of {COUNT_LIMITS}")
+    scope = require_scope()
+    if scope.org_id != organization.id:
+        raise ValueError("The organization is not the one in scope.")
+    per_customer = key in PER_CUSTOMER_LIMITS
+    if per_customer:
+        if customer is None or scope.customer_id != customer.id:
+            raise ValueError(f"{key} is counted in the customer's own scope.")
+        locked = Customer.objects.select_for_update().get(id=customer.id)
+        customer_require_writable(customer=locked)
+    else:
+        Organization.objects.select_for_update().filter(id=organization.id).first()
+    limit = effective_limit(
+        organization=organization, key=key, customer=customer if per_customer else None
+    )
+    if _current_count(key) + adding > limit.value:
+        raise LimitReached(
+            key=key, limit=limit.value, plan_name=organization.plan.name, source=limit.source
+        )
+
+
+def customer_limit_set(
+    *, acting_user: Any, organization: Organization, customer: Customer, key: str, value: int
+) -> CustomerLimitOverride:
+    """Override one per-customer limit, up or down, within 1..10× the Enterprise value."""
+    if key not in PER_CUSTOMER_LIMITS:
+        raise ValidationError({key: "Only per-customer limits can be overridden."})
+    low, high = override_bounds(key)
+    if not low <= value <= high:
+        raise ValidationError({key: f"Enter a whole number from {low:,} to {high:,}."})
+    before = effective_limit(organization=organization, key=key, customer=customer)
+    override, _ = CustomerLimitOverride.objects.update_or_create(
+        customer_id=customer.id, limit_key=key, defaults={"org": organization, "value": value}
+    )
+    audit_record(
+        actor=acting_user,
+        action="customer_limit.override",
+        target_type="customer",
+        target_id=customer.id,
+        subject_customer_id=customer.id,
+        before={"limit": key, "value": before.value, "source": before.source},
+        after={"limit": key, "value": value, "source": "override"},
+    )
+    return override
+
+
+def customer_limit_reset(
+    *, acting_user: Any, organization: Organization, customer: Customer, key: str
+) -> None:
+    """Return one limit to the plan's value."""
+    override = CustomerLimitOverride.objects.filter(customer_id=customer.id, limit_key=key).first()
+    if override is None:
+        return
+    plan_value = effective_limit(organization=organization, key=key).value
+    override.delete()
+    audit_record(
+        actor=acting_user,
+        action="customer_limit.reset",
+        target_type="customer",
+        target_id=customer.id,
+        subject_customer_id=customer.id,
+        before={"limit": key, "value": override.value, "source": "override"},
+        after={"limit": key, "value": plan_value, "source": "plan"},
+    )
+
+
+def upgrade_request_create(
+    *, acting_user: Any, organization: Organization, plan: Plan, message: str = ""
+) -> UpgradeRequest:
+    if plan.id == organization.plan_id:
+        raise ValidationError({"plan": f"The organization is already on the {plan.name} plan."})
+    request = UpgradeRequest.objects.create(
+        org=organization,
+        current_plan_id=organization.plan_id,
+        requested_plan=plan,
+        message=message.strip(),
+        requested_by=acting_user,
+    )
+    audit_record(
+        actor=acting_user,
+        action="billing.upgrade_request",
+        target_type="upgrade_request",
+        target_id=request.id,
+        after={"from": organization.plan.code, "to": plan.code},
+    )
+    subject = f"Plan change request: {organization.name} → {plan.name}"
+    body = (
+        f"{acting_user.email} asks to move {organization.name} ({organization.slug}) from "
+        f"{organization.plan.name} to {plan.name}.\n\n{request.message or '(no message)'}\n\n"
+        "Change the plan in the admin: Organizations → " + organization.slug
+    )
+    on_commit(lambda: _mail_staff(subject, body))
+    return request
+
+
+def _mail_staff(subject: str, body: str) -> None:
+    from accounts.models import User
+
+    recipients = list(
+        User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
+    )
+    if recipients:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

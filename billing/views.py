@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from billing import selectors, services
+from billing.forms import CustomerLimitsForm, UpgradeRequestForm
+from billing.models import UpgradeRequest
+from customers.forms import add_service_errors
+from customers.models import Customer, OrganizationStatus, Plan
+from customers.plans import LIMIT_LABELS
+from customers.selectors import customer_list
+from roles.selectors import authorize, has_permission
+
+
+def _organization_wide(request: HttpRequest) -> Any:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    if tenant.is_customer_restricted:
+        raise Http404
+    return tenant
+
+
+def _get_customer_for_request(request: HttpRequest, customer_id: uuid.UUID) -> Customer:
+    customer: Customer | None = request.tenant.customer  # type: ignore[attr-defined]
+    if customer is None or customer.id != customer_id:
+        raise Http404
+    return customer
+
+
+def _plans() -> list[dict[str, Any]]:
+    plans = list(Plan.objects.order_by("sort_order"))
+    return [
+        {
+            "plan": plan,
+            "limits": [(label, plan.limits.get(key)) for key, label in LIMIT_LABELS.items()],
+        }
+        for plan in plans
+    ]
+
+
+def _overview(
+    request: HttpRequest, upgrade_form: UpgradeRequestForm | None = None, status: int = 200
+) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    organization = tenant.organization
+    search = request.GET.get("q", "").strip()
+    page = Paginator(customer_list(search=search), 20).get_page(request.GET.get("page"))
+    rows = selectors.customers_usage(organization=organization, customers=list(page.object_list))
+    org_usage = selectors.organization_usage(organization=organization)
+    can_manage = has_permission(tenant.membership, "billing.manage", organization)
+    if can_manage and upgrade_form is None:
+        upgrade_form = UpgradeRequestForm(current_plan=organization.plan)
+    return render(
+        request,
+        "billing/overview.html",
+        {
+            "organization": organization,
+            "org_usage": org_usage,
+            "warnings": [u for u in org_usage if u.level != "ok"],
+            "rows": rows,
+            "page": page,
+            "search": search,
+            "plans": _plans(),
+            "provisional": organization.status == OrganizationStatus.PROVISIONAL,
+            "can_manage": can_manage,
+            "upgrade_form": upgrade_form,
+            "open_requests": UpgradeRequest.objects.filter(status="open").select_related(
+                "requested_plan"
+            )
+            if can_manage
+            else [],
+            "limits": selectors.effective_limits(organization=organization),
+        },
+        status=status,
+    )
+
+
+@require_GET
+def overview(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _organization_wide(request)
+    authorize(tenant.membership, "billing.read", tenant.organization)
+    return _overview(request)
+
+
+@require_POST
+def upgrade_request(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = _organization_wide(request)
+    organization = tenant.organization
+    authorize(tenant.membership, "billing.manage", organization)
+    form = UpgradeRequestForm(request.POST, current_plan=organization.plan)
+    if form.is_valid():
+        try:
+            services.upgrade_request_create(
+                acting_user=request.user,
+                organization=organization,
+                plan=form.cleaned_data["plan"],
+                message=form.cleaned_data["message"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Request sent: Fastn will contact you about the "
+                f"{form.cleaned_data['plan'].name} plan.",
+            )
+            return redirect("billing:overview", org_slug=organization.slug)
+    return _overview(request, upgrade_form=form, status=400)
+
+
+@require_GET
+def customer_limits_index(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Customize Customer Limits: pick a customer."""
+    tenant = _organization_wide(request)
+    authorize(tenant.membership, "billing.manage", tenant.organization)
+    search = request.GET.get("q", "").strip()
+    page = Paginator(customer_list(search=search), 20).get_page(request.GET.get("page"))
+    rows = selectors.customers_usage(
+        organization=tenant.organization, customers=list(page.object_list)
+    )
+    return render(
+        request,
+        "billing/customer_limits_index.html",
+        {"rows": rows, "page": page, "search": search},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def customer_limits(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
+    """Per-customer overrides: effective value, its source, raise or lower, reset to plan."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    organization = tenant.organization
+    customer = _get_customer_for_request(request, customer_id)
+    authorize(tenant.membership, "billing.manage", organization, customer)
+    limits = selectors.effective_limits(organization=organization, customer=customer)
+    if request.method == "POST":
+        if organization.status == OrganizationStatus.SUSPENDED:
+            raise PermissionDenied("organization_suspended")
+        reset = request.POST.get("reset", "")
+        if reset:
+            if reset not in {limit.key for limit in limits}:
+                raise Http404
+            services.customer_limit_reset(
+                acting_user=request.user, organization=organization, customer=customer, key=reset
+            )
+            messages.success(request, f"{LIMIT_LABELS[reset]} reset to the plan's value.")
+            return redirect("billing:customer_limits", org_slug=org_slug, customer_id=customer.id)
+        form = CustomerLimitsForm(request.POST, limits=limits)
+        if form.is_valid():
+            changed = _save_limits(request, form, limits, customer)
+            if not form.errors:
+                messages.success(
+                    request, f"Limits saved for {customer.name}." if changed else "Nothing changed."
+                )
+                return redirect(
+                    "billing:customer_limits", org_slug=org_slug, customer_id=customer.id
+                )
+        status = 400
+    else:
+        form = CustomerLimitsForm(limits=limits)
+        status = 200
+    usage = selectors.customer_usage(organization=organization, customer=customer)
+    return render(
+        request,
+        "billing/customer_limits.html",
+        {
+            "customer": customer,
+            "form": form,
+            "rows": [(limit, form[limit.key], usage.get(limit.key)) for limit in limits],
+        },
+        status=status,
+    )
+
+
+def _save_limits(
+    request: HttpRequest, form: CustomerLimitsForm, limits: list[Any], customer: Customer
+) -> int:
+    organization = request.tenant.organization  # type: ignore[attr-defined]
+    changed = 0
+    for limit in limits:
+        value = form.cleaned_data.get(limit.key)
+        current = limit.value if limit.source == selectors.OVERRIDE else None
+        if value == current:
+            continue
+        try:
+            if value is None:
+                services.customer_limit_reset(
+                    acting_user=request.user,
+                    organization=organization,
+                    customer=customer,
+                    key=limit.key,
+                )
+            else:
+                services.customer_limit_set(
+                    acting_user=request.user,
+                    organization=organization,
+                    customer=customer,
+                    key=limit.key,
+                    value=value,
+                )
+            changed += 1
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    return changed

@@ -1,0 +1,112 @@
+"""Browser tests: Playwright driving Debian's chromium against pytest-django's live server.
+
+Use the ``console`` fixture: it starts (once per session) a headless chromium, gives each test a
+fresh browser context, logs in through the real form and saves screenshots at 1280 px and
+375 px into the git-ignored ``screenshots/`` folder. Tests that use it are
+``transaction=True`` (the live server runs in another thread and sees only committed rows) and
+are skipped without chromium (failed under ``FASTN_REQUIRE_ALL=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_binary
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls that tests make around
+# it are still synchronous, so Django must not refuse them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WIDE, NARROW = 1280, 375
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    executable = require_binary("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+class Console:
+    """One browser context on the live server, with login and screenshot helpers."""
+
+    def __init__(self, browser: Any, base_url: str) -> None:
+        self.base_url = base_url
+        self.context = browser.new_context(
+            base_url=base_url, viewport={"width": WIDE, "height": 900}
+        )
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+
+    def goto(self, path: str) -> Any:
+        return self.page.goto(path)
+
+    def login(self, email: str, password: str) -> None:
+        self.context.clear_cookies()
+        self.goto("/accounts/login/")
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Log in").click()
+        self.page.wait_for_url(re.compile(r".*/o/.*"))
+
+    def shoot(self, name: str) -> list[Path]:
+        """Screenshot the current page at 1280 px and at 375 px wide (full page)."""
+        SCREENSHOTS.mkdir(exist_ok=True)
+        paths = []
+        for width in (WIDE, NARROW):
+            self.page.set_viewport_size({"width": width, "height": 900})
+            path = SCREENSHOTS / f"{name}-{width}.png"
+            self.page.screenshot(path=str(path), full_page=True)
+            paths.append(path)
+        self.page.set_viewport_size({"width": WIDE, "height": 900})
+        return paths
+
+    def assert_no_horizontal_scroll(self) -> None:
+        """At the current width the page itself never scrolls sideways (tables may, inside
+        their own wrapper)."""
+        overflow = self.page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"page is {overflow}px wider than the viewport"
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture(scope="session")
+def plain_http_live_server(request: pytest.FixtureRequest) -> Any:
+    """pytest-django's live server, started after switching off what only makes sense behind
+    HTTPS (the redirect is read once, when the server builds its middleware)."""
+    from django.conf import settings
+
+    for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+        setattr(settings, name, False)
+    settings.AXES_ENABLED = False
+    return request.getfixturevalue("live_server")
+
+
+@pytest.fixture
+def console(chromium: Any, plain_http_live_server: Any) -> Iterator[Console]:
+    console = Console(chromium, plain_http_live_server.url)
+    yield console
+    console.close()
