@@ -41,7 +41,7 @@ from customers.models import (
     OrganizationStatus,
 )
 from customers.plans import PER_CUSTOMER_LIMITS
-from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback
+from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback, require_scope
 
 logger = logging.getLogger(__name__)
 
@@ -147,16 +147,10 @@ def _invalid_key() -> ApiError:
     return ApiError(401, "invalid_api_key", "The API key is not valid.")
 
 
-def _find_key(raw: str) -> tuple[Organization, ApiKey]:
-    """Inside the key's organization context: the organization and the key, or a 401."""
-    parsed = key_format.parse(raw)
-    if parsed is None:
-        raise _invalid_key()
-    organization = Organization.objects.select_related("plan").filter(id=parsed.org_id).first()
-    if organization is None:
-        raise _invalid_key()
+def _find_key(parsed: key_format.ParsedKey) -> ApiKey:
+    """Inside the key's organization context: the key with its organization and preset."""
     key = (
-        ApiKey.objects.select_related("role")
+        ApiKey.objects.select_related("role", "org__plan")
         .filter(secret_hash__in=key_format.candidate_hashes(parsed.raw))
         .first()
     )
@@ -164,7 +158,7 @@ def _find_key(raw: str) -> tuple[Organization, ApiKey]:
         raise _invalid_key()
     if key.revoked_at is not None:
         raise ApiError(401, "api_key_revoked", "The API key has been revoked.")
-    return organization, key
+    return key
 
 
 def _check_organization(organization: Organization) -> None:
@@ -178,9 +172,20 @@ def _customer_not_found() -> ApiError:
     return ApiError(404, "customer_not_found", "No such customer for this API key.")
 
 
-def _resolve_customer(request: HttpRequest, key: ApiKey) -> Customer | None:
+def _header_customer_id(request: HttpRequest) -> uuid.UUID | None:
     header = request.headers.get(END_ORG_HEADER, "").strip()
     if not header:
+        return None
+    try:
+        return uuid.UUID(header)
+    except ValueError:
+        raise _customer_not_found() from None
+
+
+def _resolve_customer(
+    customer_id: uuid.UUID | None, key: ApiKey, allowed: frozenset[uuid.UUID] | None
+) -> Customer | None:
+    if customer_id is None:
         if not key.all_customers:
             raise ApiError(
                 400,
@@ -188,19 +193,10 @@ def _resolve_customer(request: HttpRequest, key: ApiKey) -> Customer | None:
                 f"This key is limited to selected customers: send the {END_ORG_HEADER} header.",
             )
         return None
-    try:
-        customer_id = uuid.UUID(header)
-    except ValueError:
-        raise _customer_not_found() from None
     customer = (
         Customer.objects.filter(id=customer_id).exclude(status=CustomerStatus.DELETING).first()
     )
-    if customer is None:
-        raise _customer_not_found()
-    if (
-        not key.all_customers
-        and not ApiKeyCustomer.objects.filter(api_key_id=key.id, customer_id=customer.id).exists()
-    ):
+    if customer is None or (allowed is not None and customer.id not in allowed):
         raise _customer_not_found()
     return customer
 
@@ -233,6 +229,8 @@ def rate_limits(organization: Organization, customer: Customer | None) -> dict[s
 
 
 def _allowed_customers(key: ApiKey) -> frozenset[uuid.UUID] | None:
+    """The customers a limited key may act for, as far as the current scope shows them (in a
+    customer scope: that customer, if the key has it)."""
     if key.all_customers:
         return None
     return frozenset(
@@ -248,26 +246,23 @@ def _touch(key: ApiKey) -> None:
         ).update(last_used_at=now)
 
 
-def authenticate(request: HttpRequest) -> ApiRequest:
-    """Steps 1–3: the key, the states and the customer, looked up in the organization context."""
-    raw = _bearer(request)
-    parsed = key_format.parse(raw)
-    if parsed is None:
-        raise _invalid_key()
-    with context(org_id=parsed.org_id, role=ORGANIZATION):
-        organization, key = _find_key(raw)
-        _check_organization(organization)
-        customer = _resolve_customer(request, key)
-        if customer is not None:
-            check_customer_state(customer, request.method or "GET")
-        principal = ApiKeyPrincipal(
-            key=key,
-            organization=organization,
-            permissions=frozenset(key.role.permissions),
-            customer_ids=_allowed_customers(key),
-        )
-        limits = rate_limits(organization, customer)
-        _touch(key)
+def authenticate(request: HttpRequest, parsed: key_format.ParsedKey) -> ApiRequest:
+    """Steps 1–3, inside the organization's context (narrowed to the named customer)."""
+    key = _find_key(parsed)
+    organization = key.org
+    _check_organization(organization)
+    allowed = _allowed_customers(key)
+    customer = _resolve_customer(require_scope().customer_id, key, allowed)
+    if customer is not None:
+        check_customer_state(customer, request.method or "GET")
+    principal = ApiKeyPrincipal(
+        key=key,
+        organization=organization,
+        permissions=frozenset(key.role.permissions),
+        customer_ids=allowed,
+    )
+    limits = rate_limits(organization, customer)
+    _touch(key)
     return ApiRequest(principal, organization, customer, limits)
 
 
@@ -321,6 +316,15 @@ def charges_events(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
+def _run(
+    run: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    response = run(request, *args, **kwargs)
+    if response.status_code >= 500:
+        mark_rollback()
+    return response
+
+
 def api_scope(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Wrap an operation's ``run`` (django-ninja's view-mode decorator): steps 1–5 above."""
     operation = getattr(run, "__self__", None)
@@ -328,18 +332,29 @@ def api_scope(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
     def scoped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            api = authenticate(request)
-            if not counts_itself:
-                charge(api)
+            parsed = key_format.parse(_bearer(request))
+            if parsed is None:
+                raise _invalid_key()
+            customer_id = _header_customer_id(request)
         except ApiError as error:
             return error_response(error)
-        request.api = api  # type: ignore[attr-defined]
-        customer_id = api.customer.id if api.customer else None
-        role = CUSTOMER if api.principal.is_customer_limited else ORGANIZATION
-        with context(org_id=api.org_id, customer_id=customer_id, role=role):
-            response = run(request, *args, **kwargs)
-            if response.status_code >= 500:
-                mark_rollback()
+        # The key's own organization part selects the context; naming the customer up front
+        # keeps the transaction to the main database and that customer's region.
+        with context(org_id=parsed.org_id, customer_id=customer_id, role=ORGANIZATION):
+            try:
+                api = authenticate(request, parsed)
+                if not counts_itself:
+                    charge(api)
+            except ApiError as error:
+                return error_response(error)
+            request.api = api  # type: ignore[attr-defined]
+            if api.principal.is_customer_limited:
+                # API keys are invisible to customer-restricted principals, so narrowing to
+                # app.role = 'customer' happens after the key was found.
+                with context(org_id=api.org_id, customer_id=customer_id, role=CUSTOMER):
+                    response = _run(run, request, *args, **kwargs)
+            else:
+                response = _run(run, request, *args, **kwargs)
         for name, value in api.extra_headers.items():
             response[name] = value
         return response

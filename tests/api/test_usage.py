@@ -113,3 +113,18 @@ def test_usage_section_on_the_api_keys_page(world: World, api: Api) -> None:
     client.force_login(world.acme.owner)
     page = client.get(f"/o/{world.acme.slug}/settings/api-keys/")
     assert b"Usage this month" in page.content and b"Acme One" in page.content
+
+
+def test_beat_task_flushes_usage_on_a_real_worker(world: World, api: Api, celery_worker) -> None:
+    import time
+
+    from api.tasks import flush_usage
+
+    raw = make_key(world.acme, "operator")
+    for _ in range(2):
+        assert api("GET", "/key", raw, customer=world.a2).status_code == 200
+    flush_usage.delay()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _records(world.acme):
+        time.sleep(0.2)
+    assert _records(world.acme) == {(world.a2.id, "api_call"): 2}
