@@ -4,7 +4,8 @@ Two kinds of principal reach it, both restricted to one customer:
 
 * **Signed-in members restricted to that customer.** The tenancy middleware resolves the
   ``org_slug`` and ``customer_id`` URL kwargs exactly as for console pages (404 for anyone else)
-  and runs the view inside the context; Django's CSRF protection applies.
+  and runs the view inside the context; Django's CSRF protection applies. Organization-wide
+  members get 404 unless they bring a token, which then decides like for anyone else.
 * **Holders of a connect link or embed token** (not signed in). ``widget_view`` verifies the
   token (``widget.tokens``), checks that it names this organization and customer, and enters
   ``tenancy.context(org_id, customer_id, role="customer")`` itself. The token travels in the
@@ -142,9 +143,12 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
     def resolver(
         request: HttpRequest, org_slug: str, customer_id: uuid.UUID, **kwargs: Any
     ) -> HttpResponse:
-        if request.user.is_authenticated:
-            return _frame_headers(member_view(request, **kwargs))
         raw = _token_from(request)
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None and (tenant.is_customer_restricted or not raw):
+            return _frame_headers(member_view(request, **kwargs))
+        # Not signed in, or an organization-wide member opening a link they were given (e.g.
+        # to try the one they just shared): the token decides, exactly as for anyone else.
         if not raw:
             return _frame_headers(_refused(request, "token_missing"))
         try:

@@ -305,6 +305,9 @@ def test_signed_in_member_posts_need_csrf(world) -> None:
 def test_organization_wide_members_and_outsiders_get_404(world) -> None:
     org, a = world["org"], world["a"]
     assert client_for(org.owner).get(_url(org, a)).status_code == 404
+    with_link = client_for(org.owner).get(_url(org, a), {"token": _token(org, a)})
+    assert with_link.status_code == 200  # an operator trying the link they shared
+    assert b"B private connection" not in with_link.content
     assert client_for(org.owner).get("/widget/").status_code == 404
     outsider = make_org("Globex").owner
     assert client_for(outsider).get(_url(org, a)).status_code == 404
