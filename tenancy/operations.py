@@ -25,6 +25,12 @@ ORG = "(SELECT NULLIF(current_setting('app.org_id', true), '')::uuid)"
 TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
 ROLE = "(SELECT NULLIF(current_setting('app.role', true), ''))"
 USER = "(SELECT NULLIF(current_setting('app.user_id', true), '')::uuid)"
+# The organization, only in an organization-wide context (no customer, role 'organization').
+ORG_WIDE = (
+    "(SELECT CASE WHEN NULLIF(current_setting('app.tenant_id', true), '') IS NULL "
+    "AND current_setting('app.role', true) = 'organization' "
+    "THEN NULLIF(current_setting('app.org_id', true), '')::uuid END)"
+)
 
 CUSTOMER_DATA = "customer_data"  # rows that belong to one customer (column customer_id)
 CUSTOMERS = "customers"  # the customers table itself
@@ -89,7 +95,11 @@ def policy_statements(
         f"USING ({org_match}) WITH CHECK ({org_match})"
     )
     if kind == CUSTOMER_DATA:
-        rule = f"customer_id = {TENANT} OR ({TENANT} IS NULL AND {ROLE} = 'organization')"
+        # Equivalent to "customer_id = tenant OR (tenant IS NULL AND role = 'organization')"
+        # under the org_id policy, but both arms are index conditions: in a customer's context
+        # the second is org_id = NULL and a query relying on the policies alone reads that
+        # customer's index entries, not the whole organization's.
+        rule = f"customer_id = {TENANT} OR org_id = {ORG_WIDE}"
         sql.append(
             f"CREATE POLICY tenant_customer ON {table} AS RESTRICTIVE FOR ALL TO {app} "
             f"USING ({rule}) WITH CHECK ({rule})"
