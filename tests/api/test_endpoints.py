@@ -297,3 +297,15 @@ def test_another_customer_created_later_is_not_visible_to_a_limited_key(
     raw = make_key(world.acme, "admin", customers=[world.a1])
     later = make_customer(world.acme, "Later")
     assert api("GET", "/customers", raw, customer=later).status_code == 404
+
+
+def test_malformed_json_body_uses_the_error_shape(world: World, api: Api) -> None:
+    raw = make_key(world.acme, "admin")
+    response = api.client.post(
+        "/api/v1/customers",
+        "{not json",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert response.status_code in (400, 422)
+    assert response.json()["error"]["code"] == "invalid_request"
