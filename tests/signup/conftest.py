@@ -87,7 +87,7 @@ def start_worker(
                 "-m",
                 "celery",
                 "-A",
-                "fastn_console",
+                "tests.signup.celery_app",
                 "worker",
                 "-P",
                 "solo",

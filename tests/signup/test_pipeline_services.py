@@ -217,3 +217,11 @@ def test_typo_hint_is_stored_without_blocking(llm_settings) -> None:
     application = _advance(make_application("Approve Typo Co", email="jo@gmial.com"))
     assert application.hint == "Did you mean gmail.com?"
     assert application.status == SignupStatus.APPROVED
+
+
+def test_only_active_organizations_may_deploy_to_prod() -> None:
+    from signup.selectors import can_deploy_to_prod
+
+    assert can_deploy_to_prod(make_org(status=OrganizationStatus.ACTIVE))
+    assert not can_deploy_to_prod(make_org(status=OrganizationStatus.PROVISIONAL))
+    assert not can_deploy_to_prod(make_org(status=OrganizationStatus.SUSPENDED))

@@ -202,6 +202,9 @@ def test_worker_killed_mid_step_is_resumed_by_another(fake_openai, llm_settings,
         finally:
             first.stop()
         fake_openai.release.set()
+        # The message becomes visible again once it has been unacknowledged for longer than the
+        # visibility timeout; the next worker restores it when it starts polling.
+        time.sleep(3)
         interrupted = SignupApplication.objects.get(id=application.id)
         assert [e["step"] for e in interrupted.steps] == ["email", "duplicate"]
         assert interrupted.status == SignupStatus.PENDING
@@ -211,6 +214,8 @@ def test_worker_killed_mid_step_is_resumed_by_another(fake_openai, llm_settings,
         )
         try:
             resumed = wait_for(application.id, decided, timeout=60, what="the redelivery")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nworker log:\n{second.log()}") from None
         finally:
             second.stop()
     assert resumed.status == SignupStatus.APPROVED
