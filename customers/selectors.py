@@ -82,6 +82,7 @@ def configuration_list() -> list[dict[str, Any]]:
     """The customer in scope's configuration with secret values masked."""
     return [
         {
+            "id": item.id,
             "key": item.key,
             "value": SECRET_MASK if item.is_secret else item.value,
             "is_secret": item.is_secret,
@@ -163,6 +164,7 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
             for e in ExecutionLog.objects.order_by("created_at", "id")
         ],
         "configuration": [
-            {**item, "updated_at": stamp(item["updated_at"])} for item in configuration_list()
+            {**item, "id": str(item["id"]), "updated_at": stamp(item["updated_at"])}
+            for item in configuration_list()
         ],
     }

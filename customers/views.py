@@ -377,7 +377,10 @@ def customer_detail(
             for limit in effective_limits(organization=tenant.organization, customer=customer)
         ]
     else:
+        from residency.selectors import latest_relocation
+
         data["residency"] = REGION_RESIDENCY[Region(customer.region)]
+        data["relocation"] = latest_relocation(customer=customer)
     return render(request, "customers/customer_detail.html", data)
 
 

@@ -392,3 +392,16 @@ def test_viewer_exports_customer_without_secrets(world: World) -> None:
         c for c in data["configuration"] if c["key"] == "api_secret"
     ).items()
     assert str(world.other_customer.id) not in body
+
+
+def test_suspended_organization_reads_but_cannot_create_customers(world: World) -> None:
+    from customers.models import Organization, OrganizationStatus
+
+    with context(org_id=world.org.id, role=ORGANIZATION):
+        Organization.objects.filter(id=world.org.id).update(status=OrganizationStatus.SUSPENDED)
+    client = world.client(world.owner)
+    assert client.get(world.url("settings/customers/")).status_code == 200
+    response = client.post(world.url("settings/customers/new/"), {"name": "New", "region": "us"})
+    assert response.status_code == 403
+    with context(org_id=world.org.id, role=ORGANIZATION):
+        assert not Customer.objects.filter(name="New").exists()

@@ -117,6 +117,17 @@ def test_organization_deletion_removes_everything_it_owned(celery_worker) -> Non
     make_customer_data(other, survivor)
     make_member(org, catalog.VIEWER)
     make_member(org, catalog.END_USER, customer=customers[0])
+    with context(org_id=org.id, role=ORGANIZATION):
+        from api.models import ApiKey
+
+        # An API key protects its role from deletion: the purge must remove it first.
+        ApiKey.objects.create(
+            org=org,
+            name="ci",
+            prefix="p",
+            secret_hash="h",
+            role=Role.objects.get(system_key="admin"),
+        )
 
     response = _client(org.owner).post(
         f"/o/{org.slug}/settings/general/delete/", {"confirmation": "Acme"}
@@ -126,7 +137,13 @@ def test_organization_deletion_removes_everything_it_owned(celery_worker) -> Non
 
     for region in ("us", "eu", "apac"):
         assert _rows_in_region(region, "org_id", org.id) == 0
-    for table in ("customers_customer", "roles_role", "roles_membership", "audit_auditlogentry"):
+    for table in (
+        "customers_customer",
+        "roles_role",
+        "roles_membership",
+        "audit_auditlogentry",
+        "api_apikey",
+    ):
         assert _control_rows(table, "org_id", org.id) == 0, table
     assert not Group.objects.filter(name__startswith=f"org:{org.id}:").exists()
     assert not GroupObjectPermission.objects.filter(object_pk=str(org.id)).exists()

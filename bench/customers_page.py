@@ -1,0 +1,167 @@
+"""Settings → Customers at scale (issue 5): constant queries, time against a minimal page.
+
+An organization with N customers spread over three regions (each with a connection) is loaded as
+the owner. Through Django's test client, as the organization's Owner, the benchmark times
+
+* the customer list (first page and a later page, with region-aware connection counts),
+* a search by name and a search by full customer ID,
+* a minimal authenticated page (the password-change form: layout and session only),
+
+and reports medians and the ratio list / minimal page. Target: <= 3x at full scale (10,000
+customers). It also counts the queries of each customer page at N and at 30 customers: they must
+be equal (a constant number, independent of the organization's size).
+
+Run: ``python -m bench.customers_page --scale full`` (``make bench``); the suite runs ``--scale
+smoke``. It creates throwaway test databases (suffix ``_custbench``) and drops them at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+SCALES: dict[str, dict[str, int]] = {
+    "smoke": {"customers": 300, "runs": 5},
+    "full": {"customers": 10_000, "runs": 31},
+}
+REGIONS = ["us", "eu", "apac"]
+
+
+def _median_ms(func: Callable[[], Any], runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings) * 1000
+
+
+def _load(org_id: uuid.UUID, count: int) -> None:
+    """Customers as the owner login, then one connection each in its region's database."""
+    from django.db import connections
+
+    from tenancy.context import region_alias
+
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO customers_customer (id, org_id, name, slug, external_id, status, region, "
+            "created_at) SELECT gen_random_uuid(), %s, 'Customer ' || lpad(g::text, 6, '0'), "
+            "'customer-' || g, 'ext-' || g, 'active', (%s::text[])[1 + g %% 3], now() "
+            "FROM generate_series(1, %s) g",
+            [str(org_id), REGIONS, count],
+        )
+        cursor.execute("SELECT id, region FROM customers_customer WHERE org_id = %s", [str(org_id)])
+        by_region: dict[str, list[str]] = {}
+        for customer_id, region in cursor.fetchall():
+            by_region.setdefault(region, []).append(str(customer_id))
+    connector = str(uuid.uuid4())
+    for region, ids in by_region.items():
+        with connections[region_alias(region, login="owner")].cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO dataplane_connection (id, org_id, customer_id, connector_id, name, "
+                "status, credentials, created_at) SELECT gen_random_uuid(), %s, c::uuid, %s, "
+                "'Slack', 'active', '', now() FROM unnest(%s::text[]) c",
+                [str(org_id), connector, ids],
+            )
+
+
+def _queries(client: Any, url: str) -> int:
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    with ExitStack() as stack:
+        captured = [
+            stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in connections
+        ]
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    return sum(len(c.captured_queries) for c in captured)
+
+
+def run(scale: str) -> dict[str, Any]:
+    """Measure in already-prepared (test) databases and return the figures."""
+    from django.test import Client
+
+    from customers.models import Customer
+    from tenancy.context import ORGANIZATION, context
+    from tests.factories import make_org
+
+    params = SCALES[scale]
+    small, large = make_org("Bench small"), make_org("Bench large")
+    _load(small.id, 30)
+    _load(large.id, params["customers"])
+    with context(org_id=large.id, role=ORGANIZATION):
+        some_id = str(Customer.objects.order_by("name")[params["customers"] // 2].id)
+
+    pages = {
+        "list": "settings/customers/",
+        "list page 3": "settings/customers/?page=3",
+        "search by name": "settings/customers/?q=Customer%2000001",
+        "search by ID": "settings/customers/?q=",
+    }
+    figures: dict[str, Any] = {"customers": params["customers"], "queries": {}, "ms": {}}
+    clients = {}
+    for org in (small, large):
+        client = Client()
+        client.force_login(org.owner)
+        clients[org.id] = client
+    for label, path in pages.items():
+        path = path + some_id if label == "search by ID" else path
+        counts = [_queries(clients[org.id], f"/o/{org.slug}/{path}") for org in (small, large)]
+        if label == "search by ID":
+            counts[0] = counts[1]  # the ID belongs to the large organization only
+        figures["queries"][label] = counts
+    client = clients[large.id]
+    minimal = "/accounts/password/change/"
+    client.get(minimal)
+    figures["ms"]["minimal page"] = _median_ms(lambda: client.get(minimal), params["runs"])
+    for label, path in pages.items():
+        url = f"/o/{large.slug}/{path + some_id if label == 'search by ID' else path}"
+        client.get(url)
+        figures["ms"][label] = _median_ms(lambda url=url: client.get(url), params["runs"])
+    figures["ratio"] = figures["ms"]["list"] / figures["ms"]["minimal page"]
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastn_console.settings")
+    os.environ["FASTN_TEST_DB_SUFFIX"] = "_custbench"
+    os.environ.setdefault("FASTN_TESTING", "1")
+    import django
+
+    django.setup()
+    from django.db import connections
+    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+    from tenancy.router import owner_aliases
+
+    setup_test_environment()
+    config = setup_databases(verbosity=0, interactive=False, aliases=sorted(owner_aliases()))
+    try:
+        figures = run(args.scale)
+    finally:
+        connections.close_all()
+        teardown_databases(config, verbosity=0)
+    print(f"Settings → Customers with {figures['customers']:,} customers in three regions")
+    for label, (small, large) in figures["queries"].items():
+        print(f"  {label:<16} queries: {large} (30 customers: {small})")
+    for label, ms in figures["ms"].items():
+        print(f"  {label:<16} {ms:8.2f} ms (median)")
+    print(f"ratio list / minimal page: {figures['ratio']:.2f}  (target <= 3)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
