@@ -158,10 +158,8 @@ def _customer_data(
             ExecutionLog.objects.filter(id=log.id).update(
                 created_at=timezone.now() - timedelta(hours=index * 3)
             )
-        dataplane.configuration_set(key="sync_interval_minutes", value="15",
-                                    end_user_editable=True)
-        dataplane.configuration_set(key="webhook_secret", value="whsec_demo_only",
-                                    is_secret=True)
+        dataplane.configuration_set(key="sync_interval_minutes", value="15", end_user_editable=True)
+        dataplane.configuration_set(key="webhook_secret", value="whsec_demo_only", is_secret=True)
 
 
 def seed(log: Any = print) -> None:
