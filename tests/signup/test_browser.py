@@ -6,12 +6,7 @@ from __future__ import annotations
 import pytest
 
 from signup.models import SignupApplication, SignupStatus
-from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
-    Console,
-    chromium,
-    console,
-    plain_http_live_server,
-)
+from tests.browser.conftest import Console
 from tests.conftest import ALL_DATABASES
 from tests.signup.helpers import PASSWORD, unique_domain
 
