@@ -108,6 +108,8 @@ def test_database_environment() -> dict[str, str]:
         "REGION_DATABASE_URLS": ",".join(regions),
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "FASTN_TESTING": "1",
+        # Tests' outbound targets are local HTTP servers the tests start.
+        "OUTBOUND_ALLOW_HTTP_LOCALHOST": "1",
     }
 
 
@@ -136,7 +138,7 @@ def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactor
                 "-m",
                 "celery",
                 "-A",
-                "fastn_console",
+                "tests.celery_app",
                 "worker",
                 "-P",
                 "solo",

@@ -92,7 +92,7 @@ def start_worker(
                 "-m",
                 "celery",
                 "-A",
-                "tests.signup.celery_app",
+                "tests.celery_app",
                 "worker",
                 "-P",
                 "solo",

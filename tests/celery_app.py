@@ -1,4 +1,4 @@
-"""The Celery app the signup tests' workers run: the project's own app, plus one test-only hook.
+"""The Celery app the test workers run: the project's own app, plus one test-only hook.
 
 Transactional tests flush the databases after each test, and the flush re-creates content types
 and permissions under new ids. A long-lived worker would keep the old ids in Django's content
