@@ -172,6 +172,9 @@ def _customer_not_found() -> ApiError:
     return ApiError(404, "customer_not_found", "No such customer for this API key.")
 
 
+MALFORMED = uuid.UUID(int=0)  # never a customer: a malformed header is a 404 after the 401 checks
+
+
 def _header_customer_id(request: HttpRequest) -> uuid.UUID | None:
     header = request.headers.get(END_ORG_HEADER, "").strip()
     if not header:
@@ -179,7 +182,7 @@ def _header_customer_id(request: HttpRequest) -> uuid.UUID | None:
     try:
         return uuid.UUID(header)
     except ValueError:
-        raise _customer_not_found() from None
+        return MALFORMED
 
 
 def _resolve_customer(
@@ -335,9 +338,9 @@ def api_scope(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             parsed = key_format.parse(_bearer(request))
             if parsed is None:
                 raise _invalid_key()
-            customer_id = _header_customer_id(request)
         except ApiError as error:
             return error_response(error)
+        customer_id = _header_customer_id(request)
         # The key's own organization part selects the context; naming the customer up front
         # keeps the transaction to the main database and that customer's region.
         with context(org_id=parsed.org_id, customer_id=customer_id, role=ORGANIZATION):

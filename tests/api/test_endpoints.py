@@ -309,3 +309,9 @@ def test_malformed_json_body_uses_the_error_shape(world: World, api: Api) -> Non
     )
     assert response.status_code in (400, 422)
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_wrong_key_is_401_even_with_a_malformed_customer_header(api: Api) -> None:
+    fake = "fsk_live_" + "1" * 32 + "_" + "b" * 43
+    response = api("GET", "/customers", fake, customer="not-a-uuid")
+    assert response.status_code == 401
