@@ -46,7 +46,8 @@ def test_inner_context_restores_the_outer_values_on_every_alias(
                 _settings(alias) == _expected(world, "B", inner_role) for alias in _aliases()
             )
         assert all(_settings(alias) == outer for alias in _aliases())
-        assert current_scope() is not None and current_scope().customer_id == a.customer_id
+        scope = current_scope()
+        assert scope is not None and scope.customer_id == a.customer_id
     assert current_scope() is None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -25,14 +26,10 @@ from tests.isolation.spec import (
     visible,
     writable,
 )
-from tests.isolation.world import CONTEXTS, Ctx, World, leave_stale_context, probing
+from tests.isolation.world import CONTEXTS, Ctx, World, leave_stale_context, matrix, probing
 
 PLACEMENTS = placements()
-MATRIX = [
-    pytest.param(placement, ctx, id=f"{placement.id}-{ctx.name}")
-    for placement in PLACEMENTS
-    for ctx in CONTEXTS
-]
+MATRIX = matrix(PLACEMENTS)
 
 
 def _model(placement: Placement) -> type[models.Model]:
@@ -106,15 +103,14 @@ def test_orm_insert_into_another_scope_is_refused(
             row = probes.with_patch(probes.sample_rows(world, placement)["A"], changes)
             if writable(table, values, row, INSERT):
                 continue
-            outcome = _attempt(alias, lambda i=instance: i.save(using=alias, force_insert=True))
+            outcome = _attempt(alias, partial(instance.save, using=alias, force_insert=True))
             assert outcome.refused_by_rls, f"ORM insert into {target}'s scope: {outcome}"
             refused += 1
     assert refused
 
 
 @pytest.mark.parametrize(
-    ("placement", "ctx"),
-    [param for param in MATRIX if param.values[0].table.kind != ORGANIZATIONS],
+    ("placement", "ctx"), matrix([p for p in PLACEMENTS if p.table.kind != ORGANIZATIONS])
 )
 def test_orm_update_cannot_move_a_row_to_another_scope(
     world: World, placement: Placement, ctx: Ctx
@@ -126,7 +122,7 @@ def test_orm_update_cannot_move_a_row_to_another_scope(
                 if updatable_to(table, values, row, probes.with_patch(row, patch)):
                     continue
                 queryset = _unscoped(placement).filter(pk=row["id"])
-                outcome = _attempt(alias, lambda q=queryset, p=patch: q.update(**p))
+                outcome = _attempt(alias, partial(queryset.update, **patch))
                 if writable(table, values, row, UPDATE):
                     assert outcome.refused_by_rls, f"move {source} -> {target}: {outcome}"
                 else:

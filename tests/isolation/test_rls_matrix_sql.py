@@ -26,15 +26,11 @@ from tests.isolation.spec import (
     visible,
     writable,
 )
-from tests.isolation.world import CONTEXTS, Ctx, World, probing
+from tests.isolation.world import Ctx, World, matrix, probing
 
 PLACEMENTS = placements()
-MATRIX = [
-    pytest.param(placement, ctx, id=f"{placement.id}-{ctx.name}")
-    for placement in PLACEMENTS
-    for ctx in CONTEXTS
-]
-MOVABLE = [param for param in MATRIX if param.values[0].table.kind != ORGANIZATIONS]
+MATRIX = matrix(PLACEMENTS)
+MOVABLE = matrix([p for p in PLACEMENTS if p.table.kind != ORGANIZATIONS])
 
 
 @pytest.mark.parametrize("placement", PLACEMENTS, ids=lambda p: p.id)

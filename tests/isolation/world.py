@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
@@ -260,3 +261,8 @@ def rolled_back(**scope: Any) -> Iterator[None]:
     """``tenancy.context(**scope)`` inside ``all_rolled_back()``."""
     with all_rolled_back(), context(**scope):
         yield
+
+
+def matrix(placements: list[Placement]) -> list[Any]:
+    """Parameters for every (placement, context) pair, with readable ids."""
+    return [pytest.param(p, c, id=f"{p.id}-{c.name}") for p in placements for c in CONTEXTS]
