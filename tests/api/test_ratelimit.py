@@ -36,7 +36,7 @@ def test_21st_call_in_a_minute_on_free_is_refused_with_retry_after(api: Api) -> 
     org = make_org(plan_code="free")
     customer = make_customer(org)
     raw = make_key(org, "viewer")
-    wait_for_fresh_minute()
+    wait_for_fresh_minute(10)
     for n in range(FREE_PER_MINUTE):
         response = api("GET", "/key", raw, customer=customer)
         assert response.status_code == 200, (n, response.content)
@@ -49,7 +49,7 @@ def test_21st_call_in_a_minute_on_free_is_refused_with_retry_after(api: Api) -> 
     assert error["limit"]["value"] == FREE_PER_MINUTE
     retry_after = int(refused["Retry-After"])
     assert 1 <= retry_after <= 60
-    assert abs(retry_after - ratelimit.seconds_left_in_minute()) <= 1.5
+    assert abs(retry_after - ratelimit.seconds_left_in_minute()) <= 2.5
     # Refused calls are not counted: the counter stays at the limit.
     counts = ratelimit.current_counts(org_id=org.id, customer_id=customer.id)
     assert counts["api_calls_per_minute"] == FREE_PER_MINUTE
@@ -62,7 +62,7 @@ def test_calls_without_customer_use_an_organization_wide_bucket_of_the_same_size
     org = make_org(plan_code="free")
     customer = make_customer(org)
     raw = make_key(org, "viewer")
-    wait_for_fresh_minute()
+    wait_for_fresh_minute(10)
     for _ in range(FREE_PER_MINUTE):
         assert api("GET", "/key", raw).status_code == 200
     assert api("GET", "/key", raw).status_code == 429
@@ -74,7 +74,7 @@ def test_override_raises_and_lowers_the_limit_at_once(api: Api) -> None:
     org = make_org(plan_code="free")
     customer = make_customer(org)
     raw = make_key(org, "viewer")
-    wait_for_fresh_minute(6)
+    wait_for_fresh_minute(15)
     for _ in range(FREE_PER_MINUTE):
         assert api("GET", "/key", raw, customer=customer).status_code == 200
     assert api("GET", "/key", raw, customer=customer).status_code == 429
@@ -147,7 +147,7 @@ def test_counters_expire_when_their_window_ends() -> None:
 def test_event_batch_is_accepted_whole_or_refused_whole(world: World, api: Api) -> None:
     raw = make_key(world.acme, "operator")
     _override(world.a1, "events_per_minute", 10)
-    wait_for_fresh_minute()
+    wait_for_fresh_minute(10)
     batch = {"events": [{"name": f"e{i}"} for i in range(7)]}
     assert api("POST", "/events/batch", raw, customer=world.a1, json=batch).json() == {
         "accepted": 7
