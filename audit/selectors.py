@@ -6,6 +6,7 @@ import datetime
 import json
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -62,6 +63,54 @@ def audit_actors() -> list[tuple[str, str]]:
     if AuditLogEntry.objects.filter(actor__isnull=True).exists():
         choices.append(("system", "System"))
     return choices
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an entry, ready to read: ``kind`` is same, changed, added or removed."""
+
+    field: str
+    kind: str
+    before: str = ""
+    after: str = ""
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def change_summary(entry: AuditLogEntry) -> list[FieldChange]:
+    """The entry's before/after as per-field changes; lists show what was added and removed."""
+    before, after = entry.before or {}, entry.after or {}
+    changes = []
+    for field in dict.fromkeys([*before, *after]):
+        if field not in after:
+            changes.append(FieldChange(field, "removed", before=_text(before[field])))
+        elif field not in before:
+            changes.append(FieldChange(field, "added", after=_text(after[field])))
+        elif before[field] == after[field]:
+            changes.append(FieldChange(field, "same", after=_text(after[field])))
+        elif isinstance(before[field], list) and isinstance(after[field], list):
+            old, new = set(before[field]), set(after[field])
+            changes.append(
+                FieldChange(
+                    field,
+                    "changed",
+                    before=_text(sorted(old - new)) if old - new else "",
+                    after=_text(sorted(new - old)) if new - old else "",
+                )
+            )
+        else:
+            changes.append(FieldChange(field, "changed", _text(before[field]), _text(after[field])))
+    return changes
 
 
 def customer_names(entries: Iterable[AuditLogEntry]) -> dict[uuid.UUID, str]:

@@ -35,7 +35,10 @@ def audit_log(request: HttpRequest, org_slug: str) -> HttpResponse:
         request.GET.get("page")
     )
     names = selectors.customer_names(page.object_list)
-    rows = [(entry, selectors.customer_label(entry, names)) for entry in page.object_list]
+    rows = [
+        (entry, selectors.customer_label(entry, names), selectors.change_summary(entry))
+        for entry in page.object_list
+    ]
     query = request.GET.copy()
     query.pop("page", None)
     return render(

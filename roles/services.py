@@ -347,7 +347,8 @@ def membership_create(
 ) -> Membership:
     """The low-level write behind organization creation, invitations and join requests.
 
-    It checks no permission: its callers have (or, for a new organization, need none).
+    It checks no permission: its callers have (or, for a new organization, need none). Without
+    ``acting_user`` the audit row names the system as the actor.
     """
     if role.customer_restricted and restricted_customer is None:
         raise ValueError(f"The {role.name} role is always restricted to one customer.")
@@ -356,7 +357,7 @@ def membership_create(
     )
     _move_between_groups(membership.user, None, role)
     audit_record(
-        actor=acting_user if acting_user is not None else user,
+        actor=acting_user,
         action="membership.create",
         target_type="membership",
         target_id=membership.id,
@@ -646,6 +647,7 @@ def invitation_accept(
             user=user,
             role=invitation.role,
             restricted_customer=invitation.restricted_customer,
+            acting_user=user,
         )
         invitation.status = InvitationStatus.ACCEPTED
         invitation.save(update_fields=["status"])

@@ -317,11 +317,15 @@ def role_delete(request: HttpRequest, org_slug: str, role_id: uuid.UUID) -> Http
 # --- People ---------------------------------------------------------------------------------
 
 
-def _people_counts() -> dict[str, int]:
+def _people_tabs(tenant: Tenant) -> dict[str, Any]:
+    """What the People tabs and their header show on each of the three pages."""
     return {
-        "members": selectors.membership_list().count(),
-        "invitations": selectors.invitation_list().count(),
-        "join_requests": selectors.join_request_list().count(),
+        "counts": {
+            "members": selectors.membership_list().count(),
+            "invitations": selectors.invitation_list().count(),
+            "join_requests": selectors.join_request_list().count(),
+        },
+        "is_owner": has_permission(tenant.membership, OWNER_ONLY, tenant.organization),
     }
 
 
@@ -350,8 +354,7 @@ def people(request: HttpRequest, org_slug: str) -> HttpResponse:
             "rows": rows,
             "search": search,
             "tab": "members",
-            "counts": _people_counts(),
-            "is_owner": has_permission(actor, OWNER_ONLY, tenant.organization),
+            **_people_tabs(tenant),
         },
     )
 
@@ -407,7 +410,7 @@ def invitation_list(request: HttpRequest, org_slug: str) -> HttpResponse:
             "status": status,
             "statuses": InvitationStatus.choices,
             "tab": "invitations",
-            "counts": _people_counts(),
+            **_people_tabs(tenant),
         },
     )
 
@@ -529,7 +532,7 @@ def join_request_list(request: HttpRequest, org_slug: str) -> HttpResponse:
             "status": status,
             "statuses": JoinRequestStatus.choices,
             "tab": "join_requests",
-            "counts": _people_counts(),
+            **_people_tabs(tenant),
         },
     )
 
@@ -656,7 +659,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             else InvitationSignupForm(request.POST or None, email=invitation.email)
         )
     if request.method == "POST" and not context["wrong_user"]:
-        membership = _accept_posted(request, token, user, form)
+        membership = _accept_posted(request, token, user, form, invitation.email)
         if membership is not None:
             messages.success(request, f"Welcome to {link.organization.name}.")
             return _after_joining(membership)
@@ -665,17 +668,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _accept_posted(
-    request: HttpRequest, token: str, user: Any, form: Form | None
+    request: HttpRequest, token: str, user: Any, form: Form | None, email: str
 ) -> Membership | None:
     new_account = None
     if form is not None:
         if not form.is_valid():
             return None
         if isinstance(form, InvitationLoginForm):
-            link = selectors.invitation_link_read(token)
-            user = authenticate(
-                request, username=link.invitation.email, password=form.cleaned_data["password"]
-            )
+            user = authenticate(request, username=email, password=form.cleaned_data["password"])
             if user is None:
                 form.add_error("password", "That password does not match this account.")
                 return None

@@ -263,3 +263,25 @@ def test_staff_read_the_audit_log_in_the_admin_but_cannot_change_it() -> None:
     assert client.get("/admin/audit/auditlogentry/add/").status_code == 403
     for model in ("role", "membership", "invitation", "joinrequest"):
         assert client.get(f"/admin/roles/{model}/").status_code == 200, model
+
+
+def test_role_edit_shows_added_and_removed_permissions(team) -> None:
+    with in_org(team.org):
+        role = role_create(
+            acting_user=team.org.owner,
+            organization=team.org,
+            name="Support",
+            permissions=["connectors.read", "tools.read"],
+        )
+        from roles.services import role_update
+
+        role_update(
+            acting_user=team.org.owner,
+            role=role,
+            name="Support",
+            permissions=["connectors.read", "agents.read"],
+        )
+    body = team.client(catalog.OWNER).get(team.url("audit/"), {"action": "role.update"})
+    html = body.content.decode()
+    assert "<del>tools.read</del>" in html
+    assert "<ins>agents.read</ins>" in html
