@@ -199,6 +199,8 @@ class Worker:
 def celery_worker(*, workdir: Path, llm_base_url: str, pool: str) -> Iterator[Worker]:
     """A worker subprocess on the current (test) databases and a queue of its own; stopped by
     its process group afterwards and its queue deleted, whatever happened."""
+    from kombu import Exchange, Queue
+
     from tests.celery_app import app
     from tests.conftest import test_database_environment
 
@@ -241,8 +243,11 @@ def celery_worker(*, workdir: Path, llm_base_url: str, pool: str) -> Iterator[Wo
         yield worker
     finally:
         worker.stop()
+        # Redis keeps a queue's bindings; deleting needs them declared in this connection first.
         with app.connection_for_write() as connection:
-            connection.default_channel.queue_delete(queue)
+            bound = Queue(queue, Exchange(queue), routing_key=queue)(connection.default_channel)
+            bound.declare()
+            bound.delete()
 
 
 # --- Submitting and waiting ---------------------------------------------------------------
@@ -564,7 +569,7 @@ def run(scale: str, *, pool: str = "prefork", timeout_seconds: float | None = No
             )
             if lost:
                 report.problems.insert(
-                    0, f"timed out after {timeout:.0f} s: {len(lost)} applications not final"
+                    0, f"timed out after {timeout:g} s: {len(lost)} applications not final"
                 )
                 report.figures["worker_log_tail"] = worker.log_tail()
     finally:
