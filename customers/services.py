@@ -67,9 +67,10 @@ def organization_create(
     from roles.services import membership_create, roles_create_system
 
     org_id = uuid.uuid4()
-    slug = slug or _unique_slug(
-        name, set(Organization.objects.values_list("slug", flat=True)), max_length=60
-    )
+    if not slug:
+        root = (slugify(name) or "item")[:55]
+        taken = Organization.objects.filter(slug__startswith=root).values_list("slug", flat=True)
+        slug = _unique_slug(name, set(taken), max_length=60)
     with context(org_id=org_id, role=ORGANIZATION, user_id=owner.pk):
         organization = Organization.objects.create(
             id=org_id,
