@@ -17,6 +17,8 @@ import pytest
 
 ALL_DATABASES = "__all__"
 
+pytest_plugins = ["tests.browser.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(

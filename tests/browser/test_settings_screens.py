@@ -9,7 +9,7 @@ from django.conf import settings
 
 from customers.models import Customer, Organization
 from tenancy.context import ORGANIZATION, context
-from tests.browser.conftest import Console
+from tests.browser.fixtures import Console
 from tests.conftest import ALL_DATABASES
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)

@@ -20,11 +20,6 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import (  # noqa: F401 - the browser fixtures, for test_browser
-    chromium,
-    console,
-    plain_http_live_server,
-)
 from tests.signup.fake_openai import FakeOpenAI
 
 WORKER_LLM_TIMEOUT = "1.0"

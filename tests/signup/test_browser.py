@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from signup.models import SignupApplication, SignupStatus
-from tests.browser.conftest import Console
+from tests.browser.fixtures import Console
 from tests.conftest import ALL_DATABASES
 from tests.signup.helpers import PASSWORD, unique_domain
 

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from dataplane.models import Connection
-from tests.browser.conftest import chromium, console, plain_http_live_server  # noqa: F401
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
     in_customer,
@@ -25,7 +24,7 @@ from widget import tokens
 pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 
 
-def test_build_and_customer_pages_render_at_both_widths(console, settings) -> None:  # noqa: F811
+def test_build_and_customer_pages_render_at_both_widths(console, settings) -> None:
     settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
     org = make_org("Acme")
     customer = make_customer(org, "Initech", region="eu")
@@ -91,7 +90,7 @@ def test_build_and_customer_pages_render_at_both_widths(console, settings) -> No
         console.shoot("customer-share-link")
 
 
-def test_widget_flow_from_a_connect_link(console, settings) -> None:  # noqa: F811
+def test_widget_flow_from_a_connect_link(console, settings) -> None:
     settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
     org = make_org("Acme")
     customer = make_customer(org, "Initech", region="eu")

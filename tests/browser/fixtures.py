@@ -1,5 +1,8 @@
 """Browser tests: Playwright driving Debian's chromium against pytest-django's live server.
 
+Registered for the whole suite by ``tests/conftest.py`` (one Playwright instance per session:
+its sync API cannot run twice in one thread).
+
 Use the ``console`` fixture: it starts (once per session) a headless chromium, gives each test a
 fresh browser context, logs in through the real form and saves screenshots at 1280 px and
 375 px into the git-ignored ``screenshots/`` folder. Tests that use it are
@@ -19,10 +22,6 @@ import pytest
 
 from tests.conftest import require_binary
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls that tests make around
-# it are still synchronous, so Django must not refuse them.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -38,6 +37,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 def chromium() -> Iterator[Any]:
     executable = require_binary("chromium")
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls that tests make
+    # around it are still synchronous, so Django must not refuse them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
