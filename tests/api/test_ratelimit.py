@@ -7,7 +7,6 @@ import time
 import uuid
 
 import pytest
-import redis
 from django.conf import settings
 
 from api import ratelimit
@@ -15,6 +14,7 @@ from customers.models import CustomerLimitOverride
 from dataplane.models import ExecutionLog
 from tenancy.context import ORGANIZATION, context
 from tests.api.conftest import Api, World, make_key, wait_for_fresh_minute
+from tests.api.hammer import hammer
 from tests.conftest import ALL_DATABASES
 from tests.factories import make_customer, make_org
 
@@ -165,37 +165,21 @@ def test_event_batch_is_accepted_whole_or_refused_whole(world: World, api: Api) 
     assert api("POST", "/events", raw, customer=world.a1, json={"name": "one"}).status_code == 429
 
 
-def _hammer(url: str, org_id: str, limit: int, attempts: int, now: float, queue) -> None:
-    conn = redis.Redis.from_url(url)
-    accepted = 0
-    for _ in range(attempts):
-        decision = ratelimit.check_and_count(
-            org_id=uuid.UUID(org_id),
-            customer_id=None,
-            amounts={"api_call": 1},
-            limits={"api_calls_per_minute": limit, "api_calls_per_day": 10_000},
-            now=now,
-            redis_client=conn,
-        )
-        accepted += decision.allowed
-    queue.put(accepted)
-
-
 def test_concurrent_processes_never_exceed_the_limit() -> None:
     org_id = uuid.uuid4()
     limit, processes, attempts = 50, 6, 30
     now = time.time()  # one shared instant: every process counts in the same window
-    mp = multiprocessing.get_context("fork")
+    mp = multiprocessing.get_context("spawn")
     queue = mp.Queue()
     workers = [
         mp.Process(
-            target=_hammer, args=(settings.REDIS_URL, str(org_id), limit, attempts, now, queue)
+            target=hammer, args=(settings.REDIS_URL, str(org_id), limit, attempts, now, queue)
         )
         for _ in range(processes)
     ]
     for worker in workers:
         worker.start()
-    results = [queue.get(timeout=30) for _ in workers]
+    results = [queue.get(timeout=120) for _ in workers]
     for worker in workers:
         worker.join(timeout=10)
     assert sum(results) == limit
