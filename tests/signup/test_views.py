@@ -6,8 +6,8 @@ import re
 
 import idna
 import pytest
-from django.core import signing
 from django.contrib.auth.hashers import check_password
+from django.core import signing
 from django.test import Client
 
 from signup import services
