@@ -48,6 +48,10 @@ class Relocation(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Only the runner holding an unexpired lease works on a relocation: a task redelivered while
+    # the first run is alive returns at once; one whose runner died takes over after expiry.
+    lease_owner = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -41,6 +42,11 @@ DATA_PLANE_MODELS: tuple[type[models.Model], ...] = (
 )
 BATCH_SIZE = 5_000
 STEPS = ("copy", "verify", "switch", "clean")
+LEASE = timedelta(minutes=5)
+
+
+class LeaseLost(RuntimeError):
+    """Another runner took the relocation over (this one stalled past its lease)."""
 
 
 class RelocationFault(RuntimeError):
@@ -90,7 +96,12 @@ def _enqueue(relocation: Relocation) -> None:
     from residency.tasks import relocate_customer
 
     org_id, relocation_id = str(relocation.org_id), str(relocation.id)
-    on_commit(lambda: relocate_customer.delay(org_id=org_id, relocation_id=relocation_id))
+    queue = getattr(settings, "RESIDENCY_TASK_QUEUE", None)
+    on_commit(
+        lambda: relocate_customer.apply_async(
+            kwargs={"org_id": org_id, "relocation_id": relocation_id}, queue=queue
+        )
+    )
 
 
 def _table(model: type[models.Model]) -> str:
@@ -165,22 +176,39 @@ def _copy_table(
 def relocation_run(*, org_id: uuid.UUID | str, relocation_id: uuid.UUID | str) -> Relocation:
     """Run (or resume) one relocation. Safe to run again after any interruption."""
     org = uuid.UUID(str(org_id))
+    runner = uuid.uuid4()
     with context(org_id=org, role=ORGANIZATION):
         relocation = Relocation.objects.select_for_update().get(id=relocation_id)
         if relocation.state not in ACTIVE_STATES:
             return relocation
+        now = timezone.now()
+        leased = relocation.lease_expires_at is not None and relocation.lease_expires_at > now
+        if leased:
+            return relocation
         relocation.attempts += 1
         relocation.error = ""
-        relocation.save(update_fields=["attempts", "error"])
+        relocation.lease_owner, relocation.lease_expires_at = runner, now + LEASE
+        relocation.save(update_fields=["attempts", "error", "lease_owner", "lease_expires_at"])
     try:
         if not relocation.switched:
             _copy_and_verify(relocation)
             _switch(relocation)
         _clean(relocation)
+    except LeaseLost:
+        raise
     except Exception as exc:
         _record_failure(relocation, exc)
         raise
     return relocation
+
+
+def _renew_lease(relocation: Relocation, **fields: Any) -> None:
+    """Extend this runner's lease (inside the caller's context), or stop if it was lost."""
+    renewed = Relocation.objects.filter(
+        id=relocation.id, lease_owner=relocation.lease_owner
+    ).update(lease_expires_at=timezone.now() + LEASE, **fields)
+    if not renewed:
+        raise LeaseLost(f"Relocation {relocation.id} is being run by another worker.")
 
 
 def _set_state(relocation: Relocation, state: str, **fields: Any) -> None:
@@ -207,7 +235,7 @@ def _copy_and_verify(relocation: Relocation) -> None:
     def progress(rows: int) -> None:
         nonlocal copied
         copied += rows
-        Relocation.objects.filter(id=relocation.id).update(rows_copied=copied)
+        _renew_lease(relocation, rows_copied=copied)
 
     for model in DATA_PLANE_MODELS:
         _copy_table(
@@ -250,7 +278,10 @@ def _clean(relocation: Relocation) -> None:
         _delete_customer_rows(source, relocation.customer_id)
         Customer.objects.filter(id=relocation.customer_id).update(status=relocation.previous_status)
         Relocation.objects.filter(id=relocation.id).update(
-            state=RelocationState.DONE, finished_at=timezone.now()
+            state=RelocationState.DONE,
+            finished_at=timezone.now(),
+            lease_owner=None,
+            lease_expires_at=None,
         )
         audit_record(
             actor=relocation.requested_by,
@@ -270,12 +301,19 @@ def _record_failure(relocation: Relocation, exc: Exception) -> None:
     message = f"{exc.__class__.__name__}: {exc}"[:2000]
     with context(org_id=relocation.org_id, role=ORGANIZATION):
         if relocation.switched:
-            Relocation.objects.filter(id=relocation.id).update(error=message)
+            # Release the lease so a retry can finish the clean-up at once.
+            Relocation.objects.filter(id=relocation.id).update(
+                error=message, lease_owner=None, lease_expires_at=None
+            )
             return
         _delete_customer_rows(region_alias(relocation.to_region), relocation.customer_id)
         Customer.objects.filter(id=relocation.customer_id).update(status=relocation.previous_status)
         Relocation.objects.filter(id=relocation.id).update(
-            state=RelocationState.FAILED, error=message, finished_at=timezone.now()
+            state=RelocationState.FAILED,
+            error=message,
+            finished_at=timezone.now(),
+            lease_owner=None,
+            lease_expires_at=None,
         )
         audit_record(
             actor=relocation.requested_by,

@@ -33,6 +33,14 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 REGIONS = ("us", "eu", "apac")
 
 
+@pytest.fixture(autouse=True)
+def parked_queue(request, settings):
+    """Tests that run the relocation in this process park its task on a queue no worker reads,
+    so a session worker started by another test cannot run it at the same time."""
+    if "celery_worker" not in request.fixturenames:
+        settings.RESIDENCY_TASK_QUEUE = f"parked-{uuid.uuid4()}"
+
+
 def _rows_by_region(customer_id: uuid.UUID) -> dict[str, int]:
     counts = {}
     for region in REGIONS:
@@ -173,6 +181,25 @@ def test_copied_rows_are_not_visible_twice_before_the_switch(populated) -> None:
     assert _rows_by_region(customer.id)["eu"] > 0
     with context(org_id=org.id):
         assert selectors.organization_executions(per_page=100).total == before
+
+
+def test_a_second_runner_leaves_a_leased_relocation_alone(populated) -> None:
+    org, customer = populated
+    relocation = _start(org, customer, "eu")
+    with context(org_id=org.id):
+        Relocation.objects.filter(id=relocation.id).update(
+            lease_owner=uuid.uuid4(), lease_expires_at=timezone.now() + timedelta(minutes=5)
+        )
+    result = relocation_run(org_id=org.id, relocation_id=relocation.id)
+    assert result.state == RelocationState.PENDING
+    assert _rows_by_region(customer.id)["eu"] == 0
+    assert _customer(org, customer).region == "us"
+    with context(org_id=org.id):
+        Relocation.objects.filter(id=relocation.id).update(
+            lease_expires_at=timezone.now() - timedelta(seconds=1)
+        )
+    assert relocation_run(org_id=org.id, relocation_id=relocation.id).state == "done"
+    assert _customer(org, customer).region == "eu"
 
 
 def test_second_relocation_of_a_relocating_customer_is_refused(populated) -> None:
