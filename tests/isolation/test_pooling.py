@@ -145,16 +145,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _bouncer_folder() -> Iterator[tuple[Path, list[str]]]:
+def _bouncer_folder(socket_dir: str | None) -> Iterator[tuple[Path, list[str]]]:
     """A private folder for PgBouncer's files and the arguments that run it. PgBouncer refuses
-    to run as root, so as root it switches to ``nobody``, which must own the folder."""
+    to run as root, so as root it switches to ``nobody`` — or, when the server listens on a
+    unix socket in its private data folder (the embedded PostgreSQL), to that folder's owner —
+    and that user must own the folder."""
     folder = Path(tempfile.mkdtemp(prefix="fastn-pgbouncer-"))
     args: list[str] = []
     try:
         if os.geteuid() == 0:
-            nobody = pwd.getpwnam("nobody")
-            os.chown(folder, nobody.pw_uid, nobody.pw_gid)
-            args = ["-u", "nobody"]
+            owner = pwd.getpwuid(os.stat(socket_dir).st_uid) if socket_dir else None
+            user = owner if owner and owner.pw_uid != 0 else pwd.getpwnam("nobody")
+            os.chown(folder, user.pw_uid, user.pw_gid)
+            args = ["-u", user.pw_name]
         yield folder, args
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -173,10 +176,13 @@ def pgbouncer() -> Iterator[int]:
     binary = require_binary("pgbouncer")
     assert binary is not None
     main = connections.settings["default"]
-    host, port = main["HOST"] or "127.0.0.1", main["PORT"] or 5432
+    # The embedded PostgreSQL is reached through a unix socket folder given as ?host=…
+    host = main["HOST"] or main.get("OPTIONS", {}).get("host") or "127.0.0.1"
+    port = main["PORT"] or 5432
+    socket_dir = host if host.startswith("/") else None
     names = {connections.settings[alias]["NAME"] for alias in runtime_aliases()}
     listen = _free_port()
-    with _bouncer_folder() as (folder, user_args):
+    with _bouncer_folder(socket_dir) as (folder, user_args):
         _write_private(folder / "userlist.txt", f'"{main["USER"]}" "{main["PASSWORD"]}"\n')
         databases = "\n".join(f"{name} = host={host} port={port} dbname={name}" for name in names)
         _write_private(
