@@ -5,8 +5,10 @@ For every authenticated request the middleware resolves the URL itself. Console 
 ``app.user_id`` gives the organization, the role and any customer restriction. No membership, or
 a customer-restricted member outside their customer's pages, is a 404 — never a hint that the
 organization exists. The view runs inside ``tenancy.context``; an exception or a 5xx rolls the
-transactions back. Other authenticated pages run with ``app.user_id`` only; public pages and the
-staff admin (which enters the platform scope itself) run with no tenant context.
+transactions back. Writes (any method but GET, HEAD, OPTIONS) are refused for a suspended
+organization (``organization_suspended``) and a relocating customer (``customer_relocating``)
+before any view runs. Other authenticated pages run with ``app.user_id`` only; public pages and
+the staff admin (which enters the platform scope itself) run with no tenant context.
 """
 
 from __future__ import annotations
@@ -51,6 +53,43 @@ def resolve_console_kwargs(path: str) -> dict[str, Any] | None:
     if ADMIN_NAMESPACE in match.namespaces:
         return None
     return dict(match.kwargs)
+
+
+# State effects of SPEC §3 that hold for every console write, whatever the view.
+REFUSED_WRITES = {
+    "organization_suspended": (
+        403,
+        "This organization is suspended",
+        "Members can still read everything, but changes are refused until Fastn staff "
+        "reactivate the organization.",
+    ),
+    "customer_relocating": (
+        409,
+        "This customer's data is moving to another region",
+        "Reads work while it moves; changes are refused until the relocation ends. Its progress "
+        "is on the customer's Residency tab.",
+    ),
+}
+
+
+def state_refusal(
+    request: HttpRequest, organization: Organization, customer: Customer | None
+) -> HttpResponse | None:
+    """A refusal page for a write the organization's or customer's state forbids, else None."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    code = None
+    if organization.status == "suspended":
+        code = "organization_suspended"
+    elif customer is not None and customer.status == "relocating":
+        code = "customer_relocating"
+    if code is None:
+        return None
+    from django.shortcuts import render
+
+    status, title, message = REFUSED_WRITES[code]
+    context = {"code": code, "title": title, "message": message}
+    return render(request, "state_refused.html", context, status=status)
 
 
 class TenantContextMiddleware:
@@ -108,6 +147,9 @@ class TenantContextMiddleware:
                 if customer is None:
                     raise Http404
             request.tenant = Tenant(organization, membership, scope, customer)  # type: ignore[attr-defined]
+            refusal = state_refusal(request, organization, customer)
+            if refusal is not None:
+                return refusal
             return self._run(request)
 
     def _run(self, request: HttpRequest) -> HttpResponse:
