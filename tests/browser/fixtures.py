@@ -5,7 +5,7 @@ its sync API cannot run twice in one thread).
 
 Use the ``console`` fixture: it starts (once per session) a headless chromium, gives each test a
 fresh browser context, logs in through the real form and saves screenshots at 1280 px and
-375 px into the git-ignored ``screenshots/`` folder. Tests that use it are
+375 px into ``docs/screenshots/``. Tests that use it are
 ``transaction=True`` (the live server runs in another thread and sees only committed rows) and
 are skipped without chromium (failed under ``FASTN_REQUIRE_ALL=1``).
 """
@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 WIDE, NARROW = 1280, 375
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="session")
