@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,24 +119,13 @@ def test_database_environment() -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One real Celery worker (``-P solo``) on the test databases and this run's own queue.
-
-    Tasks commit before a worker can see their rows, so tests that use it are
-    ``transaction=True``.
-    """
-    import subprocess
-    import sys
-    import time
-
+def start_celery_worker(
+    *, name: str, queue: str, env: dict[str, str], log_path: Path, timeout: float = 60
+) -> subprocess.Popen[bytes]:
+    """Start ``celery -A tests.celery_app worker -P solo`` on ``queue`` and wait until it is
+    ready; the log goes to ``log_path``."""
     from django.conf import settings
 
-    from fastn_console.celery import app
-
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    name = f"test-{os.getpid()}@localhost"
-    env = {**os.environ, **test_database_environment()}
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [
@@ -150,8 +143,9 @@ def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactor
                 name,
                 "--without-mingle",
                 "--without-gossip",
+                "--without-heartbeat",
                 "-Q",
-                settings.CELERY_TASK_DEFAULT_QUEUE,
+                queue,
             ],
             env=env,
             stdout=log,
@@ -159,15 +153,33 @@ def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactor
             cwd=settings.BASE_DIR,
             start_new_session=True,
         )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"Celery worker exited early:\n{log_path.read_text()}")
-        if app.control.ping(destination=[name], timeout=0.5):
-            break
-    else:
-        process.kill()
-        pytest.fail(f"Celery worker did not answer within 60 s:\n{log_path.read_text()}")
+        if " ready." in log_path.read_text():
+            return process
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"Celery worker did not start within {timeout:.0f} s:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real Celery worker (``-P solo``) on the test databases and this run's own queue.
+
+    Tasks commit before a worker can see their rows, so tests that use it are
+    ``transaction=True``.
+    """
+    from django.conf import settings
+
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    process = start_celery_worker(
+        name=f"test-{os.getpid()}@localhost",
+        queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+        env={**os.environ, **test_database_environment()},
+        log_path=log_path,
+    )
     process.log_path = log_path  # type: ignore[attr-defined]
     yield process
     process.terminate()

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,9 +59,7 @@ def free_port() -> int:
 def start_worker(
     *, queue: str, workdir: Path, fake: FakeOpenAI, extra_env: dict[str, str] | None = None
 ) -> Worker:
-    from django.conf import settings
-
-    from tests.conftest import test_database_environment
+    from tests.conftest import start_celery_worker, test_database_environment
 
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"worker-{time.monotonic_ns()}.log"
@@ -80,43 +77,8 @@ def start_worker(
         **(extra_env or {}),
     }
     name = f"signup-{os.getpid()}-{time.monotonic_ns()}@localhost"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "tests.celery_app",
-                "worker",
-                "-P",
-                "solo",
-                "-l",
-                "info",
-                "-n",
-                name,
-                "--without-mingle",
-                "--without-gossip",
-                "--without-heartbeat",
-                "-Q",
-                queue,
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=settings.BASE_DIR,
-            start_new_session=True,
-        )
-    worker = Worker(process, queue, log_path, mail_dir)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"Celery worker exited early:\n{worker.log()}")
-        if " ready." in worker.log():
-            return worker
-        time.sleep(0.2)
-    worker.kill()
-    pytest.fail(f"Celery worker did not start within 60 s:\n{worker.log()}")
+    process = start_celery_worker(name=name, queue=queue, env=env, log_path=log_path)
+    return Worker(process, queue, log_path, mail_dir)
 
 
 @pytest.fixture(scope="session")
