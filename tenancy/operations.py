@@ -137,15 +137,7 @@ def policy_statements(
             f"USING ({rule}) WITH CHECK ({rule})"
         )
     elif restrict == RESTRICT_WRITES:
-        rule = f"{ROLE} = 'organization'"
-        sql += [
-            f"CREATE POLICY organization_role_insert ON {table} AS RESTRICTIVE FOR INSERT "
-            f"TO {app} WITH CHECK ({rule})",
-            f"CREATE POLICY organization_role_update ON {table} AS RESTRICTIVE FOR UPDATE "
-            f"TO {app} USING ({rule}) WITH CHECK ({rule})",
-            f"CREATE POLICY organization_role_delete ON {table} AS RESTRICTIVE FOR DELETE "
-            f"TO {app} USING ({rule})",
-        ]
+        sql += organization_writes_statements(table)
     elif restrict == RESTRICT_READS:
         rule = f"{ROLE} = 'organization'"
         sql += [
@@ -168,6 +160,19 @@ def policy_statements(
             f"USING (NOT {immutable_column} OR {deleting})",
         ]
     return sql
+
+
+def organization_writes_statements(table: str) -> list[str]:
+    """RESTRICTIVE policies: only organization-wide principals insert, update or delete."""
+    app, rule = logins().app, f"{ROLE} = 'organization'"
+    return [
+        f"CREATE POLICY organization_role_insert ON {table} AS RESTRICTIVE FOR INSERT "
+        f"TO {app} WITH CHECK ({rule})",
+        f"CREATE POLICY organization_role_update ON {table} AS RESTRICTIVE FOR UPDATE "
+        f"TO {app} USING ({rule}) WITH CHECK ({rule})",
+        f"CREATE POLICY organization_role_delete ON {table} AS RESTRICTIVE FOR DELETE "
+        f"TO {app} USING ({rule})",
+    ]
 
 
 class _DatabaseOperation(Operation):
@@ -278,3 +283,37 @@ class AddCompositeForeignKey(_DatabaseOperation):
 
     def describe(self) -> str:
         return f"Composite foreign key {self.name} on {self.model_name}"
+
+
+class RestrictWritesToOrganization(_DatabaseOperation):
+    """Add the organization-wide-writes rule to a table that already has its tenant policies
+    (rows customer-restricted principals may read but never change)."""
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__qualname__, [self.model_name], {})
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, to_state, schema_editor)
+        if model is None:
+            return
+        for statement in organization_writes_statements(model._meta.db_table):
+            schema_editor.execute(statement)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, from_state, schema_editor)
+        if model is None:
+            return
+        for command in ("insert", "update", "delete"):
+            schema_editor.execute(
+                f"DROP POLICY organization_role_{command} ON {model._meta.db_table}"
+            )
+
+    def describe(self) -> str:
+        return f"Only organization-wide principals write {self.model_name}"
