@@ -92,6 +92,24 @@ def state_refusal(
     return render(request, "state_refused.html", context, status=status)
 
 
+TOKEN_NAMESPACES = frozenset({"widget"})
+
+
+def is_token_page(path: str) -> bool:
+    """Pages whose views accept an embed token from people who are not members."""
+    try:
+        return bool(TOKEN_NAMESPACES & set(resolve(path).namespaces))
+    except Resolver404:
+        return False
+
+
+def carries_token(request: HttpRequest) -> bool:
+    """An embed token in the query, the form, or the widget's cookie (checked by the view)."""
+    return bool(
+        request.GET.get("token") or request.POST.get("token") or "fastn_widget" in request.COOKIES
+    )
+
+
 class TenantContextMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -128,6 +146,10 @@ class TenantContextMiddleware:
             .first()
         )
         if membership is None:
+            if is_token_page(request.path_info) and carries_token(request):
+                # Not a member here, but maybe holding a connect link: the widget's own
+                # resolver checks the token and enters the customer's context itself.
+                return self._run(request)
             raise Http404
         customer_id = kwargs.get("customer_id")
         if customer_id is not None and not isinstance(customer_id, uuid.UUID):

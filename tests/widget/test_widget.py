@@ -311,3 +311,19 @@ def test_organization_wide_members_and_outsiders_get_404(world) -> None:
     assert client_for(org.owner).get("/widget/").status_code == 404
     outsider = make_org("Globex").owner
     assert client_for(outsider).get(_url(org, a)).status_code == 404
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_signed_in_member_of_another_organization_can_open_a_connect_link() -> None:
+    from widget.services import embed_token_issue
+
+    org = make_org()
+    customer = make_customer(org, region="eu")
+    other = make_org()
+    with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):
+        token = embed_token_issue(organization=org, customer=customer, acting_user=org.owner)
+    client = Client()
+    client.force_login(other.owner)
+    url = f"/widget/{org.slug}/{customer.id}/"
+    assert client.get(url).status_code == 404
+    assert client.get(url, {"token": token}).status_code == 200
