@@ -119,17 +119,11 @@ def policy_statements(
     if restrict == RESTRICT_ALL and own_rows_column:
         # Members read their own row (the switcher) but change nothing through it: otherwise a
         # customer-restricted member could lift their own restriction or pick another role.
-        rule = f"{ROLE} = 'organization'"
-        sql += [
+        sql.append(
             f"CREATE POLICY organization_role_select ON {table} AS RESTRICTIVE FOR SELECT "
-            f"TO {app} USING ({rule} OR {own_rows_column} = {USER})",
-            f"CREATE POLICY organization_role_insert ON {table} AS RESTRICTIVE FOR INSERT "
-            f"TO {app} WITH CHECK ({rule})",
-            f"CREATE POLICY organization_role_update ON {table} AS RESTRICTIVE FOR UPDATE "
-            f"TO {app} USING ({rule}) WITH CHECK ({rule})",
-            f"CREATE POLICY organization_role_delete ON {table} AS RESTRICTIVE FOR DELETE "
-            f"TO {app} USING ({rule})",
-        ]
+            f"TO {app} USING ({ROLE} = 'organization' OR {own_rows_column} = {USER})"
+        )
+        sql += organization_writes_statements(table)
     elif restrict == RESTRICT_ALL:
         rule = f"{ROLE} = 'organization'"
         sql.append(
@@ -139,15 +133,12 @@ def policy_statements(
     elif restrict == RESTRICT_WRITES:
         sql += organization_writes_statements(table)
     elif restrict == RESTRICT_READS:
-        rule = f"{ROLE} = 'organization'"
-        sql += [
+        sql.append(
             f"CREATE POLICY organization_role_select ON {table} AS RESTRICTIVE FOR SELECT "
-            f"TO {app} USING ({rule})",
-            f"CREATE POLICY organization_role_update ON {table} AS RESTRICTIVE FOR UPDATE "
-            f"TO {app} USING ({rule}) WITH CHECK ({rule})",
-            f"CREATE POLICY organization_role_delete ON {table} AS RESTRICTIVE FOR DELETE "
-            f"TO {app} USING ({rule})",
-        ]
+            f"TO {app} USING ({ROLE} = 'organization')"
+        )
+        # Anyone in the organization appends; reading, changing and deleting stay org-wide.
+        sql += [s for s in organization_writes_statements(table) if "FOR INSERT" not in s]
     if immutable_column:
         deleting = (
             f"EXISTS (SELECT 1 FROM {organizations_table} o "
