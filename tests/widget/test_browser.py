@@ -1,5 +1,5 @@
 """Browser walk-through of the build screens, a customer's connections and workflows, and the
-widget flow a connect link opens; screenshots at 1280 and 375 px go to ``docs/screenshots/``."""
+widget flow a connect link opens; screenshots at 1280 and 375 px (see tests/browser/fixtures.py)."""
 
 from __future__ import annotations
 
