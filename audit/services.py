@@ -18,16 +18,27 @@ def audit_record(
     subject_customer_id: uuid.UUID | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    org_id: uuid.UUID | None = None,
+    actor_label: str = "",
 ) -> AuditLogEntry:
     """Write one audit row in the current scope's transaction. ``actor`` is a user or None
-    (the system). Data-plane changes pass ids and field names only, never values."""
+    (the system). Data-plane changes pass ids and field names only, never values.
+
+    In a tenant scope the row belongs to the scope's organization; staff in the platform scope
+    (which has none) name the organization with ``org_id``."""
     scope = require_scope()
-    if scope.org_id is None:
+    if scope.platform:
+        organization = org_id
+    elif org_id is not None and org_id != scope.org_id:
+        raise TenantContextMissing("Audit rows are written in their organization's scope.")
+    else:
+        organization = scope.org_id
+    if organization is None:
         raise TenantContextMissing("Audit rows belong to an organization; enter its scope.")
     return AuditLogEntry.objects.create(
-        org_id=scope.org_id,
+        org_id=organization,
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=getattr(actor, "email", "") or "system",
+        actor_label=actor_label or getattr(actor, "email", "") or "system",
         action=action,
         subject_customer_id=subject_customer_id,
         target_type=target_type,

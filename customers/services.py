@@ -499,15 +499,13 @@ def _platform_audit(
     after: dict[str, Any],
 ) -> None:
     """Staff work in the platform scope, which has no organization: name it explicitly."""
-    from audit.models import AuditLogEntry
-
-    AuditLogEntry.objects.create(
+    audit_record(
         org_id=organization.id,
         actor=actor,
         actor_label=f"{actor.email} (Fastn staff)",
         action=action,
         target_type="organization",
-        target_id=str(organization.id),
+        target_id=organization.id,
         before=before,
         after=after,
     )

@@ -30,7 +30,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from audit.models import AuditLogEntry
 from audit.services import audit_record
 from customers.models import Organization, OrganizationStatus
 from customers.services import organization_create
@@ -689,13 +688,12 @@ def _organization_write(
 
     def write() -> None:
         after = change()
-        AuditLogEntry.objects.create(
+        audit_record(
             org_id=organization_id,
             actor=acting_user,
-            actor_label=acting_user.email,
             action=action,
             target_type="organization",
-            target_id=str(organization_id),
+            target_id=organization_id,
             after=after,
         )
 

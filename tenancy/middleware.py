@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from tenancy.context import CUSTOMER, ORGANIZATION, Scope, context, mark_rollback
 
@@ -44,15 +44,15 @@ class Tenant:
         return self.membership.restricted_customer_id is not None
 
 
-def resolve_console_kwargs(path: str) -> dict[str, Any] | None:
-    """The URL kwargs of a console page, or ``None`` for pages outside any organization."""
+def resolve_console(path: str) -> ResolverMatch | None:
+    """The URL match of a page the middleware scopes, or ``None`` (unknown URL, staff admin)."""
     try:
         match = resolve(path)
     except Resolver404:
         return None
     if ADMIN_NAMESPACE in match.namespaces:
         return None
-    return dict(match.kwargs)
+    return match
 
 
 # State effects of SPEC §3 that hold for every console write, whatever the view.
@@ -95,14 +95,6 @@ def state_refusal(
 TOKEN_NAMESPACES = frozenset({"widget"})
 
 
-def is_token_page(path: str) -> bool:
-    """Pages whose views accept an embed token from people who are not members."""
-    try:
-        return bool(TOKEN_NAMESPACES & set(resolve(path).namespaces))
-    except Resolver404:
-        return False
-
-
 def carries_token(request: HttpRequest) -> bool:
     """An embed token in the query, the form, or the widget's cookie (checked by the view)."""
     return bool(
@@ -118,17 +110,17 @@ class TenantContextMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.get_response(request)
-        kwargs = resolve_console_kwargs(request.path_info)
-        if kwargs is None and request.path_info.startswith("/admin/"):
+        match = resolve_console(request.path_info)
+        if match is None and request.path_info.startswith("/admin/"):
             return self.get_response(request)
         with context(user_id=user.pk):
-            org_slug = (kwargs or {}).get("org_slug")
-            if not org_slug:
+            org_slug = match.kwargs.get("org_slug") if match else None
+            if match is None or not org_slug:
                 return self._run(request)
-            return self._run_in_organization(request, user, org_slug, kwargs or {})
+            return self._run_in_organization(request, user, org_slug, match)
 
     def _run_in_organization(
-        self, request: HttpRequest, user: Any, org_slug: str, kwargs: dict[str, Any]
+        self, request: HttpRequest, user: Any, org_slug: str, match: ResolverMatch
     ) -> HttpResponse:
         from customers.models import Customer, Organization, OrganizationStatus
         from roles.models import Membership, MembershipStatus
@@ -146,12 +138,14 @@ class TenantContextMiddleware:
             .first()
         )
         if membership is None:
-            if is_token_page(request.path_info) and carries_token(request):
+            # Pages whose views accept an embed token from people who are not members.
+            token_page = bool(TOKEN_NAMESPACES & set(match.namespaces))
+            if token_page and carries_token(request):
                 # Not a member here, but maybe holding a connect link: the widget's own
                 # resolver checks the token and enters the customer's context itself.
                 return self._run(request)
             raise Http404
-        customer_id = kwargs.get("customer_id")
+        customer_id = match.kwargs.get("customer_id")
         if customer_id is not None and not isinstance(customer_id, uuid.UUID):
             raise Http404
         restricted = membership.restricted_customer_id

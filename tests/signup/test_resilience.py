@@ -5,7 +5,6 @@ and a worker killed mid-step leaves the task to be redelivered and resumed."""
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from django.utils import timezone
 from signup import services
 from signup.models import SignupApplication, SignupStatus
 from signup.tasks import signup_pipeline_task, signup_sweep_stuck_task
-from tests.conftest import ALL_DATABASES
+from tests.conftest import ALL_DATABASES, require_binary
 from tests.signup.conftest import free_port, start_worker
 from tests.signup.helpers import decided, form_data, make_application, step_entries, wait_for
 
@@ -30,9 +29,8 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 @contextmanager
 def redis_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A redis-server of the test's own on a free port; the shared one is never touched."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
+    binary = require_binary("redis-server")
+    assert binary is not None
     port = free_port()
     process = subprocess.Popen(
         [
