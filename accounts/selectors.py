@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from customers.models import OrganizationStatus
+from customers.models import HIDDEN_ORGANIZATION_STATES
 from roles.models import Membership, MembershipStatus
 
 
@@ -11,7 +11,7 @@ def memberships_of_current_user() -> QuerySet[Membership]:
     return (
         Membership.objects.of_current_user()
         .filter(status=MembershipStatus.ACTIVE)
-        .exclude(org__status=OrganizationStatus.DELETING)
+        .exclude(org__status__in=HIDDEN_ORGANIZATION_STATES)
         .select_related("org")
         .order_by("org__name")
     )

@@ -33,12 +33,11 @@ from api import keys as key_format
 from api import ratelimit
 from api.models import ApiKey, ApiKeyCustomer
 from billing.selectors import plan_limit
+from customers import states
 from customers.models import (
     Customer,
     CustomerLimitOverride,
-    CustomerStatus,
     Organization,
-    OrganizationStatus,
 )
 from customers.plans import PER_CUSTOMER_LIMITS
 from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback, require_scope
@@ -161,11 +160,14 @@ def _find_key(parsed: key_format.ParsedKey) -> ApiKey:
     return key
 
 
+def _state_error(code: str | None) -> None:
+    if code is not None:
+        refusal = states.REFUSALS[code]
+        raise ApiError(refusal.status, code, refusal.message)
+
+
 def _check_organization(organization: Organization) -> None:
-    if organization.status == OrganizationStatus.SUSPENDED:
-        raise ApiError(403, "organization_suspended", "The organization is suspended.")
-    if organization.status == OrganizationStatus.DELETING:
-        raise ApiError(403, "organization_deleting", "The organization is being deleted.")
+    _state_error(states.organization_refusal(organization, "api"))
 
 
 def _customer_not_found() -> ApiError:
@@ -196,27 +198,15 @@ def _resolve_customer(
                 f"This key is limited to selected customers: send the {END_ORG_HEADER} header.",
             )
         return None
-    customer = (
-        Customer.objects.filter(id=customer_id).exclude(status=CustomerStatus.DELETING).first()
-    )
+    customer = Customer.objects.live().filter(id=customer_id).first()
     if customer is None or (allowed is not None and customer.id not in allowed):
         raise _customer_not_found()
     return customer
 
 
 def check_customer_state(customer: Customer, method: str) -> None:
-    if customer.status == CustomerStatus.SUSPENDED:
-        raise ApiError(403, "customer_suspended", "The customer is suspended.")
-    if customer.status == CustomerStatus.PENDING_ACTIVATION:
-        raise ApiError(
-            403, "customer_pending_activation", "The customer has not been activated yet."
-        )
-    if customer.status == CustomerStatus.RELOCATING and method not in SAFE_METHODS:
-        raise ApiError(
-            409,
-            "customer_relocating",
-            "The customer is moving to another region; reads work, writes resume afterwards.",
-        )
+    action: states.Action = "api" if method in SAFE_METHODS else "api_write"
+    _state_error(states.customer_refusal(customer, action))
 
 
 def rate_limits(organization: Organization, customer: Customer | None) -> dict[str, int]:

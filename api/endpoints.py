@@ -223,9 +223,7 @@ def _page(queryset: QuerySet[Any], limit: int, offset: int) -> dict[str, Any]:
 
 def _get_customer_for_request(request: HttpRequest, customer_id: uuid.UUID) -> Customer:
     """The customer if the key may see it: scope and RLS hide every other one (404)."""
-    customer = (
-        Customer.objects.exclude(status=CustomerStatus.DELETING).filter(id=customer_id).first()
-    )
+    customer = Customer.objects.live().filter(id=customer_id).first()
     api = _api(request)
     allowed = api.principal.customer_ids
     if customer is None or (allowed is not None and customer.id not in allowed):

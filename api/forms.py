@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from customers.models import Customer, CustomerStatus
+from customers.models import Customer
 from roles.models import Role
 
 ALL = "all"
@@ -43,9 +43,9 @@ class ApiKeyForm(forms.Form):
         self.fields["role"].queryset = Role.objects.filter(  # type: ignore[attr-defined]
             id__in=[role.id for role in presets]
         ).order_by("-is_system", "name")
-        self.fields["customers"].queryset = Customer.objects.exclude(  # type: ignore[attr-defined]
-            status=CustomerStatus.DELETING
-        ).order_by("name")
+        self.fields["customers"].queryset = Customer.objects.live().order_by(  # type: ignore[attr-defined]
+            "name"
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -61,7 +61,7 @@ def api_key_create(
     organization: ``created_by`` is history, and removing that person leaves the key working.
     """
     from billing.services import count_limit_guard
-    from dataplane.states import organization_require_writable
+    from customers.states import organization_require_writable
 
     scope = require_scope()
     if scope.org_id != organization.id:

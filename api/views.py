@@ -15,8 +15,8 @@ from django.views.decorators.cache import never_cache
 from api import selectors, services
 from api.forms import ALL, ApiKeyForm
 from api.models import ApiKey
+from fastn_console.console import Tenant
 from roles.selectors import authorize
-from tenancy.middleware import Tenant
 
 MANAGE_SETTINGS = "organization.manage_settings"
 PAGE_SIZE = 25

@@ -13,7 +13,6 @@ from django.utils import timezone
 from customers.models import (
     Customer,
     CustomerLimitOverride,
-    CustomerStatus,
     Organization,
     OrganizationStatus,
 )
@@ -125,7 +124,7 @@ def organization_usage(*, organization: Organization) -> list[Usage]:
     def limit(key: str) -> int:
         return plan_limit(organization=organization, key=key)
 
-    customers = Customer.objects.exclude(status=CustomerStatus.DELETING).count()
+    customers = Customer.objects.live().count()
     keys = ApiKey.objects.filter(revoked_at__isnull=True).count()
     events = _usage_today(UsageKind.EVENT, None).get(None, 0)
     calls = _usage_today(UsageKind.API_CALL, None).get(None, 0)

@@ -11,8 +11,9 @@ from django.core.mail import send_mail
 from audit.services import audit_record
 from billing.models import UpgradeRequest
 from billing.selectors import effective_limit, override_bounds
-from customers.models import Customer, CustomerLimitOverride, CustomerStatus, Organization, Plan
+from customers.models import Customer, CustomerLimitOverride, Organization, Plan
 from customers.plans import LIMIT_LABELS, PER_CUSTOMER_LIMITS
+from customers.states import customer_require_writable
 from tenancy.context import on_commit, require_scope
 
 COUNT_LIMITS = (
@@ -33,30 +34,12 @@ class LimitReached(ValidationError):
         self.limit = limit
 
 
-class CustomerNotWritable(ValidationError):
-    """The customer's state refuses writes (SPEC §3); ``code`` is the error name the API uses."""
-
-
-WRITE_REFUSALS = {
-    CustomerStatus.SUSPENDED: "customer_suspended",
-    CustomerStatus.RELOCATING: "customer_relocating",
-    CustomerStatus.DELETING: "customer_deleting",
-}
-
-
-def customer_require_writable(*, customer: Customer) -> None:
-    code = WRITE_REFUSALS.get(CustomerStatus(customer.status))
-    if code is not None:
-        label = CustomerStatus(customer.status).label.lower()
-        raise CustomerNotWritable(f"{customer.name} is {label}: changes are refused.", code=code)
-
-
 def _current_count(key: str) -> int:
     from api.models import ApiKey
     from dataplane.models import Connection, Workflow
 
     if key == "customers_per_org":
-        return Customer.objects.exclude(status=CustomerStatus.DELETING).count()
+        return Customer.objects.live().count()
     if key == "api_keys_per_org":
         return ApiKey.objects.filter(revoked_at__isnull=True).count()
     if key == "connections_per_customer":

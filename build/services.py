@@ -16,7 +16,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.utils import timezone
-from django.utils.text import slugify
 
 from audit.services import audit_record
 from build.models import (
@@ -28,9 +27,14 @@ from build.models import (
     Tool,
     ToolVersion,
 )
-from customers.models import Customer, Organization, OrganizationStatus
+from customers.models import Customer, Organization
+from customers.slugs import unique_slug
+from customers.states import (
+    customer_require_runnable,
+    organization_require_deployable,
+    organization_require_writable,
+)
 from dataplane import outbound
-from dataplane.states import customer_require_runnable, organization_require_writable
 from tenancy.context import CUSTOMER, ORGANIZATION, context, require_scope
 
 TEST = "test"
@@ -103,20 +107,6 @@ REQUIRED_CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _unique_slug(model: type[Model], name: str, exclude_id: uuid.UUID | None = None) -> str:
-    root = (slugify(name) or "item")[:70]
-    taken = set(
-        model.objects.filter(slug__startswith=root)  # type: ignore[attr-defined]
-        .exclude(id=exclude_id)
-        .values_list("slug", flat=True)
-    )
-    slug, counter = root, 2
-    while slug in taken:
-        slug = f"{root}-{counter}"
-        counter += 1
-    return slug
-
-
 def _validate(kind: Kind, data: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {field: data.get(field) for field in kind.fields}
     cleaned["name"] = str(cleaned["name"] or "").strip()
@@ -178,7 +168,7 @@ def build_item_create(
     cleaned = _validate(kind, data)
     item = kind.model.objects.create(  # type: ignore[attr-defined]
         org=organization,
-        slug=_unique_slug(kind.model, cleaned["name"]),
+        slug=unique_slug(kind.model.objects.all(), cleaned["name"]),
         current_version=1,
         **cleaned,
     )
@@ -206,7 +196,7 @@ def build_item_update(
     for field, value in cleaned.items():
         setattr(locked, field, value)
     if cleaned["name"] != before["name"]:
-        locked.slug = _unique_slug(kind.model, cleaned["name"], exclude_id=locked.id)
+        locked.slug = unique_slug(kind.model.objects.all(), cleaned["name"], exclude_id=locked.id)
     locked.current_version += 1
     locked.save()
     _add_version(kind, locked, acting_user)
@@ -260,13 +250,7 @@ def build_item_deploy(
     """Make version ``number`` the one live in ``environment`` (a lower prod number = rollback)."""
     if environment not in ENVIRONMENTS:
         raise ValueError(f"environment must be one of {ENVIRONMENTS}")
-    organization_require_writable(organization=organization)
-    if environment == PROD and organization.status == OrganizationStatus.PROVISIONAL:
-        raise ValidationError(
-            "Provisional organizations cannot deploy to prod until Fastn staff confirm the "
-            "organization. Deploy to test in the meantime.",
-            code="organization_provisional",
-        )
+    organization_require_deployable(organization=organization, environment=environment)
     exists = kind.version_model.objects.filter(  # type: ignore[attr-defined]
         **{kind.parent_field: item}, number=number
     ).exists()

@@ -20,6 +20,7 @@ from django.utils.html import format_html
 
 from customers import services
 from customers.models import (
+    HIDDEN_ORGANIZATION_STATES,
     Customer,
     CustomerLimitOverride,
     Organization,
@@ -31,7 +32,7 @@ from customers.models import (
 STAFF_STATUSES = [
     (value, label)
     for value, label in OrganizationStatus.choices
-    if value != OrganizationStatus.DELETING
+    if value not in HIDDEN_ORGANIZATION_STATES
 ]
 
 

@@ -40,6 +40,16 @@ class OrganizationStatus(models.TextChoices):
     DELETING = "deleting", "Deleting"
 
 
+# SPEC §3: an organization or customer being deleted is hidden from every list and URL.
+HIDDEN_ORGANIZATION_STATES = frozenset({OrganizationStatus.DELETING})
+
+
+class OrganizationQuerySet(models.QuerySet["Organization"]):
+    def live(self) -> OrganizationQuerySet:
+        """Organizations that are not being deleted (SPEC §3: deleting is hidden)."""
+        return self.exclude(status__in=HIDDEN_ORGANIZATION_STATES)
+
+
 class Organization(models.Model):
     """A SaaS company using the platform. Also the object django-guardian grants are held on."""
 
@@ -60,6 +70,8 @@ class Organization(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = OrganizationQuerySet.as_manager()
+
     class Meta:
         default_permissions = ()
         permissions = django_permissions()
@@ -77,6 +89,15 @@ class CustomerStatus(models.TextChoices):
     DELETING = "deleting", "Deleting"
 
 
+HIDDEN_CUSTOMER_STATES = frozenset({CustomerStatus.DELETING})
+
+
+class CustomerQuerySet(models.QuerySet["Customer"]):
+    def live(self) -> CustomerQuerySet:
+        """Customers that are not being deleted (SPEC §3: deleting is hidden)."""
+        return self.exclude(status__in=HIDDEN_CUSTOMER_STATES)
+
+
 class Customer(models.Model):
     """An organization's end customer (tenant). Its UUID is the customer ID users copy."""
 
@@ -91,7 +112,7 @@ class Customer(models.Model):
     region = models.CharField(max_length=8, choices=Region.choices, default=Region.US)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = ScopedManager["Customer"](customer_field="id")
+    objects = ScopedManager.from_queryset(CustomerQuerySet)(customer_field="id")
 
     class Meta:
         constraints = [

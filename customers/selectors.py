@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Count, Model, Q, QuerySet
 from django.utils import timezone
 
-from customers.models import Customer, CustomerLimitOverride, CustomerStatus
+from customers.models import Customer, CustomerLimitOverride
 from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
 from tenancy.context import region_alias
 
@@ -25,7 +25,7 @@ EXECUTION_PERIODS: dict[str, tuple[str, timedelta | None]] = {
 
 
 def customer_list(*, search: str = "", status: str = "", region: str = "") -> QuerySet[Customer]:
-    customers = Customer.objects.exclude(status=CustomerStatus.DELETING)
+    customers = Customer.objects.live()
     search = search.strip()
     if search:
         condition = Q(name__icontains=search) | Q(external_id__icontains=search)

@@ -20,7 +20,6 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
-from django.utils.text import slugify
 
 from audit.services import audit_record
 from customers.domains import address_at_domain, registrable_email_domain
@@ -32,20 +31,12 @@ from customers.models import (
     OrganizationStatus,
     Plan,
 )
+from customers.slugs import unique_slug
 from tenancy.context import ORGANIZATION, context, on_commit, require_scope, scope_aliases
 
 logger = logging.getLogger(__name__)
 DOMAIN_TOKEN_SALT = "customers.email-domain"
 DOMAIN_TOKEN_MAX_AGE = 3 * 24 * 3600
-
-
-def _unique_slug(base: str, taken: set[str], *, max_length: int) -> str:
-    root = (slugify(base) or "item")[: max_length - 5]
-    slug, counter = root, 2
-    while slug in taken:
-        slug = f"{root}-{counter}"
-        counter += 1
-    return slug
 
 
 def organization_create(
@@ -68,9 +59,7 @@ def organization_create(
 
     org_id = uuid.uuid4()
     if not slug:
-        root = (slugify(name) or "item")[:55]
-        taken = Organization.objects.filter(slug__startswith=root).values_list("slug", flat=True)
-        slug = _unique_slug(name, set(taken), max_length=60)
+        slug = unique_slug(Organization.objects.all(), name)
     with context(org_id=org_id, role=ORGANIZATION, user_id=owner.pk):
         organization = Organization.objects.create(
             id=org_id,
@@ -130,15 +119,10 @@ def customer_create(
         count_limit_guard(organization=organization, key="customers_per_org")
         if external_id and _external_id_taken(external_id):
             raise ValidationError({"external_id": "Another customer already has this external ID."})
-        taken = set(
-            Customer.objects.filter(slug__startswith=slugify(name)[:70]).values_list(
-                "slug", flat=True
-            )
-        )
         customer = Customer.objects.create(
             org=organization,
             name=name,
-            slug=_unique_slug(name, taken, max_length=80),
+            slug=unique_slug(Customer.objects.all(), name),
             external_id=external_id,
             region=region or organization.default_region,
             status=status,
@@ -168,13 +152,7 @@ def customer_update(
         raise ValidationError({"external_id": "Another customer already has this external ID."})
     before = {"name": customer.name, "external_id": customer.external_id}
     if name != customer.name:
-        root = slugify(name)[:70]
-        taken = set(
-            Customer.objects.filter(slug__startswith=root)
-            .exclude(id=customer.id)
-            .values_list("slug", flat=True)
-        )
-        customer.slug = _unique_slug(name, taken, max_length=80)
+        customer.slug = unique_slug(Customer.objects.all(), name, exclude_id=customer.id)
     customer.name, customer.external_id = name, external_id
     try:
         with transaction.atomic(using=scope_aliases()[0]):

@@ -23,7 +23,14 @@ from customers.forms import (
     TypedConfirmationForm,
     add_service_errors,
 )
-from customers.models import Customer, CustomerStatus, Organization, OrganizationStatus, Region
+from customers.models import (
+    HIDDEN_CUSTOMER_STATES,
+    Customer,
+    CustomerStatus,
+    Organization,
+    OrganizationStatus,
+    Region,
+)
 from dataplane.models import Connection, ExecutionStatus, Workflow
 from roles.selectors import OWNER_ONLY, authorize, has_permission
 from tenancy.context import ORGANIZATION, context
@@ -203,11 +210,7 @@ def verify_domain(request: HttpRequest, org_slug: str, token: str) -> HttpRespon
         raise Http404
     actor = request.user if request.user.is_authenticated else None
     with context(org_id=org_id, role=ORGANIZATION, user_id=getattr(actor, "pk", None)):
-        organization = (
-            Organization.objects.filter(id=org_id, slug=org_slug)
-            .exclude(status=OrganizationStatus.DELETING)
-            .first()
-        )
+        organization = Organization.objects.live().filter(id=org_id, slug=org_slug).first()
         if organization is None:
             raise Http404
         data: dict[str, Any] = {"organization": organization, "domain": domain}
@@ -270,7 +273,7 @@ def customer_list(request: HttpRequest, org_slug: str) -> HttpResponse:
             "search": search,
             "status": status,
             "region": region,
-            "statuses": [c for c in CustomerStatus.choices if c[0] != CustomerStatus.DELETING],
+            "statuses": [c for c in CustomerStatus.choices if c[0] not in HIDDEN_CUSTOMER_STATES],
             "regions": Region.choices,
         },
     )

@@ -23,7 +23,12 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from build.models import AuthMethod, Connector
-from customers.models import Customer, Organization, OrganizationStatus
+from customers.models import Customer, Organization
+from customers.states import (
+    customer_require_runnable,
+    customer_require_writable,
+    organization_require_deployable,
+)
 from dataplane import outbound
 from dataplane.definitions import validate_workflow_definition
 from dataplane.encryption import (
@@ -41,7 +46,6 @@ from dataplane.models import (
     Workflow,
     WorkflowVersion,
 )
-from dataplane.states import customer_require_runnable, customer_require_writable
 from tenancy.context import TenantContextMissing, on_commit, require_scope
 from tenancy.context import context as tenant_context
 
@@ -499,12 +503,7 @@ def workflow_deploy(
         raise ValueError("environment is test or prod")
     _require_customer_scope(customer)
     customer_require_writable(organization=organization, customer=customer)
-    if environment == "prod" and organization.status == OrganizationStatus.PROVISIONAL:
-        raise ValidationError(
-            "Provisional organizations cannot deploy to prod until Fastn staff confirm the "
-            "organization.",
-            code="organization_provisional",
-        )
+    organization_require_deployable(organization=organization, environment=environment)
     if not WorkflowVersion.objects.filter(workflow=workflow, number=number).exists():
         raise ValidationError(f"Workflow {workflow.name} has no version {number}.")
     field = f"{environment}_version"

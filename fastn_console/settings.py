@@ -75,7 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
-    "tenancy.middleware.TenantContextMiddleware",
+    "fastn_console.middleware.TenantContextMiddleware",
 ]
 
 ROOT_URLCONF = "fastn_console.urls"
@@ -91,7 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.console",
+                "fastn_console.context_processors.console",
             ],
         },
     },
@@ -142,6 +142,8 @@ else:
 DATABASE_ROUTERS = ["tenancy.router.TenantRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TENANCY_REGIONS = REGIONS
+# The model whose rows are the customers (tenants): tenancy reads a customer's region from it.
+TENANCY_CUSTOMER_MODEL = "customers.Customer"
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from customers.models import Customer, CustomerStatus
+from customers.models import Customer
 from dataplane.models import ExecutionLog
 from residency.models import Relocation
 from tenancy.context import region_alias
@@ -23,7 +23,7 @@ from tenancy.context import region_alias
 def customers_by_region(
     *, customer_ids: list[uuid.UUID] | None = None
 ) -> dict[str, list[uuid.UUID]]:
-    customers = Customer.objects.exclude(status=CustomerStatus.DELETING)
+    customers = Customer.objects.live()
     if customer_ids is not None:
         customers = customers.filter(id__in=customer_ids)
     grouped: dict[str, list[uuid.UUID]] = defaultdict(list)

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from guardian.core import ObjectPermissionChecker
 
-from customers.models import Customer, CustomerStatus, Organization
+from customers.models import Customer, Organization
 from roles import catalog
 from roles.models import (
     Invitation,
@@ -49,10 +49,8 @@ def _membership_has(
 ) -> bool:
     if membership.org_id != organization.id:
         return False
-    visible = Membership.objects.filter(
-        id=membership.id, user_id=membership.user_id, status=MembershipStatus.ACTIVE
-    ).exists()
-    if not visible:
+    granted = _granted_keys(membership, organization)
+    if granted is None:
         return False
     if key == OWNER_ONLY:
         return organization.owner_id == membership.user_id
@@ -62,8 +60,34 @@ def _membership_has(
             return False
         if customer is not None and customer.id != restricted:
             return False
-    checker = ObjectPermissionChecker(membership.user)
-    return bool(checker.has_perm(catalog.codename(key), organization))
+    return key in granted
+
+
+_GRANTS_ATTRIBUTE = "_granted_catalog_keys"
+
+
+def membership_for_request(membership: Membership) -> Membership:
+    """Mark a membership the console middleware loaded under RLS for one request: ``authorize``
+    then reads its visibility and its guardian grants once, not on every check."""
+    setattr(membership, _GRANTS_ATTRIBUTE, None)
+    return membership
+
+
+def _granted_keys(membership: Membership, organization: Organization) -> frozenset[str] | None:
+    """The catalog keys guardian grants ``membership`` here, or ``None`` if RLS hides it."""
+    remembered = getattr(membership, _GRANTS_ATTRIBUTE, False)
+    if isinstance(remembered, frozenset):
+        return remembered
+    visible = Membership.objects.filter(
+        id=membership.id, user_id=membership.user_id, status=MembershipStatus.ACTIVE
+    ).exists()
+    if not visible:
+        return None
+    codenames = set(ObjectPermissionChecker(membership.user).get_perms(organization))
+    granted = frozenset(key for key in catalog.ALL_KEYS if catalog.codename(key) in codenames)
+    if remembered is None:
+        setattr(membership, _GRANTS_ATTRIBUTE, granted)
+    return granted
 
 
 def authorize(
@@ -152,7 +176,7 @@ def assignable_roles(actor: Membership) -> list[Role]:
 
 
 def restrictable_customers() -> QuerySet[Customer]:
-    return Customer.objects.exclude(status=CustomerStatus.DELETING).order_by("name")
+    return Customer.objects.live().order_by("name")
 
 
 def membership_list(*, search: str = "") -> QuerySet[Membership]:

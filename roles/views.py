@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from fastn_console.console import Tenant
 from roles import catalog, selectors, services
 from roles.forms import (
     InvitationForm,
@@ -35,7 +36,6 @@ from roles.models import (
     Role,
 )
 from roles.selectors import OWNER_ONLY, authorize, has_permission, permissions_of
-from tenancy.middleware import Tenant
 
 MANAGE_ROLES = "organization.manage_roles"
 MANAGE_MEMBERS = "organization.manage_members"

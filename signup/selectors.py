@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from customers.models import Organization, OrganizationStatus
 from signup.decision import ClassifierState, EmailVerdict
 from signup.models import SignupApplication, SignupReason, SignupStatus
 from signup.services import (
@@ -29,12 +28,6 @@ DONE = "done"
 RUNNING = "running"
 WAITING = "waiting"
 FAILED = "failed"
-
-
-def can_deploy_to_prod(organization: Organization) -> bool:
-    """Production deploys need an active organization: a provisional one waits until staff
-    confirm it (SPEC §3), a suspended or deleting one may not deploy at all."""
-    return organization.status == OrganizationStatus.ACTIVE
 
 
 def application_for_status_token(token: str) -> SignupApplication | None:

@@ -308,11 +308,7 @@ def _email_step(application_id: uuid.UUID | str) -> None:
 def _domain_holder(domain: str) -> Organization | None:
     if not domain:
         return None
-    return (
-        Organization.objects.filter(email_domain=domain)
-        .exclude(status=OrganizationStatus.DELETING)
-        .first()
-    )
+    return Organization.objects.live().filter(email_domain=domain).first()
 
 
 def _join_request_create(application: SignupApplication, organization: Organization) -> JoinRequest:

@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connections, transaction
 
@@ -96,11 +97,12 @@ def _apply(alias: str, scope: Scope | None) -> None:
 
 
 def _customer_region(customer_id: uuid.UUID) -> str | None:
-    from customers.models import Customer
-
+    """The customer's region, read from ``settings.TENANCY_CUSTOMER_MODEL``'s table (tenancy
+    knows the domain's models only by name, as Django knows ``AUTH_USER_MODEL``)."""
+    table = apps.get_model(settings.TENANCY_CUSTOMER_MODEL)._meta.db_table
     with connections[MAIN_ALIAS].cursor() as cursor:
         cursor.execute(
-            f"SELECT region FROM {Customer._meta.db_table} WHERE id = %s",
+            f"SELECT region FROM {table} WHERE id = %s",
             [str(customer_id)],
         )
         row = cursor.fetchone()

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from audit.services import audit_record
 from customers.models import Customer, Organization
-from dataplane.states import widget_refusal
+from customers.states import widget_refusal
 from tenancy.context import require_scope
 from widget import tokens
 

@@ -43,11 +43,11 @@ from build.models import Connector
 from build.selectors import build_item_snapshot, connectors_deployed_to_prod
 from build.services import CONNECTORS
 from customers.models import Customer, Organization
+from customers.states import widget_refusal
 from dataplane import services as dataplane
 from dataplane.encryption import CredentialsUnreadable
 from dataplane.forms import ConfigurationValueForm, CredentialsForm
 from dataplane.models import Configuration, Connection, ExecutionLog
-from dataplane.states import widget_refusal
 from roles.selectors import has_permission, permissions_of
 from tenancy.context import CUSTOMER, context, mark_rollback
 from widget import tokens

@@ -10,9 +10,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connections
 
-from billing.services import CustomerNotWritable, LimitReached, count_limit_guard
+from billing.services import LimitReached, count_limit_guard
 from customers.models import Customer, CustomerLimitOverride, CustomerStatus, Organization
 from customers.services import customer_create
+from customers.states import CustomerNotWritable
 from dataplane import services as dataplane
 from dataplane.models import Connection
 from tenancy.context import ORGANIZATION, context

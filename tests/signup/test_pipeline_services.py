@@ -220,7 +220,7 @@ def test_typo_hint_is_stored_without_blocking(llm_settings) -> None:
 
 
 def test_only_active_organizations_may_deploy_to_prod() -> None:
-    from signup.selectors import can_deploy_to_prod
+    from customers.states import can_deploy_to_prod
 
     assert can_deploy_to_prod(make_org(status=OrganizationStatus.ACTIVE))
     assert not can_deploy_to_prod(make_org(status=OrganizationStatus.PROVISIONAL))

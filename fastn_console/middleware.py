@@ -1,4 +1,5 @@
-"""The console's entry point into a tenant scope (SPEC §5.7).
+"""The console's entry point into a tenant scope (SPEC §5.7); it composes the tenancy layer
+with the domain apps (organizations, memberships, the state table), so it lives here.
 
 For every authenticated request the middleware resolves the URL itself. Console URLs carry
 ``org_slug`` (and, on customer pages, ``customer_id``); the membership found under
@@ -7,41 +8,42 @@ a customer-restricted member outside their customer's pages, is a 404 — never 
 organization exists. The view runs inside ``tenancy.context``; an exception or a 5xx rolls the
 transactions back. Writes (any method but GET, HEAD, OPTIONS) are refused for a suspended
 organization (``organization_suspended``) and a relocating customer (``customer_relocating``)
-before any view runs. Other authenticated pages run with ``app.user_id`` only; public pages and
-the staff admin (which enters the platform scope itself) run with no tenant context.
+before any view runs, as ``customers.states`` says. Other authenticated pages run with
+``app.user_id`` only; public pages and the staff admin (which enters the platform scope
+itself) run with no tenant context.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from tenancy.context import CUSTOMER, ORGANIZATION, Scope, context, mark_rollback
-
-if TYPE_CHECKING:
-    from customers.models import Customer, Organization
-    from roles.models import Membership
+from customers import states
+from customers.models import Customer, Organization
+from fastn_console.console import Tenant, tenant_attach
+from roles.models import Membership, MembershipStatus
+from roles.selectors import membership_for_request
+from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback
 
 ADMIN_NAMESPACE = "admin"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-
-@dataclass
-class Tenant:
-    """What the middleware resolved for a console request; available as ``request.tenant``."""
-
-    organization: Organization
-    membership: Membership
-    scope: Scope
-    customer: Customer | None = None
-
-    @property
-    def is_customer_restricted(self) -> bool:
-        return self.membership.restricted_customer_id is not None
+# The console page shown for a refused write carries its own explanation (the API has its own).
+WRITE_REFUSAL_MESSAGES = {
+    "organization_suspended": (
+        "Members can still read everything, but changes are refused until Fastn staff "
+        "reactivate the organization."
+    ),
+    "customer_relocating": (
+        "Reads work while it moves; changes are refused until the relocation ends. Its progress "
+        "is on the customer's Residency tab."
+    ),
+}
 
 
 def resolve_console(path: str) -> ResolverMatch | None:
@@ -55,41 +57,23 @@ def resolve_console(path: str) -> ResolverMatch | None:
     return match
 
 
-# State effects of SPEC §3 that hold for every console write, whatever the view.
-REFUSED_WRITES = {
-    "organization_suspended": (
-        403,
-        "This organization is suspended",
-        "Members can still read everything, but changes are refused until Fastn staff "
-        "reactivate the organization.",
-    ),
-    "customer_relocating": (
-        409,
-        "This customer's data is moving to another region",
-        "Reads work while it moves; changes are refused until the relocation ends. Its progress "
-        "is on the customer's Residency tab.",
-    ),
-}
-
-
 def state_refusal(
     request: HttpRequest, organization: Organization, customer: Customer | None
 ) -> HttpResponse | None:
-    """A refusal page for a write the organization's or customer's state forbids, else None."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    """A refusal page for a write the organization's state forbids (SPEC §3), or for a write
+    to a relocating customer; other customer states are refused by the services."""
+    if request.method in SAFE_METHODS:
         return None
-    code = None
-    if organization.status == "suspended":
-        code = "organization_suspended"
-    elif customer is not None and customer.status == "relocating":
-        code = "customer_relocating"
+    code = states.organization_refusal(organization, "write")
+    if code is None and customer is not None:
+        code = states.customer_refusal(customer, "write")
+        if code not in WRITE_REFUSAL_MESSAGES:
+            code = None
     if code is None:
         return None
-    from django.shortcuts import render
-
-    status, title, message = REFUSED_WRITES[code]
-    context = {"code": code, "title": title, "message": message}
-    return render(request, "state_refused.html", context, status=status)
+    refusal = states.REFUSALS[code]
+    data = {"code": code, "title": refusal.title, "message": WRITE_REFUSAL_MESSAGES[code]}
+    return render(request, "state_refused.html", data, status=refusal.status)
 
 
 TOKEN_NAMESPACES = frozenset({"widget"})
@@ -122,19 +106,13 @@ class TenantContextMiddleware:
     def _run_in_organization(
         self, request: HttpRequest, user: Any, org_slug: str, match: ResolverMatch
     ) -> HttpResponse:
-        from customers.models import Customer, Organization, OrganizationStatus
-        from roles.models import Membership, MembershipStatus
-
-        organization = (
-            Organization.objects.exclude(status=OrganizationStatus.DELETING)
-            .filter(slug=org_slug)
-            .first()
-        )
+        organization = Organization.objects.live().filter(slug=org_slug).first()
         if organization is None:
             raise Http404
         membership = (
             Membership.objects.of_current_user()
             .filter(org_id=organization.id, status=MembershipStatus.ACTIVE)
+            .select_related("user")
             .first()
         )
         if membership is None:
@@ -157,12 +135,12 @@ class TenantContextMiddleware:
         ) as scope:
             customer = None
             if customer_id is not None:
-                customer = (
-                    Customer.objects.exclude(status="deleting").filter(id=customer_id).first()
-                )
+                customer = Customer.objects.live().filter(id=customer_id).first()
                 if customer is None:
                     raise Http404
-            request.tenant = Tenant(organization, membership, scope, customer)  # type: ignore[attr-defined]
+            tenant_attach(
+                request, Tenant(organization, membership_for_request(membership), scope, customer)
+            )
             refusal = state_refusal(request, organization, customer)
             if refusal is not None:
                 return refusal

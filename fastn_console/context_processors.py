@@ -4,18 +4,20 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from roles.selectors import permissions_of
+from accounts.selectors import memberships_of_current_user
+from fastn_console.console import Tenant
 from tenancy.context import current_scope
 
 
 def console(request: HttpRequest) -> dict[str, Any]:
-    """The layout's organization switcher and the current member's permission keys."""
+    """The layout's organization switcher, and ``perms_keys``: ``"key" in perms_keys`` answers
+    with ``authorize``'s rules for the request's member (empty outside a console page)."""
     tenant = getattr(request, "tenant", None)
     user = getattr(request, "user", None)
     data: dict[str, Any] = {"tenant": tenant, "perms_keys": frozenset()}
-    if tenant is not None:
+    if isinstance(tenant, Tenant):
         data["current_org"] = tenant.organization
-        data["perms_keys"] = permissions_of(tenant.membership)
+        data["perms_keys"] = tenant.permissions
     scope = current_scope()
     if (
         user is not None
@@ -24,7 +26,5 @@ def console(request: HttpRequest) -> dict[str, Any]:
         and scope.user_id
         and not scope.platform
     ):
-        from accounts.selectors import memberships_of_current_user
-
         data["switcher"] = list(memberships_of_current_user())
     return data

@@ -1,0 +1,140 @@
+"""What console views know about the request, typed and written once.
+
+``TenantContextMiddleware`` (``fastn_console.middleware``) resolves every ``/o/<org_slug>/…``
+URL and leaves a ``Tenant`` on the request. Views read it with ``tenant_of(request)`` (or
+``organization_wide(request)``, which refuses customer-restricted members with a 404), guard
+themselves with ``@permission_required(key)``, load objects with ``get_for_tenant_or_404`` inside
+their Healthchecks-style ``_get_<thing>_for_user`` helpers, and turn a service's
+``ValidationError`` into form errors with ``add_service_errors``.
+
+Templates decide which buttons to show with ``perms_keys`` (``"customers.create" in
+perms_keys``), which asks ``roles.selectors.has_permission`` — the same rules the server
+applies — for the request's member, organization and customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+
+from customers.models import Customer, Organization
+from roles.models import Membership
+from roles.selectors import authorize, has_permission
+from tenancy.context import Scope
+
+View = Callable[..., HttpResponse]
+
+
+@dataclass
+class MemberPermissions:
+    """``key in permissions``: whether the member may act here, by ``authorize``'s rules."""
+
+    membership: Membership
+    organization: Organization
+    customer: Customer | None = None
+    _answers: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        if key not in self._answers:
+            self._answers[key] = has_permission(
+                self.membership, key, self.organization, self.customer
+            )
+        return self._answers[key]
+
+
+@dataclass
+class Tenant:
+    """What the middleware resolved for a console request; ``request.tenant``."""
+
+    organization: Organization
+    membership: Membership
+    scope: Scope
+    customer: Customer | None = None
+    permissions: MemberPermissions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.permissions = MemberPermissions(self.membership, self.organization, self.customer)
+
+    @property
+    def is_customer_restricted(self) -> bool:
+        return self.membership.restricted_customer_id is not None
+
+    def can(self, key: str) -> bool:
+        return key in self.permissions
+
+    def authorize(self, key: str, customer: Customer | None = None) -> None:
+        """Raise ``PermissionDenied`` unless the member holds ``key`` (for ``customer``)."""
+        authorize(self.membership, key, self.organization, customer or self.customer)
+
+
+_TENANT_ATTRIBUTE = "tenant"
+
+
+def tenant_attach(request: HttpRequest, tenant: Tenant) -> None:
+    """The middleware's half: what ``tenant_of`` reads (templates see it as ``tenant``)."""
+    setattr(request, _TENANT_ATTRIBUTE, tenant)
+
+
+def tenant_of(request: HttpRequest) -> Tenant:
+    """The request's tenant; a 404 on a page the middleware did not scope (a wiring bug)."""
+    tenant = getattr(request, _TENANT_ATTRIBUTE, None)
+    if not isinstance(tenant, Tenant):
+        raise Http404
+    return tenant
+
+
+def organization_wide(request: HttpRequest) -> Tenant:
+    """The tenant of a page for organization-wide members; customer-restricted ones get 404."""
+    tenant = tenant_of(request)
+    if tenant.is_customer_restricted:
+        raise Http404
+    return tenant
+
+
+def permission_required(key: str) -> Callable[[View], View]:
+    """Refuse the view (403) unless the member holds ``key`` here (the URL's customer, if any)."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            tenant_of(request).authorize(key)
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def customer_of(request: HttpRequest, customer_id: object) -> Customer:
+    """The customer of this URL, resolved by the middleware in the member's scope; 404 for
+    anything outside it (another organization's, another customer's, or being deleted)."""
+    customer = tenant_of(request).customer
+    if customer is None or customer.id != customer_id:
+        raise Http404
+    return customer
+
+
+def get_for_tenant_or_404[M: Model](queryset: QuerySet[M], **lookups: Any) -> M:
+    """One row of a scoped queryset, or 404: outsiders never learn that it exists."""
+    found = queryset.filter(**lookups).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's ``ValidationError`` on the form: per field where it names one."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
