@@ -1,54 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import URLPattern, path, reverse_lazy
+from django.views import View
 
 from accounts.forms import EmailAuthenticationForm
 
 app_name = "accounts"
 
+
+def _page(
+    route: str, view: type[View[Any]], name: str, *, then: str = "", **options: Any
+) -> URLPattern:
+    """One page of Django's sign-in and password flows; ``then`` names the page it leads to."""
+    if then:
+        options["success_url"] = reverse_lazy(f"accounts:{then}")
+    return path(route, view.as_view(**options), name=name)
+
+
 urlpatterns = [
-    path(
+    _page(
         "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
+        auth_views.LoginView,
+        "login",
+        authentication_form=EmailAuthenticationForm,
+        redirect_authenticated_user=True,
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
+    _page("logout/", auth_views.LogoutView, "logout"),
+    _page(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            success_url=reverse_lazy("accounts:password_change_done")
-        ),
-        name="password_change",
+        auth_views.PasswordChangeView,
+        "password_change",
+        then="password_change_done",
     ),
-    path(
-        "password/change/done/",
-        auth_views.PasswordChangeDoneView.as_view(),
-        name="password_change_done",
-    ),
-    path(
+    _page("password/change/done/", auth_views.PasswordChangeDoneView, "password_change_done"),
+    _page(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
-            success_url=reverse_lazy("accounts:password_reset_done"),
-            email_template_name="registration/password_reset_email.txt",
-        ),
-        name="password_reset",
+        auth_views.PasswordResetView,
+        "password_reset",
+        then="password_reset_done",
+        email_template_name="registration/password_reset_email.txt",
     ),
-    path(
-        "password/reset/sent/",
-        auth_views.PasswordResetDoneView.as_view(),
-        name="password_reset_done",
-    ),
-    path(
+    _page("password/reset/sent/", auth_views.PasswordResetDoneView, "password_reset_done"),
+    _page(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            success_url=reverse_lazy("accounts:password_reset_complete")
-        ),
-        name="password_reset_confirm",
+        auth_views.PasswordResetConfirmView,
+        "password_reset_confirm",
+        then="password_reset_complete",
     ),
-    path(
-        "password/reset/complete/",
-        auth_views.PasswordResetCompleteView.as_view(),
-        name="password_reset_complete",
+    _page(
+        "password/reset/complete/", auth_views.PasswordResetCompleteView, "password_reset_complete"
     ),
 ]

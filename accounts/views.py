@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
 from accounts.selectors import memberships_of_current_user
+from roles.views.common import membership_home
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -11,10 +12,4 @@ def home(request: HttpRequest) -> HttpResponse:
     membership = memberships_of_current_user().first()
     if membership is None:
         return render(request, "accounts/no_organization.html")
-    if membership.restricted_customer_id:
-        return redirect(
-            "customers:customer_detail",
-            org_slug=membership.org.slug,
-            customer_id=membership.restricted_customer_id,
-        )
-    return redirect("customers:home", org_slug=membership.org.slug)
+    return membership_home(membership)

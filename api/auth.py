@@ -118,7 +118,7 @@ class ApiKeyPrincipal:
 
 @dataclass
 class ApiRequest:
-    """What ``api_scope`` resolved; available to operations as ``request.api``."""
+    """What ``api_scope`` resolved; operations read it with ``api_request_of(request)``."""
 
     principal: ApiKeyPrincipal
     organization: Organization
@@ -300,6 +300,15 @@ def charge(api: ApiRequest, *, events: int = 0) -> None:
     api.extra_headers["X-RateLimit-Remaining"] = str(decision.remaining(minute))
 
 
+_API_ATTRIBUTE = "api"
+
+
+def api_request_of(request: HttpRequest) -> ApiRequest | None:
+    """What ``api_scope`` resolved for this request; ``None`` outside an API operation."""
+    api = getattr(request, _API_ATTRIBUTE, None)
+    return api if isinstance(api, ApiRequest) else None
+
+
 CHARGES_EVENTS = "_api_charges_events"
 
 
@@ -340,7 +349,7 @@ def api_scope(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
                     charge(api)
             except ApiError as error:
                 return error_response(error)
-            request.api = api  # type: ignore[attr-defined]
+            setattr(request, _API_ATTRIBUTE, api)
             if api.principal.is_customer_limited:
                 # API keys are invisible to customer-restricted principals, so narrowing to
                 # app.role = 'customer' happens after the key was found.

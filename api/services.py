@@ -16,8 +16,11 @@ from django.utils import timezone
 from api import keys as key_format
 from api import ratelimit
 from api.models import ApiKey, ApiKeyCustomer, UsageBatch
+from audit import actions
 from audit.services import audit_record
+from billing.services import count_limit_guard
 from customers.models import Customer, CustomerStatus, Organization
+from customers.states import organization_require_writable
 from dataplane.models import ExecutionLog, ExecutionStatus
 from roles import catalog
 from roles.models import Membership, Role
@@ -60,9 +63,6 @@ def api_key_create(
     The plan's key cap is checked under a lock on the organization row. The key belongs to the
     organization: ``created_by`` is history, and removing that person leaves the key working.
     """
-    from billing.services import count_limit_guard
-    from customers.states import organization_require_writable
-
     scope = require_scope()
     if scope.org_id != organization.id:
         raise ValidationError("The organization is not the one in scope.")
@@ -104,7 +104,7 @@ def api_key_create(
         )
         audit_record(
             actor=acting_user,
-            action="api_key.create",
+            action=actions.API_KEY_CREATE,
             target_type="api_key",
             target_id=key.id,
             after={
@@ -129,7 +129,7 @@ def api_key_revoke(*, acting_user: Any, key: ApiKey) -> ApiKey:
         locked.save(update_fields=["revoked_at"])
         audit_record(
             actor=acting_user,
-            action="api_key.revoke",
+            action=actions.API_KEY_REVOKE,
             target_type="api_key",
             target_id=locked.id,
             before={"name": locked.name, "prefix": locked.prefix},

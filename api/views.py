@@ -7,47 +7,37 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from api import selectors, services
 from api.forms import ALL, ApiKeyForm
 from api.models import ApiKey
-from fastn_console.console import Tenant
-from roles.selectors import authorize
+from fastn_console.console import (
+    Tenant,
+    add_service_errors,
+    get_for_tenant_or_404,
+    organization_wide,
+)
+from roles.catalog import MANAGE_SETTINGS
 
-MANAGE_SETTINGS = "organization.manage_settings"
 PAGE_SIZE = 25
 
 
-def _tenant(request: HttpRequest) -> Tenant:
-    tenant: Tenant | None = getattr(request, "tenant", None)
-    if tenant is None or tenant.is_customer_restricted:
-        raise Http404
-    authorize(tenant.membership, MANAGE_SETTINGS, tenant.organization)
+def _settings_manager(request: HttpRequest) -> Tenant:
+    tenant = organization_wide(request)
+    tenant.authorize(MANAGE_SETTINGS)
     return tenant
 
 
-def _get_key_for_request(request: HttpRequest, key_id: uuid.UUID) -> ApiKey:
-    _tenant(request)
-    key = ApiKey.objects.select_related("role").filter(id=key_id).first()
-    if key is None:
-        raise Http404
-    return key
-
-
-def _apply_errors(form: Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+def _get_key_for_user(request: HttpRequest, key_id: uuid.UUID) -> ApiKey:
+    _settings_manager(request)
+    return get_for_tenant_or_404(ApiKey.objects.select_related("role"), id=key_id)
 
 
 def key_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = _settings_manager(request)
     search = request.GET.get("q", "")
     page = Paginator(selectors.api_key_list(search=search), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -67,7 +57,7 @@ def key_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @never_cache
 def key_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = _settings_manager(request)
     presets = services.assignable_presets(membership=tenant.membership)
     form = ApiKeyForm(request.POST or None, presets=presets)
     if request.method == "POST" and form.is_valid():
@@ -82,7 +72,7 @@ def key_create(request: HttpRequest, org_slug: str) -> HttpResponse:
                 customers=form.cleaned_data["customers"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             # The secret is rendered into this one response and stored nowhere in clear.
             return render(
@@ -92,7 +82,7 @@ def key_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 def key_revoke(request: HttpRequest, org_slug: str, key_id: uuid.UUID) -> HttpResponse:
-    key = _get_key_for_request(request, key_id)
+    key = _get_key_for_user(request, key_id)
     if request.method == "POST":
         services.api_key_revoke(acting_user=request.user, key=key)
         messages.success(request, f"The key “{key.name}” is revoked; calls with it now fail.")

@@ -6,14 +6,15 @@ import json
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html
 
 from audit.models import AuditLogEntry
+from audit.services import ORGANIZATION_WIDE
+from customers.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(admin.ModelAdmin):
+class AuditLogEntryAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "org",
@@ -43,7 +44,7 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Customer")
     def customer(self, entry: AuditLogEntry) -> str:
-        return str(entry.subject_customer_id) if entry.subject_customer_id else "Organization-wide"
+        return str(entry.subject_customer_id) if entry.subject_customer_id else ORGANIZATION_WIDE
 
     @admin.display(description="Before")
     def before_pretty(self, entry: AuditLogEntry) -> Any:
@@ -52,12 +53,3 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
     @admin.display(description="After")
     def after_pretty(self, entry: AuditLogEntry) -> Any:
         return format_html("<pre>{}</pre>", json.dumps(entry.after, indent=2, sort_keys=True))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -16,7 +16,11 @@ class AuditFilterForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, actors: list[tuple[str, str]], actions: list[str], **kwargs: Any
+        self,
+        *args: Any,
+        actors: list[tuple[str, str]],
+        actions: list[tuple[str, str]],
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         actor_field = self.fields["actor"]
@@ -24,7 +28,7 @@ class AuditFilterForm(forms.Form):
         assert isinstance(actor_field, forms.ChoiceField)
         assert isinstance(action_field, forms.ChoiceField)
         actor_field.choices = [("", "Anyone"), *actors]
-        action_field.choices = [("", "Any action"), *((a, a) for a in actions)]
+        action_field.choices = [("", "Any action"), *actions]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

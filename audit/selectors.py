@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from audit.actions import description
 from audit.models import AuditLogEntry
 from audit.services import ORGANIZATION_WIDE
 from customers.models import Customer
@@ -45,10 +46,11 @@ def audit_entries(
     return entries.order_by("-created_at", "-id")
 
 
-def audit_actions() -> list[str]:
-    return list(
-        AuditLogEntry.objects.order_by("action").values_list("action", flat=True).distinct()
-    )
+def audit_actions() -> list[tuple[str, str]]:
+    """(key, label) for every action that appears in the log, labelled with the catalog's
+    description (the log's rows show the key)."""
+    keys = AuditLogEntry.objects.order_by("action").values_list("action", flat=True).distinct()
+    return sorted(((key, description(key)) for key in keys), key=lambda choice: choice[1])
 
 
 def audit_actors() -> list[tuple[str, str]]:

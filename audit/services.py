@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from audit.models import AuditLogEntry
 from tenancy.context import TenantContextMissing, require_scope
@@ -45,4 +45,34 @@ def audit_record(
         target_id=str(target_id),
         before=before or {},
         after=after or {},
+    )
+
+
+class Change(TypedDict, total=False):
+    """What a row records of the change: the target's state before and after it."""
+
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def audit_customer(
+    *, actor: Any, action: str, customer_id: uuid.UUID, **change: Unpack[Change]
+) -> AuditLogEntry:
+    """A row about a customer itself: the customer is both the target and the subject."""
+    return audit_record(
+        actor=actor,
+        action=action,
+        target_type="customer",
+        target_id=customer_id,
+        subject_customer_id=customer_id,
+        **change,
+    )
+
+
+def audit_organization(
+    *, actor: Any, action: str, organization_id: uuid.UUID, **change: Unpack[Change]
+) -> AuditLogEntry:
+    """A row about the organization of the scope itself."""
+    return audit_record(
+        actor=actor, action=action, target_type="organization", target_id=organization_id, **change
     )

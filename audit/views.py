@@ -6,23 +6,20 @@ import csv
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from audit import selectors
 from audit.forms import AuditFilterForm
-from roles.selectors import authorize
+from fastn_console.console import organization_wide
+from roles.catalog import MANAGE_MEMBERS
 
-KEY = "organization.manage_members"
 PAGE_SIZE = 50
 
 
 def _filter_form(request: HttpRequest) -> AuditFilterForm:
-    tenant = getattr(request, "tenant", None)
-    if tenant is None or tenant.is_customer_restricted:
-        raise Http404
-    authorize(tenant.membership, KEY, tenant.organization)
+    organization_wide(request).authorize(MANAGE_MEMBERS)
     return AuditFilterForm(
         request.GET or None, actors=selectors.audit_actors(), actions=selectors.audit_actions()
     )

@@ -10,13 +10,15 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 
+from api.models import ApiKey, UsageKind, UsageRecord
 from customers.models import (
     Customer,
     CustomerLimitOverride,
     Organization,
     OrganizationStatus,
 )
-from customers.plans import LIMIT_LABELS, PER_CUSTOMER_LIMITS
+from customers.plans import LIMIT_LABELS, PER_CUSTOMER_LIMITS, PLANS
+from customers.selectors import connection_counts, workflow_counts
 
 PLAN = "plan"
 OVERRIDE = "override"
@@ -70,8 +72,6 @@ WARN_AT = 0.8
 
 def override_bounds(key: str) -> tuple[int, int]:
     """An override may go from 1 up to 10× the Enterprise plan's value (SPEC §7)."""
-    from customers.plans import PLANS
-
     enterprise = next(plan for plan in PLANS if plan["code"] == "enterprise")
     limits: dict[str, int] = enterprise["limits"]  # type: ignore[assignment]
     return 1, OVERRIDE_CEILING_FACTOR * int(limits[key])
@@ -104,8 +104,6 @@ class Usage:
 
 
 def _usage_today(kind: str, customer_ids: list[uuid.UUID] | None) -> dict[uuid.UUID | None, int]:
-    from api.models import UsageRecord
-
     records = UsageRecord.objects.filter(day=timezone.now().date(), kind=kind)
     if customer_ids is not None:
         records = records.filter(subject_customer_id__in=customer_ids)
@@ -119,7 +117,6 @@ def _usage_today(kind: str, customer_ids: list[uuid.UUID] | None) -> dict[uuid.U
 
 def organization_usage(*, organization: Organization) -> list[Usage]:
     """Organization-level caps and the organization-wide API bucket, used against their limit."""
-    from api.models import ApiKey, UsageKind
 
     def limit(key: str) -> int:
         return plan_limit(organization=organization, key=key)
@@ -163,9 +160,6 @@ def customers_usage(
     *, organization: Organization, customers: Sequence[Customer]
 ) -> list[CustomerUsage]:
     """Per-customer usage for one page of customers: a constant number of queries."""
-    from api.models import UsageKind
-    from customers.selectors import connection_counts, workflow_counts
-
     ids = [customer.id for customer in customers]
     overrides: dict[tuple[uuid.UUID, str], int] = {
         (row.customer_id, row.limit_key): int(row.value)

@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 
-from audit.services import audit_record
+from api.models import ApiKey
+from audit import actions
+from audit.services import audit_customer, audit_record
 from billing.models import UpgradeRequest
 from billing.selectors import effective_limit, override_bounds
 from customers.models import Customer, CustomerLimitOverride, Organization, Plan
 from customers.plans import LIMIT_LABELS, PER_CUSTOMER_LIMITS
 from customers.states import customer_require_writable
+from dataplane.models import Connection, Workflow
 from tenancy.context import on_commit, require_scope
 
 COUNT_LIMITS = (
@@ -35,9 +39,6 @@ class LimitReached(ValidationError):
 
 
 def _current_count(key: str) -> int:
-    from api.models import ApiKey
-    from dataplane.models import Connection, Workflow
-
     if key == "customers_per_org":
         return Customer.objects.live().count()
     if key == "api_keys_per_org":
@@ -93,12 +94,10 @@ def customer_limit_set(
     override, _ = CustomerLimitOverride.objects.update_or_create(
         customer_id=customer.id, limit_key=key, defaults={"org": organization, "value": value}
     )
-    audit_record(
+    audit_customer(
         actor=acting_user,
-        action="customer_limit.override",
-        target_type="customer",
-        target_id=customer.id,
-        subject_customer_id=customer.id,
+        action=actions.CUSTOMER_LIMIT_OVERRIDE,
+        customer_id=customer.id,
         before={"limit": key, "value": before.value, "source": before.source},
         after={"limit": key, "value": value, "source": "override"},
     )
@@ -114,12 +113,10 @@ def customer_limit_reset(
         return
     plan_value = effective_limit(organization=organization, key=key).value
     override.delete()
-    audit_record(
+    audit_customer(
         actor=acting_user,
-        action="customer_limit.reset",
-        target_type="customer",
-        target_id=customer.id,
-        subject_customer_id=customer.id,
+        action=actions.CUSTOMER_LIMIT_RESET,
+        customer_id=customer.id,
         before={"limit": key, "value": override.value, "source": "override"},
         after={"limit": key, "value": plan_value, "source": "plan"},
     )
@@ -139,7 +136,7 @@ def upgrade_request_create(
     )
     audit_record(
         actor=acting_user,
-        action="billing.upgrade_request",
+        action=actions.BILLING_UPGRADE_REQUEST,
         target_type="upgrade_request",
         target_id=request.id,
         after={"from": organization.plan.code, "to": plan.code},
@@ -155,10 +152,10 @@ def upgrade_request_create(
 
 
 def _mail_staff(subject: str, body: str) -> None:
-    from accounts.models import User
-
     recipients = list(
-        User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .values_list("email", flat=True)
     )
     if recipients:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

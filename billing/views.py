@@ -4,8 +4,8 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,25 +13,27 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from billing import selectors, services
 from billing.forms import CustomerLimitsForm, UpgradeRequestForm
 from billing.models import UpgradeRequest
-from customers.forms import add_service_errors
 from customers.models import Customer, OrganizationStatus, Plan
 from customers.plans import LIMIT_LABELS
 from customers.selectors import customer_list
-from roles.selectors import authorize, has_permission
+from fastn_console.console import (
+    add_service_errors,
+    customer_of,
+    organization_wide,
+    tenant_of,
+)
 
 
-def _organization_wide(request: HttpRequest) -> Any:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    if tenant.is_customer_restricted:
-        raise Http404
-    return tenant
-
-
-def _get_customer_for_request(request: HttpRequest, customer_id: uuid.UUID) -> Customer:
-    customer: Customer | None = request.tenant.customer  # type: ignore[attr-defined]
-    if customer is None or customer.id != customer_id:
-        raise Http404
-    return customer
+def _customer_usage_page(
+    request: HttpRequest,
+) -> tuple[Page[Customer], str, list[selectors.CustomerUsage]]:
+    """One page of the searched customers with their usage against their limits."""
+    search = request.GET.get("q", "").strip()
+    page = Paginator(customer_list(search=search), 20).get_page(request.GET.get("page"))
+    rows = selectors.customers_usage(
+        organization=tenant_of(request).organization, customers=list(page.object_list)
+    )
+    return page, search, rows
 
 
 def _plans() -> list[dict[str, Any]]:
@@ -48,13 +50,11 @@ def _plans() -> list[dict[str, Any]]:
 def _overview(
     request: HttpRequest, upgrade_form: UpgradeRequestForm | None = None, status: int = 200
 ) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = tenant_of(request)
     organization = tenant.organization
-    search = request.GET.get("q", "").strip()
-    page = Paginator(customer_list(search=search), 20).get_page(request.GET.get("page"))
-    rows = selectors.customers_usage(organization=organization, customers=list(page.object_list))
+    page, search, rows = _customer_usage_page(request)
     org_usage = selectors.organization_usage(organization=organization)
-    can_manage = has_permission(tenant.membership, "billing.manage", organization)
+    can_manage = tenant.can("billing.manage")
     if can_manage and upgrade_form is None:
         upgrade_form = UpgradeRequestForm(current_plan=organization.plan)
     return render(
@@ -84,16 +84,15 @@ def _overview(
 
 @require_GET
 def overview(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _organization_wide(request)
-    authorize(tenant.membership, "billing.read", tenant.organization)
+    organization_wide(request).authorize("billing.read")
     return _overview(request)
 
 
 @require_POST
 def upgrade_request(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _organization_wide(request)
+    tenant = organization_wide(request)
+    tenant.authorize("billing.manage")
     organization = tenant.organization
-    authorize(tenant.membership, "billing.manage", organization)
     form = UpgradeRequestForm(request.POST, current_plan=organization.plan)
     if form.is_valid():
         try:
@@ -118,13 +117,8 @@ def upgrade_request(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_GET
 def customer_limits_index(request: HttpRequest, org_slug: str) -> HttpResponse:
     """Customize Customer Limits: pick a customer."""
-    tenant = _organization_wide(request)
-    authorize(tenant.membership, "billing.manage", tenant.organization)
-    search = request.GET.get("q", "").strip()
-    page = Paginator(customer_list(search=search), 20).get_page(request.GET.get("page"))
-    rows = selectors.customers_usage(
-        organization=tenant.organization, customers=list(page.object_list)
-    )
+    organization_wide(request).authorize("billing.manage")
+    page, search, rows = _customer_usage_page(request)
     return render(
         request,
         "billing/customer_limits_index.html",
@@ -135,14 +129,12 @@ def customer_limits_index(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def customer_limits(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
     """Per-customer overrides: effective value, its source, raise or lower, reset to plan."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = tenant_of(request)
     organization = tenant.organization
-    customer = _get_customer_for_request(request, customer_id)
-    authorize(tenant.membership, "billing.manage", organization, customer)
+    customer = customer_of(request, customer_id)
+    tenant.authorize("billing.manage", customer)
     limits = selectors.effective_limits(organization=organization, customer=customer)
     if request.method == "POST":
-        if organization.status == OrganizationStatus.SUSPENDED:
-            raise PermissionDenied("organization_suspended")
         reset = request.POST.get("reset", "")
         if reset:
             if reset not in {limit.key for limit in limits}:
@@ -182,7 +174,7 @@ def customer_limits(request: HttpRequest, org_slug: str, customer_id: uuid.UUID)
 def _save_limits(
     request: HttpRequest, form: CustomerLimitsForm, limits: list[Any], customer: Customer
 ) -> int:
-    organization = request.tenant.organization  # type: ignore[attr-defined]
+    organization = tenant_of(request).organization
     changed = 0
     for limit in limits:
         value = form.cleaned_data.get(limit.key)

@@ -13,6 +13,8 @@ from build.models import Agent, AgentVersion, Connector, ConnectorVersion, Tool,
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Staff may look, never change (the data-plane admin builds on it too)."""
+
     list_per_page = 50
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:

@@ -41,7 +41,20 @@ class SafeURLField(forms.URLField):
                 raise forms.ValidationError(str(exc)) from None
 
 
-class ConnectorForm(forms.Form):
+def _names_in(text: str) -> list[str]:
+    """The entries of a comma- or space-separated list."""
+    return [name.strip() for name in re.split(r"[,\s]+", text) if name.strip()]
+
+
+class ItemForm(forms.Form):
+    """The fields of a build item; editing starts from the item's current values."""
+
+    @classmethod
+    def initial_from(cls, item: Any) -> dict[str, Any]:
+        return {name: getattr(item, name) for name in cls.base_fields}
+
+
+class ConnectorForm(ItemForm):
     name = forms.CharField(max_length=120)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     auth_method = forms.ChoiceField(choices=AuthMethod.choices, label="Authentication method")
@@ -55,13 +68,19 @@ class ConnectorForm(forms.Form):
     base_url = SafeURLField(
         required=False,
         label="Base URL",
-        help_text="Called with the credentials by Test connection (https://).",
+        help_text="Called with the credentials by Test connection (https://). Connections' "
+        "credentials are sent only to this URL's host and to the further hosts below.",
         assume_scheme="https",
+    )
+    extra_hosts = forms.CharField(
+        required=False,
+        label="Further hosts",
+        help_text="Other hosts workflow steps may send this connector's credentials to, "
+        "separated by commas (e.g. <code>api.example.com, auth.example.com:8443</code>).",
     )
 
     def clean_credential_fields(self) -> list[str]:
-        raw = self.cleaned_data.get("credential_fields") or ""
-        names = [name.strip() for name in re.split(r"[,\s]+", raw) if name.strip()]
+        names = _names_in(self.cleaned_data.get("credential_fields") or "")
         bad = [name for name in names if not FIELD_NAME.match(name)]
         if bad:
             raise forms.ValidationError(
@@ -71,18 +90,20 @@ class ConnectorForm(forms.Form):
             raise forms.ValidationError("Each field name once.")
         return names
 
+    def clean_extra_hosts(self) -> list[str]:
+        """Checked by the service (``build.services``), which names the host it refuses."""
+        return _names_in(self.cleaned_data.get("extra_hosts") or "")
+
     @classmethod
     def initial_from(cls, item: Any) -> dict[str, Any]:
         return {
-            "name": item.name,
-            "description": item.description,
-            "auth_method": item.auth_method,
+            **super().initial_from(item),
             "credential_fields": ", ".join(item.credential_fields or []),
-            "base_url": item.base_url,
+            "extra_hosts": ", ".join(item.extra_hosts or []),
         }
 
 
-class EndpointForm(forms.Form):
+class EndpointForm(ItemForm):
     name = forms.CharField(max_length=120)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     endpoint_url = SafeURLField(label="HTTPS endpoint", assume_scheme="https")
@@ -96,17 +117,8 @@ class EndpointForm(forms.Form):
     def clean_input_schema(self) -> dict[str, Any]:
         return validate_input_schema(self.cleaned_data.get("input_schema") or {})
 
-    @classmethod
-    def initial_from(cls, item: Any) -> dict[str, Any]:
-        return {
-            "name": item.name,
-            "description": item.description,
-            "endpoint_url": item.endpoint_url,
-            "input_schema": item.input_schema,
-        }
 
-
-def form_class_for(kind: Kind) -> type[forms.Form]:
+def form_class_for(kind: Kind) -> type[ItemForm]:
     return ConnectorForm if kind is CONNECTORS else EndpointForm
 
 

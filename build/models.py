@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from customers.models import Organization
+from dataplane import outbound
 from tenancy.managers import ScopedManager
 
 
@@ -42,6 +43,9 @@ class Connector(BuildItem):
     auth_method = models.CharField(max_length=12, choices=AuthMethod.choices)
     credential_fields = models.JSONField(default=list, blank=True)
     base_url = models.URLField(blank=True)
+    # Hosts besides the base URL's that connections' credentials may be sent to (SPEC §11),
+    # each ``host`` or ``host:port``.
+    extra_hosts = models.JSONField(default=list, blank=True)
 
     objects = ScopedManager["Connector"]()
 
@@ -50,6 +54,35 @@ class Connector(BuildItem):
             models.UniqueConstraint(fields=["org", "id"], name="build_connector_org_id_uniq"),
             models.UniqueConstraint(fields=["org", "slug"], name="build_connector_slug_uniq"),
         ]
+
+    def credential_hosts(self) -> list[str]:
+        """Where this connector's credentials may go: its base URL's host and its further
+        hosts, as ``outbound.host_key``s (``host:port``)."""
+        urls = [self.base_url] if self.base_url else []
+        urls += [f"https://{host}/" for host in self.extra_hosts or []]
+        keys = set()
+        for url in urls:
+            try:
+                keys.add(outbound.host_key(url))
+            except outbound.UnsafeURL:
+                continue
+        return sorted(keys)
+
+    def credentials_refusal(self, url: str) -> str:
+        """Why a call to ``url`` may not carry this connector's credentials; ``""`` when it
+        may. A URL that cannot be called at all is refused by ``outbound`` itself."""
+        try:
+            key = outbound.host_key(url)
+        except outbound.UnsafeURL:
+            return ""
+        hosts = self.credential_hosts()
+        if key in hosts:
+            return ""
+        declared = ", ".join(hosts) or "none are declared"
+        return (
+            f"{key} is not a host of connector {self.name} ({declared}); its connections' "
+            "credentials go only to its hosts."
+        )
 
 
 class Agent(BuildItem):

@@ -4,31 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from build.models import Connector
 from build.services import Kind
 from customers.models import Customer, CustomerStatus
-from tenancy.context import region_alias
 
 
 def build_item_list(*, kind: Kind, search: str = "") -> QuerySet[Any]:
-    items = kind.model.objects.all()  # type: ignore[attr-defined]
+    items = kind.items()
     search = search.strip()
     if search:
         items = items.filter(
             Q(name__icontains=search) | Q(slug__icontains=search) | Q(description__icontains=search)
         )
-    return items.order_by("name", "id")  # type: ignore[no-any-return]
+    return items.order_by("name", "id")
 
 
 def build_item_versions(*, kind: Kind, item: Any) -> QuerySet[Any]:
-    return (  # type: ignore[no-any-return]
-        kind.version_model.objects.filter(**{kind.parent_field: item})  # type: ignore[attr-defined]
-        .select_related("created_by")
-        .order_by("-number")
-    )
+    return kind.versions_of(item).select_related("created_by").order_by("-number")
 
 
 def build_item_snapshot(*, kind: Kind, item: Any, number: int | None) -> dict[str, Any]:
@@ -44,17 +38,6 @@ def build_item_snapshot(*, kind: Kind, item: Any, number: int | None) -> dict[st
 
 def connectors_deployed_to_prod() -> QuerySet[Connector]:
     return Connector.objects.filter(prod_version__isnull=False).order_by("name", "id")
-
-
-def connector_connection_count(*, connector: Connector) -> int:
-    """Connections using ``connector`` across the organization's regions (organization scope)."""
-    from dataplane.models import Connection
-
-    aliases = dict.fromkeys(region_alias(region) for region in settings.TENANCY_REGIONS)
-    return sum(
-        Connection.objects.using(alias).filter(connector_id=connector.id).count()
-        for alias in aliases
-    )
 
 
 def runnable_customers() -> QuerySet[Customer]:

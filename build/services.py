@@ -8,16 +8,17 @@ deploy to prod, and suspended organizations cannot write at all. Each write audi
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model
-from django.utils import timezone
+from django.db.models import Model, QuerySet
 
+from audit import actions
 from audit.services import audit_record
+from build.deploys import ENVIRONMENTS, live_version_move
 from build.models import (
     Agent,
     AgentVersion,
@@ -35,11 +36,14 @@ from customers.states import (
     organization_require_writable,
 )
 from dataplane import outbound
-from tenancy.context import CUSTOMER, ORGANIZATION, context, require_scope
-
-TEST = "test"
-PROD = "prod"
-ENVIRONMENTS = (TEST, PROD)
+from dataplane.models import Connection
+from dataplane.selectors import organization_count
+from dataplane.services import (
+    Enter,
+    PlannedStep,
+    call_outside_transaction,
+    execution_log_record,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,13 @@ class Kind:
     def key(self, action: str) -> str:
         return f"{self.slug}.{action}"
 
+    def items(self) -> QuerySet[Any]:
+        """This kind's items of the organization in scope."""
+        return self.model.objects.all()  # type: ignore[attr-defined,no-any-return]
+
+    def versions_of(self, item: Any) -> QuerySet[Any]:
+        return self.version_model.objects.filter(**{self.parent_field: item})  # type: ignore[attr-defined,no-any-return]
+
     def deploy_key(self, environment: str) -> str:
         return self.deploy_keys[ENVIRONMENTS.index(environment)]
 
@@ -72,30 +83,29 @@ CONNECTORS = Kind(
     Connector,
     ConnectorVersion,
     "connector",
-    ("name", "description", "auth_method", "credential_fields", "base_url"),
+    ("name", "description", "auth_method", "credential_fields", "base_url", "extra_hosts"),
     ("connectors.deploy_test", "connectors.deploy_prod"),
     executable=False,
 )
-AGENTS = Kind(
-    "agents",
-    "Agent",
-    Agent,
-    AgentVersion,
-    "agent",
-    ("name", "description", "endpoint_url", "input_schema"),
-    ("agents.update", "agents.update"),
-    executable=True,
-)
-TOOLS = Kind(
-    "tools",
-    "Tool",
-    Tool,
-    ToolVersion,
-    "tool",
-    ("name", "description", "endpoint_url", "input_schema"),
-    ("tools.update", "tools.update"),
-    executable=True,
-)
+
+
+def _endpoint_kind(slug: str, label: str, model: type[Model], version_model: type[Model]) -> Kind:
+    """Agents and tools: an HTTPS endpoint with an input schema, run from a test panel; their
+    ``update`` permission also deploys them."""
+    return Kind(
+        slug,
+        label,
+        model,
+        version_model,
+        label.lower(),
+        ("name", "description", "endpoint_url", "input_schema"),
+        (f"{slug}.update", f"{slug}.update"),
+        executable=True,
+    )
+
+
+AGENTS = _endpoint_kind("agents", "Agent", Agent, AgentVersion)
+TOOLS = _endpoint_kind("tools", "Tool", Tool, ToolVersion)
 KINDS: dict[str, Kind] = {kind.slug: kind for kind in (CONNECTORS, AGENTS, TOOLS)}
 
 # Credential fields each auth method needs to build its request headers (docs/WORKFLOWS.md).
@@ -105,6 +115,30 @@ REQUIRED_CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     AuthMethod.BASIC: ("username", "password"),
     AuthMethod.NONE: (),
 }
+
+
+MAX_EXTRA_HOSTS = 20
+HOST_ENTRY = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
+
+
+def _clean_extra_hosts(values: Any) -> tuple[list[str], str]:
+    """The further hosts a connector declares (``host`` or ``host:port``, each one that could
+    be called), or the error that refuses them."""
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        return [], "A list of host names."
+    hosts = [value.strip().lower() for value in values if value.strip()]
+    if len(hosts) > MAX_EXTRA_HOSTS:
+        return [], f"At most {MAX_EXTRA_HOSTS} hosts."
+    if len(set(hosts)) != len(hosts):
+        return [], "Each host once."
+    for host in hosts:
+        if not HOST_ENTRY.match(host):
+            return [], f"{host}: a host name, optionally with :port — no scheme or path."
+        try:
+            outbound.check_url(f"https://{host}/")
+        except outbound.UnsafeURL as exc:
+            return [], f"{host}: {exc}"
+    return hosts, ""
 
 
 def _validate(kind: Kind, data: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +162,9 @@ def _validate(kind: Kind, data: dict[str, Any]) -> dict[str, Any]:
             errors["credential_fields"] = "An API key connector needs at least one field."
         cleaned["credential_fields"] = fields
         cleaned["base_url"] = str(cleaned["base_url"] or "").strip()
+        cleaned["extra_hosts"], hosts_error = _clean_extra_hosts(cleaned["extra_hosts"] or [])
+        if hosts_error:
+            errors["extra_hosts"] = hosts_error
         url_field = "base_url"
     else:
         cleaned["endpoint_url"] = str(cleaned["endpoint_url"] or "").strip()
@@ -160,26 +197,30 @@ def _add_version(kind: Kind, item: Any, acting_user: Any) -> Model:
     )
 
 
+def _audit(acting_user: Any, kind: Kind, verb: str, item: Any, **details: Any) -> None:
+    audit_record(
+        actor=acting_user,
+        action=actions.build_action(kind.singular, verb),
+        target_type=kind.singular,
+        target_id=item.id,
+        **details,
+    )
+
+
 def build_item_create(
     *, acting_user: Any, organization: Organization, kind: Kind, data: dict[str, Any]
 ) -> Any:
     """Create a connector, agent or tool with its version 1."""
     organization_require_writable(organization=organization)
     cleaned = _validate(kind, data)
-    item = kind.model.objects.create(  # type: ignore[attr-defined]
+    item = kind.items().create(
         org=organization,
-        slug=unique_slug(kind.model.objects.all(), cleaned["name"]),
+        slug=unique_slug(kind.items(), cleaned["name"]),
         current_version=1,
         **cleaned,
     )
     _add_version(kind, item, acting_user)
-    audit_record(
-        actor=acting_user,
-        action=f"{kind.singular}.create",
-        target_type=kind.singular,
-        target_id=item.id,
-        after={"name": item.name, "version": 1},
-    )
+    _audit(acting_user, kind, "create", item, after={"name": item.name, "version": 1})
     return item
 
 
@@ -192,20 +233,20 @@ def build_item_update(
     before = _snapshot(kind, item)
     if all(before[field] == cleaned[field] for field in kind.fields):
         return False
-    locked = kind.model.objects.select_for_update().get(id=item.id)  # type: ignore[attr-defined]
+    locked = kind.items().select_for_update().get(id=item.id)
     for field, value in cleaned.items():
         setattr(locked, field, value)
     if cleaned["name"] != before["name"]:
-        locked.slug = unique_slug(kind.model.objects.all(), cleaned["name"], exclude_id=locked.id)
+        locked.slug = unique_slug(kind.items(), cleaned["name"], exclude_id=locked.id)
     locked.current_version += 1
     locked.save()
     _add_version(kind, locked, acting_user)
     changed = sorted(field for field in kind.fields if before[field] != cleaned[field])
-    audit_record(
-        actor=acting_user,
-        action=f"{kind.singular}.update",
-        target_type=kind.singular,
-        target_id=item.id,
+    _audit(
+        acting_user,
+        kind,
+        "update",
+        item,
         before={"version": locked.current_version - 1},
         after={"version": locked.current_version, "fields": changed},
     )
@@ -219,20 +260,21 @@ def build_item_delete(
     """Delete an item and its versions. A connector still used by connections is refused."""
     organization_require_writable(organization=organization)
     if kind is CONNECTORS:
-        from build.selectors import connector_connection_count
-
-        used = connector_connection_count(connector=item)
+        # Every customer's connections, those being deleted included: they still use it.
+        used = organization_count(
+            Connection, customers=Customer.objects.all(), connector_id=item.id
+        )
         if used:
             raise ValidationError(
                 f"{used} connection(s) still use {item.name}; disconnect them first.",
                 code="connector_in_use",
             )
-    kind.version_model.objects.filter(**{kind.parent_field: item}).delete()  # type: ignore[attr-defined]
-    audit_record(
-        actor=acting_user,
-        action=f"{kind.singular}.delete",
-        target_type=kind.singular,
-        target_id=item.id,
+    kind.versions_of(item).delete()
+    _audit(
+        acting_user,
+        kind,
+        "delete",
+        item,
         before={"name": item.name, "version": item.current_version},
     )
     item.delete()
@@ -251,26 +293,20 @@ def build_item_deploy(
     if environment not in ENVIRONMENTS:
         raise ValueError(f"environment must be one of {ENVIRONMENTS}")
     organization_require_deployable(organization=organization, environment=environment)
-    exists = kind.version_model.objects.filter(  # type: ignore[attr-defined]
-        **{kind.parent_field: item}, number=number
-    ).exists()
-    if not exists:
+    if not kind.versions_of(item).filter(number=number).exists():
         raise ValidationError(f"{kind.label} {item.name} has no version {number}.")
-    field = f"{environment}_version"
-    locked = kind.model.objects.select_for_update().get(id=item.id)  # type: ignore[attr-defined]
-    previous = getattr(locked, field)
-    if previous == number:
+    move = live_version_move(
+        kind.items(), item, environment=environment, number=number, also_save=("updated_at",)
+    )
+    if move is None:
         return
-    setattr(locked, field, number)
-    locked.save(update_fields=[field, "updated_at"])
-    rollback = environment == PROD and previous is not None and number < previous
     audit_record(
         actor=acting_user,
-        action=f"{kind.singular}.{'rollback_prod' if rollback else 'deploy_' + environment}",
+        action=actions.deploy_action(kind.singular, environment, rollback=move.rollback),
         target_type=kind.singular,
         target_id=item.id,
-        before={field: previous},
-        after={field: number},
+        before={move.field: move.previous},
+        after={move.field: number},
     )
     item.refresh_from_db()
 
@@ -290,50 +326,48 @@ def build_item_test(
     item: Any,
     customer: Customer,
     payload: dict[str, Any],
+    enter: Enter,
 ) -> TestRun:
     """Run an agent or tool from its test panel: POST ``payload`` to the current version's
-    endpoint and record the run as an execution of ``customer``, in the customer's region."""
-    from dataplane.models import ExecutionLog, ExecutionStatus
+    endpoint and log the run as an execution of ``customer``, in the customer's region.
 
+    The caller holds no transaction: ``enter()`` opens its scope for the checks before the call
+    and for the log after it (``dataplane.services.call_outside_transaction``)."""
     if not kind.executable:
         raise ValueError(f"{kind.label}s have no test panel.")
-    customer_require_runnable(organization=organization, customer=customer)
-    result = outbound.request("POST", item.endpoint_url, json_body=payload)
-    if result.ok:
-        status, summary = ExecutionStatus.COMPLETED, f"HTTP {result.status_code}"
-    elif result.outcome == outbound.TIMEOUT:
-        status, summary = ExecutionStatus.TIMEOUT, result.error
-    else:
-        status, summary = ExecutionStatus.FAILED, result.error
-    finished = timezone.now()
-    scope = require_scope()
-    role = CUSTOMER if scope.role == CUSTOMER else ORGANIZATION
-    with context(
-        org_id=organization.id,
-        customer_id=customer.id,
-        role=role,
-        user_id=scope.user_id,
-        region=customer.region,
-    ):
-        log = ExecutionLog.objects.create(
-            org_id=organization.id,
-            customer_id=customer.id,
+
+    def plan() -> PlannedStep:
+        customer_require_runnable(organization=organization, customer=customer)
+        return PlannedStep(
+            name=kind.singular, url=item.endpoint_url, method="POST", headers={}, body=payload
+        )
+
+    def record(result: outbound.OutboundResult) -> TestRun:
+        summary = f"HTTP {result.status_code}" if result.ok else result.error
+        # End users read execution messages in the widget: a member's name, never an email.
+        name = str(getattr(acting_user, "full_name", "") or "").strip()
+        by = f" by {name}" if name else ""
+        log = execution_log_record(
+            organization=organization,
+            customer=customer,
             source=kind.singular,
-            status=status,
-            started_at=finished - timedelta(milliseconds=result.duration_ms),
-            finished_at=finished,
-            duration_ms=result.duration_ms,
+            result=result,
             message=(
-                f"{kind.label} {item.name} v{item.current_version} (test panel by "
-                f"{getattr(acting_user, 'email', 'system')}): {summary}"
-            )[:2000],
+                f"{kind.label} {item.name} v{item.current_version} (test panel{by}): {summary}"
+            ),
         )
-        audit_record(
-            actor=acting_user,
-            action=f"{kind.singular}.execute",
-            target_type=kind.singular,
-            target_id=item.id,
+        _audit(
+            acting_user,
+            kind,
+            "execute",
+            item,
             subject_customer_id=customer.id,
-            after={"version": item.current_version, "execution": str(log.id), "status": status},
+            after={
+                "version": item.current_version,
+                "execution": str(log.id),
+                "status": log.status,
+            },
         )
-    return TestRun(result=result, execution_id=log.id, region=customer.region)
+        return TestRun(result=result, execution_id=log.id, region=customer.region)
+
+    return call_outside_transaction(enter=enter, plan=plan, record=record)

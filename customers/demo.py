@@ -138,17 +138,19 @@ def _customer_data(
             return
         rng = random.Random(str(customer.id))
         connections = [
-            dataplane.connection_create(connector_id=connector.id, name=f"{connector.name}")
+            dataplane.connection_create_unchecked(
+                connector_id=connector.id, name=f"{connector.name}"
+            )
             for connector in connectors[: 2 + rng.randint(0, 1)]
         ]
-        workflow = dataplane.workflow_create(
+        workflow = dataplane.workflow_create_unchecked(
             name="Sync new deals",
             definition={"steps": [{"name": "notify", "url": "https://hooks.example/notify"}]},
             description=f"Copies {customer.name}'s new deals into Slack.",
         )
         statuses = [ExecutionStatus.COMPLETED] * 6 + [ExecutionStatus.FAILED]
         for index in range(12):
-            log = dataplane.execution_log_create(
+            log = dataplane.execution_log_create_unchecked(
                 workflow=workflow,
                 connection=connections[index % len(connections)],
                 status=rng.choice(statuses),
@@ -158,8 +160,12 @@ def _customer_data(
             ExecutionLog.objects.filter(id=log.id).update(
                 created_at=timezone.now() - timedelta(hours=index * 3)
             )
-        dataplane.configuration_set(key="sync_interval_minutes", value="15", end_user_editable=True)
-        dataplane.configuration_set(key="webhook_secret", value="whsec_demo_only", is_secret=True)
+        dataplane.configuration_set_unchecked(
+            key="sync_interval_minutes", value="15", end_user_editable=True
+        )
+        dataplane.configuration_set_unchecked(
+            key="webhook_secret", value="whsec_demo_only", is_secret=True
+        )
 
 
 def seed(log: Any = print) -> None:

@@ -9,15 +9,6 @@ from customers.domains import registrable_email_domain
 from customers.models import Region
 
 
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ``ValidationError`` next to the fields it names (others on top)."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 class CustomerForm(forms.Form):
     name = forms.CharField(max_length=120)
     external_id = forms.CharField(

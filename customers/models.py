@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Self
 
 from django.conf import settings
 from django.db import models
@@ -44,10 +45,16 @@ class OrganizationStatus(models.TextChoices):
 HIDDEN_ORGANIZATION_STATES = frozenset({OrganizationStatus.DELETING})
 
 
-class OrganizationQuerySet(models.QuerySet["Organization"]):
-    def live(self) -> OrganizationQuerySet:
-        """Organizations that are not being deleted (SPEC §3: deleting is hidden)."""
-        return self.exclude(status__in=HIDDEN_ORGANIZATION_STATES)
+class _LiveQuerySet[M: models.Model](models.QuerySet[M]):
+    hidden_states: frozenset[str]
+
+    def live(self) -> Self:
+        """Rows that are not being deleted (SPEC §3: deleting is hidden)."""
+        return self.exclude(status__in=self.hidden_states)
+
+
+class OrganizationQuerySet(_LiveQuerySet["Organization"]):
+    hidden_states = HIDDEN_ORGANIZATION_STATES
 
 
 class Organization(models.Model):
@@ -92,10 +99,8 @@ class CustomerStatus(models.TextChoices):
 HIDDEN_CUSTOMER_STATES = frozenset({CustomerStatus.DELETING})
 
 
-class CustomerQuerySet(models.QuerySet["Customer"]):
-    def live(self) -> CustomerQuerySet:
-        """Customers that are not being deleted (SPEC §3: deleting is hidden)."""
-        return self.exclude(status__in=HIDDEN_CUSTOMER_STATES)
+class CustomerQuerySet(_LiveQuerySet["Customer"]):
+    hidden_states = HIDDEN_CUSTOMER_STATES
 
 
 class Customer(models.Model):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from accounts.models import User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
 from customers import services
 from tenancy.tasks import tenant_task
 
@@ -19,8 +21,8 @@ RETRY = {
 }
 
 
-def _actor(acting_user_id: str | None) -> User | None:
-    return User.objects.filter(id=acting_user_id).first() if acting_user_id else None
+def _actor(acting_user_id: str | None) -> AbstractBaseUser | None:
+    return get_user_model().objects.filter(id=acting_user_id).first() if acting_user_id else None
 
 
 @tenant_task(name="customers.customer_purge", **RETRY)

@@ -21,18 +21,17 @@ from customers.forms import (
     EmailDomainForm,
     OrganizationForm,
     TypedConfirmationForm,
-    add_service_errors,
 )
-from customers.models import (
-    HIDDEN_CUSTOMER_STATES,
-    Customer,
-    CustomerStatus,
-    Organization,
-    OrganizationStatus,
-    Region,
-)
+from customers.models import HIDDEN_CUSTOMER_STATES, Customer, CustomerStatus, Organization, Region
 from dataplane.models import Connection, ExecutionStatus, Workflow
-from roles.selectors import OWNER_ONLY, authorize, has_permission
+from fastn_console.console import (
+    add_service_errors,
+    customer_of,
+    organization_wide,
+    tenant_of,
+)
+from residency.selectors import latest_relocation
+from roles.catalog import MANAGE_SETTINGS, OWNER_ONLY
 from tenancy.context import ORGANIZATION, context
 
 # Tab -> the permission that shows it (SPEC §4).
@@ -51,28 +50,10 @@ REGION_RESIDENCY = {
 }
 
 
-def _tenant(request: HttpRequest) -> Any:
-    return request.tenant  # type: ignore[attr-defined]
-
-
-def _organization_wide(request: HttpRequest) -> Any:
-    tenant = _tenant(request)
-    if tenant.is_customer_restricted:
-        raise Http404
-    return tenant
-
-
-def _refuse_when_suspended(organization: Organization) -> None:
-    if organization.status == OrganizationStatus.SUSPENDED:
-        raise PermissionDenied("organization_suspended")
-
-
-def _get_customer_for_request(request: HttpRequest, customer_id: uuid.UUID) -> Customer:
-    """The customer of this URL, resolved by the middleware in the member's scope; 404 for
-    anything outside it (another organization's, another customer's, or being deleted)."""
-    customer: Customer | None = _tenant(request).customer
-    if customer is None or customer.id != customer_id:
-        raise Http404
+def _customer_for(request: HttpRequest, customer_id: uuid.UUID, key: str) -> Customer:
+    """The URL's customer (404 outside the member's scope) once the member holds ``key`` on it."""
+    customer = customer_of(request, customer_id)
+    tenant_of(request).authorize(key, customer)
     return customer
 
 
@@ -80,8 +61,7 @@ def _get_customer_for_request(request: HttpRequest, customer_id: uuid.UUID) -> C
 
 
 def organization_home(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _organization_wide(request)
-    authorize(tenant.membership, "customers.read", tenant.organization)
+    organization_wide(request).authorize("customers.read")
     customers = selectors.customer_list()
     return render(
         request,
@@ -98,10 +78,10 @@ def organization_home(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 def _general_context(request: HttpRequest, **forms: Any) -> dict[str, Any]:
-    tenant = _tenant(request)
+    tenant = tenant_of(request)
     organization = tenant.organization
-    can_manage = has_permission(tenant.membership, "organization.manage_settings", organization)
-    is_owner = has_permission(tenant.membership, OWNER_ONLY, organization)
+    can_manage = tenant.can(MANAGE_SETTINGS)
+    is_owner = tenant.can(OWNER_ONLY)
     context_data: dict[str, Any] = {
         "organization": organization,
         "can_manage": can_manage,
@@ -122,12 +102,11 @@ def _general_context(request: HttpRequest, **forms: Any) -> dict[str, Any]:
 
 @require_http_methods(["GET", "POST"])
 def general(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _organization_wide(request)
+    tenant = organization_wide(request)
     organization = tenant.organization
     if request.method == "GET":
         return render(request, "customers/general.html", _general_context(request))
-    authorize(tenant.membership, "organization.manage_settings", organization)
-    _refuse_when_suspended(organization)
+    tenant.authorize(MANAGE_SETTINGS)
     form = OrganizationForm(request.POST)
     if form.is_valid():
         try:
@@ -146,10 +125,9 @@ def general(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @require_POST
 def general_domain(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _organization_wide(request)
+    tenant = organization_wide(request)
+    tenant.authorize(MANAGE_SETTINGS)
     organization = tenant.organization
-    authorize(tenant.membership, "organization.manage_settings", organization)
-    _refuse_when_suspended(organization)
     form = EmailDomainForm(request.POST)
     if form.is_valid():
         try:
@@ -184,8 +162,8 @@ def general_domain(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @require_POST
 def general_domain_cancel(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _organization_wide(request)
-    authorize(tenant.membership, "organization.manage_settings", tenant.organization)
+    tenant = organization_wide(request)
+    tenant.authorize(MANAGE_SETTINGS)
     services.organization_email_domain_cancel(
         acting_user=request.user, organization=tenant.organization
     )
@@ -205,8 +183,7 @@ def verify_domain(request: HttpRequest, org_slug: str, token: str) -> HttpRespon
         return render(
             request, "customers/verify_domain.html", {"error": exc.messages[0]}, status=400
         )
-    tenant = getattr(request, "tenant", None)
-    if tenant is not None and tenant.organization.id != org_id:
+    if request.user.is_authenticated and tenant_of(request).organization.id != org_id:
         raise Http404
     actor = request.user if request.user.is_authenticated else None
     with context(org_id=org_id, role=ORGANIZATION, user_id=getattr(actor, "pk", None)):
@@ -231,9 +208,9 @@ def verify_domain(request: HttpRequest, org_slug: str, token: str) -> HttpRespon
 
 @require_POST
 def organization_delete(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _organization_wide(request)
+    tenant = organization_wide(request)
+    tenant.authorize(OWNER_ONLY)
     organization = tenant.organization
-    authorize(tenant.membership, OWNER_ONLY, organization)
     form = TypedConfirmationForm(request.POST, expected=organization.name)
     if not form.is_valid():
         return render(
@@ -254,8 +231,7 @@ def organization_delete(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @require_GET
 def customer_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _organization_wide(request)
-    authorize(tenant.membership, "customers.read", tenant.organization)
+    organization_wide(request).authorize("customers.read")
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     region = request.GET.get("region", "")
@@ -281,11 +257,10 @@ def customer_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _organization_wide(request)
+    tenant = organization_wide(request)
+    tenant.authorize("customers.create")
     organization = tenant.organization
-    authorize(tenant.membership, "customers.create", organization)
     if request.method == "POST":
-        _refuse_when_suspended(organization)
         form = CustomerCreateForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
@@ -323,29 +298,26 @@ def customer_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     )
 
 
-def _tab_links(request: HttpRequest, customer: Customer) -> list[tuple[str, str]]:
-    tenant = _tenant(request)
-    return [
-        (tab, label)
-        for tab, (label, key) in CUSTOMER_TABS.items()
-        if has_permission(tenant.membership, key, tenant.organization, customer)
-    ]
+def _tab_links(request: HttpRequest) -> list[tuple[str, str]]:
+    """The tabs the member may open on the URL's customer page."""
+    tenant = tenant_of(request)
+    return [(tab, label) for tab, (label, key) in CUSTOMER_TABS.items() if tenant.can(key)]
 
 
 @require_GET
 def customer_detail(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, tab: str | None = None
 ) -> HttpResponse:
-    tenant = _tenant(request)
-    customer = _get_customer_for_request(request, customer_id)
-    tabs = _tab_links(request, customer)
+    tenant = tenant_of(request)
+    customer = customer_of(request, customer_id)
+    tabs = _tab_links(request)
     if tab is None:
         if not tabs:
             raise PermissionDenied("No customer tab is visible to this member.")
         tab = tabs[0][0]
     if tab not in CUSTOMER_TABS:
         raise Http404
-    authorize(tenant.membership, CUSTOMER_TABS[tab][1], tenant.organization, customer)
+    tenant.authorize(CUSTOMER_TABS[tab][1], customer)
     data: dict[str, Any] = {"customer": customer, "tab": tab, "tabs": tabs}
     if tab == "connections":
         data["page"] = Paginator(Connection.objects.order_by("name", "id"), 25).get_page(
@@ -380,8 +352,6 @@ def customer_detail(
             for limit in effective_limits(organization=tenant.organization, customer=customer)
         ]
     else:
-        from residency.selectors import latest_relocation
-
         data["residency"] = REGION_RESIDENCY[Region(customer.region)]
         data["relocation"] = latest_relocation(customer=customer)
     return render(request, "customers/customer_detail.html", data)
@@ -389,11 +359,8 @@ def customer_detail(
 
 @require_http_methods(["GET", "POST"])
 def customer_edit(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
-    tenant = _tenant(request)
-    customer = _get_customer_for_request(request, customer_id)
-    authorize(tenant.membership, "customers.update", tenant.organization, customer)
+    customer = _customer_for(request, customer_id, "customers.update")
     if request.method == "POST":
-        _refuse_when_suspended(tenant.organization)
         form = CustomerForm(request.POST)
         if form.is_valid():
             try:
@@ -421,10 +388,7 @@ def customer_edit(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -
 
 @require_POST
 def customer_status(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
-    tenant = _tenant(request)
-    customer = _get_customer_for_request(request, customer_id)
-    authorize(tenant.membership, "customers.update", tenant.organization, customer)
-    _refuse_when_suspended(tenant.organization)
+    customer = _customer_for(request, customer_id, "customers.update")
     wanted = request.POST.get("status", "")
     if wanted not in (CustomerStatus.ACTIVE, CustomerStatus.SUSPENDED):
         raise PermissionDenied("Only activate or suspend here.")
@@ -440,12 +404,9 @@ def customer_status(request: HttpRequest, org_slug: str, customer_id: uuid.UUID)
 
 @require_http_methods(["GET", "POST"])
 def customer_delete(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
-    tenant = _tenant(request)
-    customer = _get_customer_for_request(request, customer_id)
-    authorize(tenant.membership, "customers.delete", tenant.organization, customer)
+    customer = _customer_for(request, customer_id, "customers.delete")
     form = TypedConfirmationForm(request.POST or None, expected=customer.name)
     if request.method == "POST":
-        _refuse_when_suspended(tenant.organization)
         if form.is_valid():
             try:
                 services.customer_delete_request(acting_user=request.user, customer=customer)
@@ -478,9 +439,7 @@ def customer_delete(request: HttpRequest, org_slug: str, customer_id: uuid.UUID)
 
 @require_GET
 def customer_export(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
-    tenant = _tenant(request)
-    customer = _get_customer_for_request(request, customer_id)
-    authorize(tenant.membership, "customers.read", tenant.organization, customer)
+    customer = _customer_for(request, customer_id, "customers.read")
     body = json.dumps(selectors.customer_export(customer=customer), indent=2)
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="customer-{customer.id}.json"'

@@ -12,9 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from build.admin import ReadOnlyAdmin
 from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
 from tenancy.context import region_alias
 from tenancy.databases import REGION_LABELS
@@ -50,9 +51,8 @@ class RegionFilter(admin.SimpleListFilter):
         return queryset  # the region picks the database in get_queryset
 
 
-class RegionReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RegionReadOnlyAdmin(ReadOnlyAdmin):
     list_filter = [RegionFilter]
-    list_per_page = 50
     show_full_result_count = False
     actions = None
 
@@ -78,18 +78,6 @@ class RegionReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             if found is not None:
                 return found
         return None
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
 
 
 @admin.register(Connection)

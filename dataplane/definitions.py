@@ -4,13 +4,15 @@ small JSON Schema subset agents and tools declare for their input."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 
 from dataplane import outbound
+
+if TYPE_CHECKING:
+    from build.models import Connector
 
 MAX_DEFINITION_BYTES = 64 * 1024
 MAX_STEPS = 20
@@ -43,10 +45,12 @@ def parse_json(text: str, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
 
 
 def validate_workflow_definition(
-    definition: Any, *, connection_ids: Iterable[uuid.UUID]
+    definition: Any, *, connectors: Mapping[str, Connector | None]
 ) -> dict[str, Any]:
     """``{"steps": [{"name", "url", "method"?, "connection"?, "timeout_seconds"?, "body"?}]}``.
 
+    ``connectors`` maps the id (as text) of each connection a step may name to its connector:
+    a step with a connection may only call one of that connector's hosts (SPEC §11).
     Returns the definition with methods upper-cased; raises a ValidationError listing every
     problem with its path (``steps[1].url: …``).
     """
@@ -61,7 +65,6 @@ def validate_workflow_definition(
         raise ValidationError([*errors, '"steps" must be a list.'])
     if len(steps) > MAX_STEPS:
         errors.append(f"At most {MAX_STEPS} steps.")
-    known_connections = {str(c) for c in connection_ids}
     names: set[str] = set()
     for index, step in enumerate(steps):
         where = f"steps[{index}]"
@@ -79,6 +82,7 @@ def validate_workflow_definition(
         else:
             names.add(name)
         url = step.get("url")
+        url_ok = isinstance(url, str) and bool(url)
         if not isinstance(url, str) or not url:
             errors.append(f"{where}.url: a URL string is required.")
         else:
@@ -86,13 +90,24 @@ def validate_workflow_definition(
                 outbound.check_url(url)
             except outbound.UnsafeURL as exc:
                 errors.append(f"{where}.url: {exc}")
+                url_ok = False
         method = step.get("method", "GET")
         if not isinstance(method, str) or method.upper() not in outbound.ALLOWED_METHODS:
             errors.append(f"{where}.method: one of {', '.join(outbound.ALLOWED_METHODS)}.")
         else:
             step["method"] = method.upper()
-        if "connection" in step and str(step["connection"]) not in known_connections:
-            errors.append(f"{where}.connection: not a connection of this customer.")
+        if "connection" in step:
+            if str(step["connection"]) not in connectors:
+                errors.append(f"{where}.connection: not a connection of this customer.")
+            elif url_ok:
+                connector = connectors[str(step["connection"])]
+                refusal = (
+                    connector.credentials_refusal(str(url))
+                    if connector is not None
+                    else "the connection's connector no longer exists."
+                )
+                if refusal:
+                    errors.append(f"{where}.url: {refusal}")
         timeout = step.get("timeout_seconds")
         if timeout is not None and (
             isinstance(timeout, bool)

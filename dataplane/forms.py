@@ -6,13 +6,22 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from build.forms import JSONField
+from build.models import Connector
 from dataplane.definitions import MAX_DEFINITION_BYTES
-from dataplane.models import Configuration
+from dataplane.models import Configuration, Connection
+from fastn_console.console import add_service_errors
 
 CREDENTIAL_PREFIX = "credential_"
 
 
-class CredentialsForm(forms.Form):
+class ConsoleForm(forms.Form):
+    """A form of the data-plane pages; a service's ``ValidationError`` lands on its fields."""
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        add_service_errors(self, error)
+
+
+class CredentialsForm(ConsoleForm):
     """A connection's name and one password input per credential field of its connector.
 
     Stored values are never rendered back; with ``optional`` a blank input keeps them.
@@ -41,25 +50,37 @@ class CredentialsForm(forms.Form):
                 help_text="Leave blank to keep the stored value." if optional else "",
             )
 
+    @classmethod
+    def for_connection(
+        cls, data: Any, *, connection: Connection, connector: Connector
+    ) -> CredentialsForm:
+        """Edit or reconnect ``connection``: a blank input keeps a stored credential."""
+        return cls(
+            data,
+            fields=list(connector.credential_fields or []),
+            name_initial=connection.name,
+            optional=bool(connection.credentials),
+        )
+
     def credentials(self) -> dict[str, str]:
         return {
             name: self.cleaned_data.get(CREDENTIAL_PREFIX + name) or ""
             for name in self.credential_names
         }
 
-    def add_credential_errors(self, exc: Exception) -> None:
-        if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-            for name, errors in exc.message_dict.items():
-                field = CREDENTIAL_PREFIX + name if name in self.credential_names else None
-                for message in errors:
-                    self.add_error(field if field in self.fields else None, message)
-        elif isinstance(exc, ValidationError):
-            self.add_error(None, exc)
-        else:
-            self.add_error(None, str(exc))
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Services name credentials without this form's prefix."""
+        if hasattr(error, "error_dict"):
+            error = ValidationError(
+                {
+                    CREDENTIAL_PREFIX + name if name in self.credential_names else name: errors
+                    for name, errors in error.error_dict.items()
+                }
+            )
+        super().add_service_errors(error)
 
 
-class WorkflowForm(forms.Form):
+class WorkflowForm(ConsoleForm):
     name = forms.CharField(max_length=120)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     definition = JSONField(
@@ -74,7 +95,7 @@ class WorkflowForm(forms.Form):
         self.fields["definition"].widget.attrs["rows"] = 16
 
 
-class ConfigurationForm(forms.Form):
+class ConfigurationForm(ConsoleForm):
     key = forms.RegexField(
         regex=r"^[A-Za-z0-9_.-]{1,120}$",
         max_length=120,
@@ -87,7 +108,7 @@ class ConfigurationForm(forms.Form):
     )
 
 
-class ConfigurationValueForm(forms.Form):
+class ConfigurationValueForm(ConsoleForm):
     """The value of one configuration entry; a secret is never shown and blank keeps it."""
 
     value = forms.CharField(required=False, max_length=10_000)
@@ -101,7 +122,10 @@ class ConfigurationValueForm(forms.Form):
         field.label = configuration.key
         if configuration.is_secret:
             field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
-            field.help_text = "Secret: the stored value is never shown. Leave blank to keep it."
+            field.help_text = (
+                "Secret: the stored value is never shown. Leave blank to keep it; it stays "
+                "secret until a new value replaces it."
+            )
         else:
             field.widget = forms.Textarea(attrs={"rows": 2})
 

@@ -1,12 +1,29 @@
-"""Reads of a customer's data plane (inside the customer's scope)."""
+"""Reads of the data plane: a customer's own (inside the customer's scope), and organization-wide
+ones across the region databases (SPEC §6).
+
+An organization-wide read queries each region restricted to the customers that the control
+plane places in that region, then merges. During a relocation the rows already copied to the new
+region belong to a customer still placed in the old one, so they are never counted twice; and
+regions that share a database are still read once per customer.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import heapq
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Model, Q, QuerySet
 
 from build.models import Connector
+from customers.models import Customer
 from dataplane.encryption import decrypt_credentials, mask
-from dataplane.models import Connection
+from dataplane.models import Connection, ExecutionLog
+from tenancy.context import region_alias
 
 
 def connectable_connectors(*, search: str = "") -> QuerySet[Connector]:
@@ -17,7 +34,128 @@ def connectable_connectors(*, search: str = "") -> QuerySet[Connector]:
     return connectors.order_by("name", "id")
 
 
+def step_connections() -> dict[str, tuple[Connection, Connector | None]]:
+    """The customer in scope's connections by id (as text), each with its connector (``None``
+    once the connector is gone): what a workflow step may name, saved or run."""
+    connections = {str(c.id): c for c in Connection.objects.all()}
+    connector_ids = {c.connector_id for c in connections.values()}
+    connectors = {c.id: c for c in Connector.objects.filter(id__in=connector_ids)}
+    return {key: (c, connectors.get(c.connector_id)) for key, c in connections.items()}
+
+
 def masked_credentials(*, connection: Connection) -> list[tuple[str, str]]:
     """``(field, masked value)`` pairs: never the whole secret."""
     values = decrypt_credentials(connection.credentials)
     return [(name, mask(value)) for name, value in sorted(values.items())]
+
+
+# Organization-wide, across regions --------------------------------------------------------
+
+
+def customers_by_region(
+    *, customers: Iterable[Customer] | None = None
+) -> dict[str, list[uuid.UUID]]:
+    """Region -> ids of the ``customers`` (default: every live one) the control plane places
+    there."""
+    grouped: dict[str, list[uuid.UUID]] = defaultdict(list)
+    if customers is None:
+        for customer_id, region in Customer.objects.live().values_list("id", "region"):
+            grouped[region].append(customer_id)
+    else:
+        for customer in customers:
+            grouped[customer.region].append(customer.id)
+    return grouped
+
+
+def rows_by_region[M: Model](
+    model: type[M], *, customers: Iterable[Customer] | None = None
+) -> Iterator[QuerySet[M]]:
+    """One queryset per region: ``model``'s rows of the customers placed in that region."""
+    for region, ids in customers_by_region(customers=customers).items():
+        yield model.objects.using(region_alias(region)).filter(  # type: ignore[attr-defined]
+            customer_id__in=ids
+        )
+
+
+def organization_count(
+    model: type[Model], *, customers: Iterable[Customer] | None = None, **filters: Any
+) -> int:
+    """How many of ``model``'s rows match ``filters`` across the organization's regions."""
+    return sum(
+        rows.filter(**filters).count() for rows in rows_by_region(model, customers=customers)
+    )
+
+
+def counts_per_customer(model: type[Model], customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
+    """``model``'s rows per customer, one query per region involved."""
+    counts: dict[uuid.UUID, int] = {}
+    for rows in rows_by_region(model, customers=customers):
+        grouped = rows.values("customer_id").annotate(n=Count("id"))
+        counts.update({row["customer_id"]: row["n"] for row in grouped})
+    return counts
+
+
+MAX_PER_PAGE = 100
+# The newest rows a merged listing can page through: each region contributes up to
+# ``page * per_page`` rows to a page, so deeper pages are refused (filter to see older ones).
+MAX_MERGED_ROWS = 10_000
+
+
+@dataclass
+class MergedPage:
+    items: list[ExecutionLog]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def num_pages(self) -> int:
+        """Pages that can be shown: the newest ``MAX_MERGED_ROWS`` rows at most."""
+        reachable = min(self.total, MAX_MERGED_ROWS // self.per_page * self.per_page)
+        return max(1, -(-reachable // self.per_page))
+
+    @property
+    def truncated(self) -> bool:
+        """Whether older rows exist beyond the last page."""
+        return self.total > self.num_pages * self.per_page
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def organization_executions(
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    status: str = "",
+    customers: Iterable[Customer] | None = None,
+) -> MergedPage:
+    """Newest-first executions of every customer, merged across regions with exact paging:
+    each region contributes at most ``page * per_page`` rows, the merge keeps the global order.
+
+    Bounded whatever the caller asks: ``per_page`` is 1 to ``MAX_PER_PAGE``, and ``page`` is
+    at least 1 and at most the last page (``MergedPage.num_pages``, within the newest
+    ``MAX_MERGED_ROWS`` rows)."""
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
+    regions = []
+    total = 0
+    for rows in rows_by_region(ExecutionLog, customers=customers):
+        if status:
+            rows = rows.filter(status=status)
+        total += rows.count()
+        regions.append(rows)
+    number = min(max(1, page), MergedPage([], 1, per_page, total).num_pages)
+    needed = number * per_page
+    streams = [list(rows.order_by("-created_at", "-id")[:needed]) for rows in regions]
+
+    def key(log: ExecutionLog) -> tuple[datetime, str]:
+        return (log.created_at, str(log.id))
+
+    merged = heapq.merge(*streams, key=key, reverse=True)
+    items = list(merged)[(number - 1) * per_page : needed]
+    return MergedPage(items=items, number=number, per_page=per_page, total=total)

@@ -5,33 +5,41 @@ Every path has at least two segments so none shadows a customer tab (``<slug:tab
 
 from django.urls import path
 
-from dataplane import views
+from dataplane.views import configuration, connections, workflows
 
 app_name = "dataplane"
 
-connection = "connections/<uuid:connection_id>/"
-workflow = "workflows/<uuid:workflow_id>/"
-configuration = "configuration/<uuid:config_id>/"
+CONNECTION = "connections/<uuid:connection_id>/"
+WORKFLOW = "workflows/<uuid:workflow_id>/"
+CONFIGURATION = "configuration/<uuid:config_id>/"
 
 urlpatterns = [
-    path("connections/new/", views.connection_new, name="connection_new"),
-    path("connections/new/<uuid:connector_id>/", views.connection_create, name="connection_create"),
-    path("connections/share/", views.connection_share, name="connection_share"),
-    path(connection, views.connection_detail, name="connection_detail"),
-    path(connection + "edit/", views.connection_edit, name="connection_edit"),
-    path(connection + "test/", views.connection_test, name="connection_test"),
-    path(connection + "disconnect/", views.connection_disconnect, name="connection_disconnect"),
-    path(connection + "delete/", views.connection_delete, name="connection_delete"),
-    path("workflows/new/", views.workflow_create, name="workflow_create"),
-    path(workflow, views.workflow_detail, name="workflow_detail"),
-    path(workflow + "edit/", views.workflow_edit, name="workflow_edit"),
-    path(workflow + "toggle/", views.workflow_toggle, name="workflow_toggle"),
-    path(workflow + "deploy/", views.workflow_deploy, name="workflow_deploy"),
-    path(workflow + "run/", views.workflow_run, name="workflow_run"),
-    path(workflow + "delete/", views.workflow_delete, name="workflow_delete"),
-    path(workflow + "versions/<int:number>/", views.workflow_version, name="workflow_version"),
-    path("executions/<uuid:execution_id>/", views.execution_detail, name="execution_detail"),
-    path("configuration/new/", views.configuration_create, name="configuration_create"),
-    path(configuration + "edit/", views.configuration_edit, name="configuration_edit"),
-    path(configuration + "delete/", views.configuration_delete, name="configuration_delete"),
+    path("connections/new/", connections.connection_new, name="connection_new"),
+    path(
+        "connections/new/<uuid:connector_id>/",
+        connections.connection_create,
+        name="connection_create",
+    ),
+    path("connections/share/", connections.connection_share, name="connection_share"),
+    path(CONNECTION, connections.connection_detail, name="connection_detail"),
+    path(CONNECTION + "edit/", connections.connection_edit, name="connection_edit"),
+    path(CONNECTION + "test/", connections.connection_test, name="connection_test"),
+    path(
+        CONNECTION + "disconnect/", connections.connection_disconnect, name="connection_disconnect"
+    ),
+    path(CONNECTION + "delete/", connections.connection_delete, name="connection_delete"),
+    path("workflows/new/", workflows.workflow_create, name="workflow_create"),
+    path(WORKFLOW, workflows.workflow_detail, name="workflow_detail"),
+    path(WORKFLOW + "edit/", workflows.workflow_edit, name="workflow_edit"),
+    path(WORKFLOW + "toggle/", workflows.workflow_toggle, name="workflow_toggle"),
+    path(WORKFLOW + "deploy/", workflows.workflow_deploy, name="workflow_deploy"),
+    path(WORKFLOW + "run/", workflows.workflow_run, name="workflow_run"),
+    path(WORKFLOW + "delete/", workflows.workflow_delete, name="workflow_delete"),
+    path(WORKFLOW + "versions/<int:number>/", workflows.workflow_version, name="workflow_version"),
+    path("executions/<uuid:execution_id>/", workflows.execution_detail, name="execution_detail"),
+    path("configuration/new/", configuration.configuration_create, name="configuration_create"),
+    path(CONFIGURATION + "edit/", configuration.configuration_edit, name="configuration_edit"),
+    path(
+        CONFIGURATION + "delete/", configuration.configuration_delete, name="configuration_delete"
+    ),
 ]

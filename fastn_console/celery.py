@@ -15,6 +15,7 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def check_isolation(**kwargs: Any) -> None:
+    # Imported when the worker starts: this module is loaded before Django's app registry.
     from tenancy.checks import run_startup_check
 
     run_startup_check()

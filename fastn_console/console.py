@@ -10,11 +10,21 @@ their Healthchecks-style ``_get_<thing>_for_user`` helpers, and turn a service's
 Templates decide which buttons to show with ``perms_keys`` (``"customers.create" in
 perms_keys``), which asks ``roles.selectors.has_permission`` — the same rules the server
 applies — for the request's member, organization and customer.
+
+A view that calls out (an outbound HTTP call: a connection test, a test panel) is decorated with
+``@outside_request_transaction``: no outbound call may run inside a database transaction, and
+the middleware would otherwise hold the request's for the whole view. For such a view the
+middleware resolves the tenant and applies the state table as for every console page, then
+commits and runs the view with no scope at all. The view does its reads and checks inside
+``tenant_scope(request)``, leaves it, calls out, and writes what the call left (its execution
+log) in a fresh ``tenant_scope(request)``; ``permission_required``, ``Tenant.authorize`` and
+``perms_keys`` enter that scope for their own check when none is in force.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
@@ -27,9 +37,25 @@ from django.http import Http404, HttpRequest, HttpResponse
 from customers.models import Customer, Organization
 from roles.models import Membership
 from roles.selectors import authorize, has_permission
-from tenancy.context import Scope
+from tenancy.context import ORGANIZATION, Scope, context, current_scope
 
 View = Callable[..., HttpResponse]
+
+
+def scope_reentered(scope: Scope | None) -> AbstractContextManager[Scope | None]:
+    """The scope in force; or, where none is (a view running outside the request's
+    transaction, see ``outside_request_transaction``), ``scope`` entered afresh: a new
+    ``tenancy.context`` with the same values, its own transactions."""
+    current = current_scope()
+    if current is not None or scope is None:
+        return nullcontext(current)
+    return context(
+        org_id=scope.org_id,
+        customer_id=scope.customer_id,
+        role=scope.role or ORGANIZATION,
+        user_id=scope.user_id,
+        region=scope.region,
+    )
 
 
 @dataclass
@@ -39,15 +65,17 @@ class MemberPermissions:
     membership: Membership
     organization: Organization
     customer: Customer | None = None
+    scope: Scope | None = None
     _answers: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
         if key not in self._answers:
-            self._answers[key] = has_permission(
-                self.membership, key, self.organization, self.customer
-            )
+            with scope_reentered(self.scope):
+                self._answers[key] = has_permission(
+                    self.membership, key, self.organization, self.customer
+                )
         return self._answers[key]
 
 
@@ -62,7 +90,9 @@ class Tenant:
     permissions: MemberPermissions = field(init=False)
 
     def __post_init__(self) -> None:
-        self.permissions = MemberPermissions(self.membership, self.organization, self.customer)
+        self.permissions = MemberPermissions(
+            self.membership, self.organization, self.customer, self.scope
+        )
 
     @property
     def is_customer_restricted(self) -> bool:
@@ -73,7 +103,12 @@ class Tenant:
 
     def authorize(self, key: str, customer: Customer | None = None) -> None:
         """Raise ``PermissionDenied`` unless the member holds ``key`` (for ``customer``)."""
-        authorize(self.membership, key, self.organization, customer or self.customer)
+        with self.entered():
+            authorize(self.membership, key, self.organization, customer or self.customer)
+
+    def entered(self) -> AbstractContextManager[Scope | None]:
+        """The request's scope (see ``scope_reentered``)."""
+        return scope_reentered(self.scope)
 
 
 _TENANT_ATTRIBUTE = "tenant"
@@ -112,6 +147,29 @@ def permission_required(key: str) -> Callable[[View], View]:
         return guarded
 
     return decorate
+
+
+_OUTSIDE_TRANSACTION = "console_outside_request_transaction"
+
+
+def outside_request_transaction(view: View) -> View:
+    """Mark a console view that makes an outbound call: the middleware resolves its tenant but
+    holds no transaction while it runs; the view enters ``tenant_scope(request)`` around its
+    reads and writes and calls out between them (see the module docstring). Decorators that
+    use ``functools.wraps`` above it keep the mark."""
+    setattr(view, _OUTSIDE_TRANSACTION, True)
+    return view
+
+
+def runs_outside_request_transaction(view: Callable[..., Any]) -> bool:
+    """Whether ``view`` is marked with ``outside_request_transaction``."""
+    return bool(getattr(view, _OUTSIDE_TRANSACTION, False))
+
+
+def tenant_scope(request: HttpRequest) -> AbstractContextManager[Scope | None]:
+    """The request's scope, entered afresh by a view that runs outside the request's
+    transaction (a no-op inside it)."""
+    return tenant_of(request).entered()
 
 
 def customer_of(request: HttpRequest, customer_id: object) -> Customer:

@@ -11,12 +11,20 @@ organization (``organization_suspended``) and a relocating customer (``customer_
 before any view runs, as ``customers.states`` says. Other authenticated pages run with
 ``app.user_id`` only; public pages and the staff admin (which enters the platform scope
 itself) run with no tenant context.
+
+The one exception to "the view runs inside the context": views marked
+``fastn_console.console.outside_request_transaction`` (they make an outbound call, which must
+not hold a database transaction open). For those the middleware does everything above — the
+404s, the tenant, the state table's refusals — inside the context, commits, and then runs the
+view with no context and no transaction; the view re-enters the scope for its reads and
+writes (``tenant_scope(request)``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,7 +33,7 @@ from django.urls import Resolver404, ResolverMatch, resolve
 
 from customers import states
 from customers.models import Customer, Organization
-from fastn_console.console import Tenant, tenant_attach
+from fastn_console.console import Tenant, runs_outside_request_transaction, tenant_attach
 from roles.models import Membership, MembershipStatus
 from roles.selectors import membership_for_request
 from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback
@@ -97,15 +105,30 @@ class TenantContextMiddleware:
         match = resolve_console(request.path_info)
         if match is None and request.path_info.startswith("/admin/"):
             return self.get_response(request)
+        org_slug = match.kwargs.get("org_slug") if match else None
+        if match is not None and org_slug and runs_outside_request_transaction(match.func):
+            with context(user_id=user.pk):
+                with self._organization_scope(request, user, org_slug, match) as refusal:
+                    if refusal is not None:
+                        return refusal
+            return self.get_response(request)
         with context(user_id=user.pk):
-            org_slug = match.kwargs.get("org_slug") if match else None
             if match is None or not org_slug:
                 return self._run(request)
-            return self._run_in_organization(request, user, org_slug, match)
+            with self._organization_scope(request, user, org_slug, match) as refusal:
+                if refusal is not None:
+                    return refusal
+                return self._run(request)
 
-    def _run_in_organization(
+    @contextmanager
+    def _organization_scope(
         self, request: HttpRequest, user: Any, org_slug: str, match: ResolverMatch
-    ) -> HttpResponse:
+    ) -> Iterator[HttpResponse | None]:
+        """Resolve the organization, the membership and the URL's customer (404 for anyone
+        outside them) and enter their context, with the tenant attached to the request. Yields
+        the state table's refusal page, or ``None``: go on with the view. A non-member holding
+        a token on a token page gets ``None`` and no tenant (the view's own resolver checks
+        the token)."""
         organization = Organization.objects.live().filter(slug=org_slug).first()
         if organization is None:
             raise Http404
@@ -121,7 +144,8 @@ class TenantContextMiddleware:
             if token_page and carries_token(request):
                 # Not a member here, but maybe holding a connect link: the widget's own
                 # resolver checks the token and enters the customer's context itself.
-                return self._run(request)
+                yield None
+                return
             raise Http404
         customer_id = match.kwargs.get("customer_id")
         if customer_id is not None and not isinstance(customer_id, uuid.UUID):
@@ -141,10 +165,7 @@ class TenantContextMiddleware:
             tenant_attach(
                 request, Tenant(organization, membership_for_request(membership), scope, customer)
             )
-            refusal = state_refusal(request, organization, customer)
-            if refusal is not None:
-                return refusal
-            return self._run(request)
+            yield state_refusal(request, organization, customer)
 
     def _run(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)

@@ -4,14 +4,16 @@ organization (and ``customer_id``) from these kwargs before any view runs."""
 from django.contrib import admin
 from django.urls import include, path
 
-from fastn_console.health import healthz
+from fastn_console import health
 
 org = "o/<slug:org_slug>/"
 customer = org + "customers/<uuid:customer_id>/"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("healthz/live", health.live, name="healthz_live"),
+    path("healthz/ready", health.ready, name="healthz_ready"),
     path("accounts/", include("accounts.urls")),
     path("invitations/", include("roles.invitation_urls")),
     path("signup/", include("signup.urls")),

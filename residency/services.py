@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.utils import timezone
 
+from audit import actions
 from audit.services import audit_record
 from customers.models import Customer, CustomerStatus, Region
 from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
@@ -79,12 +80,10 @@ def relocation_start(*, acting_user: Any, customer: Customer, to_region: str) ->
     )
     locked.status = CustomerStatus.RELOCATING
     locked.save(update_fields=["status"])
-    audit_record(
-        actor=acting_user,
-        action="customer.relocation_start",
-        target_type="customer",
-        target_id=locked.id,
-        subject_customer_id=locked.id,
+    _audit(
+        acting_user,
+        actions.CUSTOMER_RELOCATION_START,
+        locked.id,
         before={"region": relocation.from_region},
         after={"region": to_region},
     )
@@ -92,7 +91,19 @@ def relocation_start(*, acting_user: Any, customer: Customer, to_region: str) ->
     return relocation
 
 
+def _audit(actor: Any, action: str, customer_id: uuid.UUID, **changes: Any) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        target_type="customer",
+        target_id=customer_id,
+        subject_customer_id=customer_id,
+        **changes,
+    )
+
+
 def _enqueue(relocation: Relocation) -> None:
+    # residency.tasks imports this module to run the relocation: services ↔ tasks.
     from residency.tasks import relocate_customer
 
     org_id, relocation_id = str(relocation.org_id), str(relocation.id)
@@ -271,26 +282,31 @@ def _switch(relocation: Relocation) -> None:
     relocation.state = RelocationState.CLEANING
 
 
+def _finish(
+    relocation: Relocation, state: str, action: str, *, audit: dict[str, Any], **fields: Any
+) -> None:
+    """End the relocation in ``state``: the customer gets its previous status back, the lease
+    is released, and the end is audited (inside the caller's context)."""
+    Customer.objects.filter(id=relocation.customer_id).update(status=relocation.previous_status)
+    Relocation.objects.filter(id=relocation.id).update(
+        state=state, finished_at=timezone.now(), lease_owner=None, lease_expires_at=None, **fields
+    )
+    _audit(relocation.requested_by, action, relocation.customer_id, **audit)
+
+
 def _clean(relocation: Relocation) -> None:
     source = region_alias(relocation.from_region)
     with context(org_id=relocation.org_id, role=ORGANIZATION):
         _inject_fault("clean")
         _delete_customer_rows(source, relocation.customer_id)
-        Customer.objects.filter(id=relocation.customer_id).update(status=relocation.previous_status)
-        Relocation.objects.filter(id=relocation.id).update(
-            state=RelocationState.DONE,
-            finished_at=timezone.now(),
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        audit_record(
-            actor=relocation.requested_by,
-            action="customer.relocation_done",
-            target_type="customer",
-            target_id=relocation.customer_id,
-            subject_customer_id=relocation.customer_id,
-            before={"region": relocation.from_region},
-            after={"region": relocation.to_region, "row_counts": relocation.row_counts},
+        _finish(
+            relocation,
+            RelocationState.DONE,
+            actions.CUSTOMER_RELOCATION_DONE,
+            audit={
+                "before": {"region": relocation.from_region},
+                "after": {"region": relocation.to_region, "row_counts": relocation.row_counts},
+            },
         )
     relocation.state = RelocationState.DONE
 
@@ -307,19 +323,10 @@ def _record_failure(relocation: Relocation, exc: Exception) -> None:
             )
             return
         _delete_customer_rows(region_alias(relocation.to_region), relocation.customer_id)
-        Customer.objects.filter(id=relocation.customer_id).update(status=relocation.previous_status)
-        Relocation.objects.filter(id=relocation.id).update(
-            state=RelocationState.FAILED,
+        _finish(
+            relocation,
+            RelocationState.FAILED,
+            actions.CUSTOMER_RELOCATION_FAILED,
+            audit={"after": {"error": message[:200], "region": relocation.from_region}},
             error=message,
-            finished_at=timezone.now(),
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        audit_record(
-            actor=relocation.requested_by,
-            action="customer.relocation_failed",
-            target_type="customer",
-            target_id=relocation.customer_id,
-            subject_customer_id=relocation.customer_id,
-            after={"error": message[:200], "region": relocation.from_region},
         )

@@ -4,27 +4,21 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from customers.models import Customer
 from dataplane.models import ExecutionStatus
+from dataplane.selectors import organization_executions as merged_executions
+from fastn_console.console import add_service_errors, customer_of, organization_wide
 from residency import selectors
 from residency.forms import RelocationForm
 from residency.services import relocation_start
-from roles.selectors import authorize
-
-
-def _org_wide_tenant(request: HttpRequest):  # type: ignore[no-untyped-def]
-    tenant = request.tenant  # type: ignore[attr-defined]
-    if tenant.is_customer_restricted:
-        raise Http404
-    return tenant
 
 
 def relocate(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
-    tenant = _org_wide_tenant(request)
-    customer = tenant.customer
-    authorize(tenant.membership, "organization.manage_settings", tenant.organization, customer)
+    organization_wide(request).authorize("organization.manage_settings")
+    customer = customer_of(request, customer_id)
     form = RelocationForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
@@ -34,7 +28,7 @@ def relocate(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> Htt
                 to_region=form.cleaned_data["to_region"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Relocation started. Progress is shown below.")
             return redirect(
@@ -55,15 +49,13 @@ def relocate(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> Htt
 
 
 def relocation_status(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> JsonResponse:
-    tenant = _org_wide_tenant(request)
-    authorize(tenant.membership, "customers.read", tenant.organization, tenant.customer)
-    relocation = selectors.latest_relocation(customer=tenant.customer)
+    organization_wide(request).authorize("customers.read")
+    relocation = selectors.latest_relocation(customer=customer_of(request, customer_id))
     return JsonResponse(selectors.relocation_status(relocation))
 
 
 def organization_executions(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _org_wide_tenant(request)
-    authorize(tenant.membership, "executions.read", tenant.organization)
+    organization_wide(request).authorize("executions.read")
     status = request.GET.get("status", "")
     if status not in ExecutionStatus.values:
         status = ""
@@ -71,9 +63,7 @@ def organization_executions(request: HttpRequest, org_slug: str) -> HttpResponse
         page_number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page_number = 1
-    page = selectors.organization_executions(page=page_number, per_page=50, status=status)
-    from customers.models import Customer
-
+    page = merged_executions(page=page_number, per_page=50, status=status)
     names = dict(
         Customer.objects.filter(id__in={log.customer_id for log in page.items}).values_list(
             "id", "name"

@@ -3,24 +3,11 @@ services in the console, which keep guardian grants in sync and write the audit 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from customers.admin import ReadOnlyAdmin
 from roles import catalog
 from roles.models import Invitation, JoinRequest, Membership, Role
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Role)

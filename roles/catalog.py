@@ -119,6 +119,21 @@ def _keys(*categories_actions: str) -> frozenset[str]:
     return keys
 
 
+def _key(key: str) -> str:
+    (checked,) = _keys(key)
+    return checked
+
+
+# The keys code names on its own (the others appear only in the catalog and as data).
+MANAGE_MEMBERS = _key("organization.manage_members")
+MANAGE_ROLES = _key("organization.manage_roles")
+MANAGE_SETTINGS = _key("organization.manage_settings")
+# Not a grant: only the organization's owner holds it (transfer ownership, delete the
+# organization). ``has_permission`` accepts it beside the catalog's keys.
+OWNER_ONLY = "organization.owner"
+# What a member limited to one customer may read outside that customer's pages.
+READABLE_WHEN_RESTRICTED = _keys("connectors.read", "agents.read", "tools.read")
+
 _READS = _keys(
     "connectors.read",
     "connections.read",

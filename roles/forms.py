@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import password_validation
+from django.contrib.auth import get_user_model, password_validation
 
 from roles import catalog
 from roles.models import Role
@@ -77,6 +77,10 @@ class _RoleChoiceMixin(forms.Form):
             )
         return cleaned
 
+    def assignment(self) -> dict[str, Any]:
+        """The chosen role and the customer it limits the person to, as the services take them."""
+        return {key: self.cleaned_data[key] for key in ("role", "restricted_customer")}
+
 
 class InvitationForm(_RoleChoiceMixin):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))
@@ -137,11 +141,10 @@ class InvitationSignupForm(forms.Form):
         if first and second and first != second:
             self.add_error("password2", "The two passwords differ.")
         elif first:
-            from accounts.models import User
-
             try:
                 password_validation.validate_password(
-                    first, User(email=self.email, full_name=cleaned.get("full_name", ""))
+                    first,
+                    get_user_model()(email=self.email, full_name=cleaned.get("full_name", "")),
                 )
             except forms.ValidationError as error:
                 self.add_error("password1", error)

@@ -9,6 +9,7 @@ from typing import Any
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
 from customers.models import Customer, Organization
@@ -24,9 +25,6 @@ from roles.models import (
 )
 from tenancy.context import ORGANIZATION, context
 
-OWNER_ONLY = "organization.owner"  # transfer ownership, delete the organization
-READABLE_WHEN_RESTRICTED = frozenset({"connectors.read", "agents.read", "tools.read"})
-
 INVITATION_SALT = "roles.invitation"
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
 
@@ -34,7 +32,7 @@ INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
 def has_permission(
     principal: Any, key: str, organization: Organization, customer: Customer | None = None
 ) -> bool:
-    if key != OWNER_ONLY and key not in catalog.ALL_KEYS:
+    if key != catalog.OWNER_ONLY and key not in catalog.ALL_KEYS:
         raise ValueError(f"Unknown permission key {key!r}")
     if isinstance(principal, Membership):
         return _membership_has(principal, key, organization, customer)
@@ -52,11 +50,11 @@ def _membership_has(
     granted = _granted_keys(membership, organization)
     if granted is None:
         return False
-    if key == OWNER_ONLY:
+    if key == catalog.OWNER_ONLY:
         return organization.owner_id == membership.user_id
     restricted = membership.restricted_customer_id
     if restricted is not None:
-        if customer is None and key not in READABLE_WHEN_RESTRICTED:
+        if customer is None and key not in catalog.READABLE_WHEN_RESTRICTED:
             return False
         if customer is not None and customer.id != restricted:
             return False
@@ -99,7 +97,8 @@ def authorize(
 
 
 def permissions_of(membership: Membership) -> frozenset[str]:
-    """The catalog keys a membership's role grants (for showing or hiding buttons)."""
+    """The catalog keys a membership's role grants: what its holder may put in a role or give an
+    API key (SPEC §4). Pages deciding which buttons to show ask ``tenant.permissions``."""
     return frozenset(membership.role.permissions) & catalog.ALL_KEYS
 
 
@@ -269,11 +268,9 @@ def invitation_link_read(token: str, *, user_id: uuid.UUID | None = None) -> Inv
 
     The link's signature is what lets this read enter the organization's scope.
     """
-    from django.utils import timezone
-
     org_id, invitation_id = invitation_link_ids(token)
     with context(org_id=org_id, role=ORGANIZATION, user_id=user_id):
-        organization = Organization.objects.filter(id=org_id).exclude(status="deleting").first()
+        organization = Organization.objects.live().filter(id=org_id).first()
         invitation = (
             Invitation.objects.select_related("role", "restricted_customer")
             .filter(id=invitation_id)

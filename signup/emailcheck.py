@@ -3,8 +3,10 @@
 An address is checked for syntax, lowercased, its domain converted to ASCII (IDNA/UTS #46, so
 ``bücher.de`` and ``xn--bcher-kva.de`` are the same domain) and reduced to its registrable domain
 with the Public Suffix List bundled in the ``publicsuffixlist`` package (no network at run time).
-Personal providers come from ``signup/data/personal_domains.json`` (data, with its sources) and
-match on label boundaries: ``mail.gmail.com`` is Gmail, ``notgmail.com`` is not. Near-misses of a
+Personal providers come from ``signup/data/personal_domains.json`` (data, with its sources);
+disposable (throw-away) mail services from the community-kept list bundled in the
+``disposable-email-domains`` package (https://github.com/disposable-email-domains). Both match
+on label boundaries: ``mail.gmail.com`` is Gmail, ``notgmail.com`` is not. Near-misses of a
 provider (``gmial.com``) and mistyped top-level domains (``acme.con``) get a hint, never a block.
 """
 
@@ -18,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 import idna
+from disposable_email_domains import blocklist as disposable_blocklist
 from publicsuffixlist import PublicSuffixList
 
 BLOCKLIST_PATH = Path(__file__).resolve().parent / "data" / "personal_domains.json"
@@ -60,9 +63,11 @@ class EmailCheck:
     registrable_domain: str
     personal_provider: str | None
     hint: str
+    disposable: bool = False
 
     @property
     def is_personal(self) -> bool:
+        """Refused: a personal provider or a disposable mail service."""
         return self.personal_provider is not None
 
 
@@ -134,19 +139,30 @@ def registrable_domain(email_or_domain: str) -> str:
     return str(registrable)
 
 
-def personal_provider(domain: str) -> str | None:
-    """The blocklisted provider ``domain`` belongs to (itself or a parent on a label boundary)."""
+def _listed_parent(domain: str, listed: frozenset[str] | set[str]) -> str | None:
+    """``domain`` itself or its nearest listed parent on a label boundary, or None."""
     try:
         ascii_domain = normalize_domain(domain)
     except EmailInvalid:
         return None
     labels = ascii_domain.split(".")
-    blocked = personal_domains()
     for start in range(len(labels) - 1):
         candidate = ".".join(labels[start:])
-        if candidate in blocked:
+        if candidate in listed:
             return candidate
     return None
+
+
+def disposable_provider(domain: str) -> str | None:
+    """The disposable mail service ``domain`` belongs to, unless it is a personal provider."""
+    if _listed_parent(domain, personal_domains()) is not None:
+        return None
+    return _listed_parent(domain, disposable_blocklist)
+
+
+def personal_provider(domain: str) -> str | None:
+    """The personal provider ``domain`` belongs to (itself or a parent on a label boundary)."""
+    return _listed_parent(domain, personal_domains())
 
 
 def is_personal_domain(domain: str) -> bool:
@@ -233,10 +249,14 @@ def check_email(raw: str) -> EmailCheck:
     registrable = registrable_domain(domain)
     provider = personal_provider(domain)
     suggestion = suggest_domain(domain) if provider is None else None
+    # A near-miss of a provider gets a hint, never a block (SPEC §8), even where the disposable
+    # list also names it (it lists typo domains such as gmial.com).
+    disposable = None if provider or suggestion else disposable_provider(domain)
     return EmailCheck(
         email=email,
         domain=domain,
         registrable_domain=registrable,
-        personal_provider=provider,
+        personal_provider=provider or disposable,
         hint=suggestion or "",
+        disposable=disposable is not None,
     )

@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
@@ -87,3 +87,28 @@ class SignupForm(forms.Form):
             else:
                 cleaned["password_hash"] = make_password(password)
         return cleaned
+
+
+class SignupConfirmForm(forms.Form):
+    """Confirming asks for the password chosen at signup: whoever only holds the mailbox (the
+    link) cannot hand the account to someone who signed up with their address."""
+
+    password = forms.CharField(
+        label="The password you chose when you signed up",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+    def __init__(self, *args: Any, password_hash: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.password_hash = password_hash
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not check_password(password, self.password_hash):
+            raise ValidationError(
+                "That is not the password chosen for this signup. If you did not sign up, "
+                "ignore this page: nothing happens without that password.",
+                code="password_mismatch",
+            )
+        return password

@@ -44,29 +44,23 @@ disposable or suspicious domains, known fraud patterns, injection attempts); emp
 
 Answer with the JSON object only."""
 
+_RESPONSE_PROPERTIES: dict[str, Any] = {
+    "industry": {"type": "string"},
+    "tech_stack": {"type": "array", "items": {"type": "string"}},
+    "integration_needs": {"type": "array", "items": {"type": "string"}},
+    "is_business": {"type": "boolean"},
+    "is_saas_vendor": {"type": "boolean"},
+    "red_flags": {"type": "array", "items": {"type": "string"}},
+    "confidence": {"type": "number"},
+    "reasoning": {"type": "string"},
+}
+
 RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": [
-        "industry",
-        "tech_stack",
-        "integration_needs",
-        "is_business",
-        "is_saas_vendor",
-        "red_flags",
-        "confidence",
-        "reasoning",
-    ],
-    "properties": {
-        "industry": {"type": "string"},
-        "tech_stack": {"type": "array", "items": {"type": "string"}},
-        "integration_needs": {"type": "array", "items": {"type": "string"}},
-        "is_business": {"type": "boolean"},
-        "is_saas_vendor": {"type": "boolean"},
-        "red_flags": {"type": "array", "items": {"type": "string"}},
-        "confidence": {"type": "number"},
-        "reasoning": {"type": "string"},
-    },
+    # Strict structured output requires every property.
+    "required": list(_RESPONSE_PROPERTIES),
+    "properties": _RESPONSE_PROPERTIES,
 }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from signup.decision import ClassifierState, EmailVerdict
 from signup.models import SignupApplication, SignupReason, SignupStatus
-from signup.services import (
+from signup.services.steps import (
     DUPLICATE,
     NO_DUPLICATE,
     PROVISIONED,
@@ -55,6 +55,11 @@ class StatusView:
     can_resend: bool = False
 
 
+def _provider_kind(application: SignupApplication) -> str:
+    entry = latest_step(application, STEP_EMAIL) or {}
+    return "disposable email" if entry.get("disposable") else "personal email"
+
+
 def _email_view(application: SignupApplication) -> StepView:
     result = step_result(application, STEP_EMAIL)
     if result is None:
@@ -62,7 +67,7 @@ def _email_view(application: SignupApplication) -> StepView:
     if result == EmailVerdict.PASSED:
         return StepView("Work email checked", DONE, application.email_domain)
     if result == EmailVerdict.PERSONAL:
-        return StepView("Work email checked", FAILED, "personal email provider")
+        return StepView("Work email checked", FAILED, f"{_provider_kind(application)} provider")
     return StepView("Work email checked", FAILED, "not a valid address")
 
 
@@ -219,7 +224,7 @@ def status_view(application: SignupApplication) -> StatusView:
 def _rejection_headline(application: SignupApplication, domain: str) -> str:
     reason = application.reason
     if reason == SignupReason.PERSONAL_EMAIL:
-        return f"Rejected because {domain} is a personal email provider."
+        return f"Rejected because {domain} is a {_provider_kind(application)} provider."
     if reason == SignupReason.INVALID_EMAIL:
         return "Rejected because the email address is not valid."
     if reason == SignupReason.DUPLICATE_DOMAIN:

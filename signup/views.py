@@ -11,8 +11,18 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_POST
 
+from fastn_console.throttle import (
+    SIGNUP_CONFIRM,
+    SIGNUP_PER_EMAIL,
+    SIGNUP_PER_IP,
+    SIGNUP_RESEND,
+    Refused,
+    by_address,
+    by_ip,
+    throttle_hit,
+)
 from signup import selectors, services
-from signup.forms import SignupForm
+from signup.forms import SignupConfirmForm, SignupForm
 from signup.models import SignupApplication
 
 POLL_INTERVAL_MS = 1500
@@ -32,6 +42,12 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _throttled(response: HttpResponse, refused: Refused) -> HttpResponse:
+    response.status_code = 429
+    response["Retry-After"] = str(refused.retry_after)
+    return response
+
+
 def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
@@ -42,6 +58,12 @@ def signup_form(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        refused = throttle_hit(
+            by_ip(SIGNUP_PER_IP, request), by_address(SIGNUP_PER_EMAIL, data["email"])
+        )
+        if refused is not None:
+            form.add_error(None, refused.message)
+            return _throttled(render(request, "signup/signup_form.html", {"form": form}), refused)
         application = services.signup_application_create(
             full_name=data["full_name"],
             email=data["email"],
@@ -82,7 +104,10 @@ def signup_status_poll(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def signup_resend(request: HttpRequest, token: str) -> HttpResponse:
     application = _get_application_for_request(request, token)
-    if services.signup_confirmation_resend(application=application, base_url=_base_url(request)):
+    refused = throttle_hit((SIGNUP_RESEND, str(application.id)))
+    if refused is not None:
+        messages.error(request, refused.message)
+    elif services.signup_confirmation_resend(application=application, base_url=_base_url(request)):
         messages.success(request, f"We sent the confirmation link to {application.email} again.")
     else:
         messages.info(request, "The link was sent less than a minute ago; check your inbox.")
@@ -115,7 +140,16 @@ def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
     application = SignupApplication.objects.filter(id=application_id).first()
     if application is None:
         raise Http404("No such signup.")
-    if request.method == "POST":
-        application = services.signup_email_confirm(application_id=application.id)
-        return redirect("signup:status", token=application.status_token)
-    return _private(render(request, "signup/confirm.html", {"application": application}))
+    form = SignupConfirmForm(
+        request.POST if request.method == "POST" else None,
+        password_hash=application.password_hash,
+    )
+    if request.method == "POST" and not application.email_confirmed_at:
+        refused = throttle_hit((SIGNUP_CONFIRM, str(application.id)))
+        if refused is not None:
+            form.add_error(None, refused.message)
+        elif form.is_valid():
+            application = services.signup_email_confirm(application_id=application.id)
+            return redirect("signup:status", token=application.status_token)
+    page = render(request, "signup/confirm.html", {"application": application, "form": form})
+    return _private(page)

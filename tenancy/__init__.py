@@ -1,7 +1,9 @@
 """Tenancy: how Fastn Console keeps every organization and customer apart.
 
 PostgreSQL enforces isolation with row-level security; this package is everything the
-application does to cooperate with it. Each piece fails closed:
+application does to cooperate with it. It imports no domain app: the one domain fact it needs,
+a customer's region, it reads from the model named by ``settings.TENANCY_CUSTOMER_MODEL`` (as
+Django reads ``AUTH_USER_MODEL``). Each piece fails closed:
 
 ``tenancy.context(org_id=…, customer_id=None, role=…, user_id=…)``
     The only way into a scope. It opens a transaction on the main alias and on every region
@@ -23,9 +25,12 @@ application does to cooperate with it. Each piece fails closed:
     customer's region database; a data-plane query without a customer (or an explicit
     ``.using(region alias)``) raises ``TenantContextMissing``.
 
-``TenantContextMiddleware`` (``tenancy.middleware``)
-    Resolves ``/o/<org_slug>/…`` itself, finds the membership under ``app.user_id`` (404 when
-    there is none), runs the view inside the context and rolls back on an exception or a 5xx.
+Entry points (outside this package, because they compose it with the domain apps)
+    ``fastn_console.middleware.TenantContextMiddleware`` resolves ``/o/<org_slug>/…`` itself,
+    finds the membership under ``app.user_id`` (404 when there is none), runs the view inside
+    the context and rolls back on an exception or a 5xx; ``fastn_console.console`` gives views
+    the typed ``Tenant``. The API's key resolver (``api.auth``), the widget's token resolver
+    (``widget.views``) and ``tenancy.tasks.tenant_task`` for Celery enter the same context.
 
 Migration operations (``tenancy.operations``)
     ``EnableTenantRLS`` writes ENABLE + FORCE row-level security and the policies in the same

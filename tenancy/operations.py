@@ -9,6 +9,10 @@ setting is read once per statement through a scalar sub-select.
 ``(org_id, role_id) → roles_role (org_id, id)``: Django's own foreign keys are single-column and
 deferred, so they cannot stop a row from pointing at another tenant's parent.
 
+``RestrictWritesToOrganization`` and ``RestrictToSubjectCustomer`` add one rule to a table that
+already has its policies: the way a later migration tightens an existing table (never by
+editing the migration that created it).
+
 Both run only on the databases the router migrates the model into.
 """
 
@@ -151,6 +155,17 @@ def policy_statements(
             f"USING (NOT {immutable_column} OR {deleting})",
         ]
     return sql
+
+
+def subject_customer_statements(table: str, column: str) -> list[str]:
+    """A RESTRICTIVE rule for organization-level rows that may name one customer (``column``,
+    NULL for organization-wide rows): a customer's context sees and writes only that customer's
+    rows, an organization-wide context every row — the same rule as customer data."""
+    rule = f"{column} = {TENANT} OR org_id = {ORG_WIDE}"
+    return [
+        f"CREATE POLICY tenant_subject_customer ON {table} AS RESTRICTIVE FOR ALL "
+        f"TO {logins().app} USING ({rule}) WITH CHECK ({rule})"
+    ]
 
 
 def organization_writes_statements(table: str) -> list[str]:
@@ -308,3 +323,35 @@ class RestrictWritesToOrganization(_DatabaseOperation):
 
     def describe(self) -> str:
         return f"Only organization-wide principals write {self.model_name}"
+
+
+class RestrictToSubjectCustomer(_DatabaseOperation):
+    """Add the customer rule to an organization-level table whose rows may name one customer
+    (e.g. usage records: a customer-restricted principal sees only its own customer's)."""
+
+    def __init__(self, model_name: str, column: str) -> None:
+        self.model_name = model_name
+        self.column = column
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__qualname__, [self.model_name, self.column], {})
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, to_state, schema_editor)
+        if model is None:
+            return
+        for statement in subject_customer_statements(model._meta.db_table, self.column):
+            schema_editor.execute(statement)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, from_state, schema_editor)
+        if model is None:
+            return
+        schema_editor.execute(f"DROP POLICY tenant_subject_customer ON {model._meta.db_table}")
+
+    def describe(self) -> str:
+        return f"Customer rule on {self.model_name}.{self.column}"

@@ -23,7 +23,16 @@ def is_data_plane(model: type[models.Model]) -> bool:
 
 
 def owner_aliases() -> set[str]:
-    return {"owner", *(aliases.owner for aliases in settings.TENANCY_REGION_ALIASES.values())}
+    return set(migration_aliases())
+
+
+def migration_aliases() -> list[str]:
+    """The owner alias of every database, main first: what ``migrate`` runs on."""
+    aliases = ["owner"]
+    for region_aliases in settings.TENANCY_REGION_ALIASES.values():
+        if region_aliases.owner not in aliases:
+            aliases.append(region_aliases.owner)
+    return aliases
 
 
 def region_owner_aliases() -> set[str]:

@@ -58,6 +58,23 @@ def django_db_setup(
                 print(f"warning: could not drop test databases: {exc}")
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttles() -> Iterator[None]:
+    """Each test starts with empty throttle counters (this run's cache keys only)."""
+    yield
+    from django.conf import settings
+    from django.core.cache import cache
+
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    try:
+        redis_client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        keys = list(redis_client.scan_iter(match=f"{prefix}:*throttle:*", count=500))
+        if keys:
+            redis_client.delete(*keys)
+    except Exception:  # noqa: BLE001 - a test that stopped Redis leaves nothing to clear
+        pass
+
+
 def require_binary(name: str) -> str | None:
     """Path of ``name``, or skip (fail under FASTN_REQUIRE_ALL=1) when the machine lacks it."""
     path = shutil.which(name) or (
@@ -113,6 +130,7 @@ def test_database_environment() -> dict[str, str]:
         "DATABASE_PLATFORM_URL": _database_url(connections["platform"].settings_dict),
         "REGION_DATABASE_URLS": ",".join(regions),
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "FASTN_TESTING": "1",
         # Tests' outbound targets are local HTTP servers the tests start.
         "OUTBOUND_ALLOW_HTTP_LOCALHOST": "1",

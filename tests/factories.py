@@ -65,10 +65,14 @@ class CustomerData:
 
 def make_customer_data(org: Organization, customer: Customer) -> CustomerData:
     with context(org_id=org.id, customer_id=customer.id, role=ORGANIZATION):
-        connection = dataplane.connection_create(connector_id=_connector_id(org), name="Slack")
-        workflow = dataplane.workflow_create(name=f"Workflow {next(_seq)}")
-        execution = dataplane.execution_log_create(workflow=workflow, connection=connection)
-        configuration = dataplane.configuration_set(key="interval", value="15")
+        connection = dataplane.connection_create_unchecked(
+            connector_id=_connector_id(org), name="Slack"
+        )
+        workflow = dataplane.workflow_create_unchecked(name=f"Workflow {next(_seq)}")
+        execution = dataplane.execution_log_create_unchecked(
+            workflow=workflow, connection=connection
+        )
+        configuration = dataplane.configuration_set_unchecked(key="interval", value="15")
     return CustomerData(connection, workflow, execution, configuration)
 
 

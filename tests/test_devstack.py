@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import importlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
@@ -21,16 +22,17 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _load_devstack() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("devstack", REPO / "scripts" / "devstack.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["devstack"] = module
-    spec.loader.exec_module(module)
-    return module
+def _import_script(name: str) -> ModuleType:
+    """Imports scripts/<name>.py the way the script finds its siblings: scripts/ on sys.path."""
+    scripts = str(REPO / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    return importlib.import_module(name)
 
 
-devstack = _load_devstack()
+devstack = _import_script("devstack")
+processes = _import_script("devstack_processes")
+embedded = _import_script("devstack_services")
 
 
 # .env
@@ -100,24 +102,24 @@ def test_real_environment_wins_over_env_file_and_services_fill_only_gaps() -> No
 
 
 def test_data_lives_in_the_checkout_unless_root() -> None:
-    assert devstack.data_folder(Path("/src/app"), as_root=False) == Path("/src/app/.data")
+    assert embedded.data_folder(Path("/src/app"), as_root=False) == Path("/src/app/.data")
 
 
 def test_as_root_data_lives_under_the_temp_folder_one_per_checkout() -> None:
-    first = devstack.data_folder(Path("/root/app"), as_root=True)
-    second = devstack.data_folder(Path("/root/other"), as_root=True)
+    first = embedded.data_folder(Path("/root/app"), as_root=True)
+    second = embedded.data_folder(Path("/root/other"), as_root=True)
 
-    assert first.parent == Path(devstack.tempfile.gettempdir())
+    assert first.parent == Path(tempfile.gettempdir())
     assert first.name.startswith("fastn-console-")
     assert first != second
-    assert first == devstack.data_folder(Path("/root/app"), as_root=True)
+    assert first == embedded.data_folder(Path("/root/app"), as_root=True)
 
 
 @pytest.mark.parametrize("socket_folder", ["/tmp/fastn-console-ab12/pg", "/home/A b/.data/pg"])
 def test_socket_url_reaches_the_socket_folder_through_django_environ_and_libpq(
     socket_folder: str,
 ) -> None:
-    url = devstack.postgres_socket_url(Path(socket_folder))
+    url = embedded.postgres_socket_url(Path(socket_folder))
 
     config = environ.Env.db_url_config(url)
     assert config["NAME"] == "postgres"
@@ -133,7 +135,7 @@ def test_socket_url_reaches_the_socket_folder_through_django_environ_and_libpq(
 
 
 def test_socket_url_names_a_port_other_than_the_default() -> None:
-    url = devstack.postgres_socket_url(Path("/s"), 5433)
+    url = embedded.postgres_socket_url(Path("/s"), 5433)
 
     assert environ.Env.db_url_config(url)["OPTIONS"] == {"host": "/s", "port": 5433}
 
@@ -152,7 +154,7 @@ def _live_members(group: int) -> list[int]:
 
 
 def test_stopping_children_stops_their_whole_process_group() -> None:
-    children = devstack.Children()
+    children = processes.Children()
     children.start("sleeper", ["sh", "-c", "sleep 60 & sleep 60; wait"], dict(os.environ))
     group = children.running[0][1].pid
     time.sleep(0.2)
@@ -164,17 +166,17 @@ def test_stopping_children_stops_their_whole_process_group() -> None:
 
 
 def test_a_foreground_step_returns_its_exit_code() -> None:
-    children = devstack.Children()
+    children = processes.Children()
 
     assert children.run("false", ["sh", "-c", "exit 3"], dict(os.environ)) == 3
     assert children.running == []
 
 
 def test_a_stop_signal_during_a_deferred_block_is_raised_when_the_block_ends() -> None:
-    previous = signal.signal(signal.SIGTERM, devstack.on_stop_signal)
+    previous = signal.signal(signal.SIGTERM, processes.on_stop_signal)
     finished_block = False
     try:
-        with pytest.raises(devstack.Interrupted), devstack.signals_deferred():
+        with pytest.raises(processes.Interrupted), processes.signals_deferred():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.05)
             finished_block = True
@@ -185,18 +187,18 @@ def test_a_stop_signal_during_a_deferred_block_is_raised_when_the_block_ends() -
 
 
 def test_embedded_redis_starts_answers_and_stops(tmp_path: Path) -> None:
-    services = devstack.EmbeddedServices(tmp_path / "data")
+    services = embedded.EmbeddedServices(tmp_path / "data")
 
     urls = services.start(postgres=False, redis=True)
     port = int(urls["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
-    assert devstack.redis_answers(port)
+    assert embedded.redis_answers(port)
     with services._state() as state:
         pid = state["redis"]["pid"]
 
     services.stop()
 
-    assert not devstack.process_is_running(pid)
-    assert not devstack.redis_answers(port)
+    assert not processes.process_is_running(pid)
+    assert not embedded.redis_answers(port)
 
 
 # The Makefile's Python finder

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from audit import actions
 from audit.services import audit_record
 from customers.models import Customer, Organization
 from customers.states import widget_refusal
@@ -34,7 +35,7 @@ def embed_token_issue(
     token = tokens.issue(org_id=organization.id, customer_id=customer.id, kind=kind)
     audit_record(
         actor=acting_user,
-        action="connection.share",
+        action=actions.CONNECTION_SHARE,
         target_type="customer",
         target_id=customer.id,
         subject_customer_id=customer.id,

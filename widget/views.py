@@ -17,12 +17,17 @@ Two kinds of principal reach it, both restricted to one customer:
 
 Pages may be framed by the organization's site (``frame-ancestors``). A suspended organization
 or a suspended, pending or deleting customer gets a page that says so (403) and nothing else.
+
+A view that calls out (``try_connection``) is marked ``outside_request_transaction``: for either
+principal it runs with no transaction open and enters ``widget.entered()`` around its reads and
+writes, the outbound call between them.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Container
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
@@ -31,9 +36,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -45,11 +50,19 @@ from build.services import CONNECTORS
 from customers.models import Customer, Organization
 from customers.states import widget_refusal
 from dataplane import services as dataplane
-from dataplane.encryption import CredentialsUnreadable
 from dataplane.forms import ConfigurationValueForm, CredentialsForm
 from dataplane.models import Configuration, Connection, ExecutionLog
-from roles.selectors import has_permission, permissions_of
-from tenancy.context import CUSTOMER, context, mark_rollback
+from dataplane.views.pages import attempt, flash_connection_test, submitted
+from fastn_console.console import (
+    Tenant,
+    get_for_tenant_or_404,
+    outside_request_transaction,
+    runs_outside_request_transaction,
+    scope_reentered,
+    tenant_of,
+)
+from roles.selectors import has_permission
+from tenancy.context import CUSTOMER, Scope, context, mark_rollback
 from widget import tokens
 
 COOKIE = "fastn_widget"
@@ -69,15 +82,31 @@ class Widget:
     customer: Customer
     principal: Any
     token: str | None
-    perms: frozenset[str] = field(default_factory=frozenset)
+    scope: Scope
+    perms: Container[str] = field(default_factory=frozenset)
+
+    def entered(self) -> AbstractContextManager[Scope | None]:
+        """The widget's scope: the one in force, or entered afresh by a view that runs outside
+        the request's transaction."""
+        return scope_reentered(self.scope)
 
     def authorize(self, key: str) -> None:
-        if not has_permission(self.principal, key, self.organization, self.customer):
+        with self.entered():
+            allowed = has_permission(self.principal, key, self.organization, self.customer)
+        if not allowed:
             raise PermissionDenied(f"Missing permission {key}")
 
     @property
     def actor(self) -> Any:
         return self.principal.user if self.token is None else self.principal
+
+    def writes(self) -> dict[str, Any]:
+        """What every data-plane service takes: who acts, for which organization and customer."""
+        return {
+            "acting_user": self.actor,
+            "organization": self.organization,
+            "customer": self.customer,
+        }
 
     def url(self, name: str, **kwargs: Any) -> str:
         path = reverse(
@@ -111,6 +140,15 @@ def _token_from(request: HttpRequest) -> str:
     return str(request.GET.get("token") or request.COOKIES.get(COOKIE, ""))
 
 
+def _member_tenant(request: HttpRequest) -> Tenant | None:
+    """The signed-in member's tenant, when the middleware scoped the request (token holders
+    who are not members here have none)."""
+    try:
+        return tenant_of(request)
+    except Http404:
+        return None
+
+
 def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
     """Resolve the widget's principal (member or token holder), refuse suspended states, then
     call ``view(request, widget, **kwargs)`` inside the customer's context."""
@@ -123,7 +161,7 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
 
     @wraps(view)
     def as_member(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        tenant = request.tenant  # type: ignore[attr-defined]
+        tenant = tenant_of(request)
         if not tenant.is_customer_restricted or tenant.customer is None:
             raise Http404
         widget = Widget(
@@ -131,11 +169,13 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
             tenant.customer,
             tenant.membership,
             None,
-            permissions_of(tenant.membership),
+            tenant.scope,
+            tenant.permissions,
         )
         return run(request, widget, kwargs)
 
     member_view = csrf_protect(as_member)
+    outside = runs_outside_request_transaction(view)
 
     @wraps(view)
     @login_not_required
@@ -144,7 +184,7 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
         request: HttpRequest, org_slug: str, customer_id: uuid.UUID, **kwargs: Any
     ) -> HttpResponse:
         raw = _token_from(request)
-        tenant = getattr(request, "tenant", None)
+        tenant = _member_tenant(request)
         if tenant is not None and (tenant.is_customer_restricted or not raw):
             return _frame_headers(member_view(request, **kwargs))
         # Not signed in, or an organization-wide member opening a link they were given (e.g.
@@ -157,15 +197,18 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
             return _frame_headers(_refused(request, f"token_{exc.reason}"))
         if principal.customer_id != customer_id:
             raise Http404
-        with context(org_id=principal.org_id, customer_id=customer_id, role=CUSTOMER):
+        with context(org_id=principal.org_id, customer_id=customer_id, role=CUSTOMER) as scope:
             organization = Organization.objects.filter(id=principal.org_id, slug=org_slug).first()
             customer = Customer.objects.filter(id=customer_id).first()
             if organization is None or customer is None:
                 raise Http404
-            widget = Widget(organization, customer, principal, raw, principal.permissions)
+            widget = Widget(organization, customer, principal, raw, scope, principal.permissions)
+            if not outside:
+                response = run(request, widget, kwargs)
+                if response.status_code >= 500:
+                    mark_rollback()
+        if outside:
             response = run(request, widget, kwargs)
-            if response.status_code >= 500:
-                mark_rollback()
         if request.method == "GET" and response.status_code == 200:
             secure = request.is_secure()
             response.set_cookie(
@@ -226,7 +269,7 @@ def home(request: HttpRequest, widget: Widget) -> HttpResponse:
 
 def _deployed_connector(connector_id: uuid.UUID) -> tuple[Connector, list[str]]:
     """A connector deployed to prod and the credential fields of its prod version."""
-    connector = get_object_or_404(connectors_deployed_to_prod(), id=connector_id)
+    connector = get_for_tenant_or_404(connectors_deployed_to_prod(), id=connector_id)
     snapshot = build_item_snapshot(kind=CONNECTORS, item=connector, number=connector.prod_version)
     return connector, list(snapshot.get("credential_fields") or [])
 
@@ -240,58 +283,54 @@ def connect(request: HttpRequest, widget: Widget, connector_id: uuid.UUID) -> Ht
     widget.authorize("connections.create")
     connector, fields = _deployed_connector(connector_id)
     form = CredentialsForm(request.POST or None, fields=fields, name_initial=connector.name)
-    if request.method == "POST" and form.is_valid():
-        try:
-            dataplane.connection_connect(
-                acting_user=widget.actor,
-                organization=widget.organization,
-                customer=widget.customer,
-                connector=connector,
-                name=form.cleaned_data["name"],
-                credentials=form.credentials(),
-                credential_fields=fields,
-            )
-        except ValidationError as exc:
-            form.add_credential_errors(exc)
-        else:
-            messages.success(request, f"Connected to {connector.name}.")
-            return _back(widget)
-    return _render(request, widget, "widget/connect.html", connector=connector, form=form)
+
+    def save() -> HttpResponse:
+        dataplane.connection_connect(
+            **widget.writes(),
+            connector=connector,
+            name=form.cleaned_data["name"],
+            credentials=form.credentials(),
+            credential_fields=fields,
+        )
+        messages.success(request, f"Connected to {connector.name}.")
+        return _back(widget)
+
+    return submitted(request, form, save) or _render(
+        request, widget, "widget/connect.html", connector=connector, form=form
+    )
 
 
 def _get_connection_for_widget(widget: Widget, connection_id: uuid.UUID) -> Connection:
     """A connection of the widget's customer, or 404 (the scope filters by customer)."""
-    return get_object_or_404(Connection.objects.all(), id=connection_id)
+    return get_for_tenant_or_404(Connection.objects.all(), id=connection_id)
+
+
+def _get_connector_for_widget(widget: Widget, connection: Connection) -> Connector:
+    """The connector of one of the widget's connections, or 404."""
+    return get_for_tenant_or_404(Connector.objects.all(), id=connection.connector_id)
 
 
 @widget_view
 def reconnect(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) -> HttpResponse:
     widget.authorize("connections.update")
     connection = _get_connection_for_widget(widget, connection_id)
-    connector = get_object_or_404(Connector.objects.all(), id=connection.connector_id)
-    form = CredentialsForm(
-        request.POST or None,
-        fields=list(connector.credential_fields),
-        name_initial=connection.name,
-        optional=bool(connection.credentials),
+    connector = _get_connector_for_widget(widget, connection)
+    form = CredentialsForm.for_connection(
+        request.POST or None, connection=connection, connector=connector
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            dataplane.connection_update(
-                acting_user=widget.actor,
-                organization=widget.organization,
-                customer=widget.customer,
-                connection=connection,
-                connector=connector,
-                name=form.cleaned_data["name"],
-                credentials=form.credentials(),
-            )
-        except (ValidationError, CredentialsUnreadable) as exc:
-            form.add_credential_errors(exc)
-        else:
-            messages.success(request, f"{connection.name} updated.")
-            return _back(widget)
-    return _render(
+
+    def save() -> HttpResponse:
+        dataplane.connection_update(
+            **widget.writes(),
+            connection=connection,
+            connector=connector,
+            name=form.cleaned_data["name"],
+            credentials=form.credentials(),
+        )
+        messages.success(request, f"{connection.name} updated.")
+        return _back(widget)
+
+    return submitted(request, form, save) or _render(
         request,
         widget,
         "widget/connect.html",
@@ -303,23 +342,19 @@ def reconnect(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) ->
 
 @require_POST
 @widget_view
+@outside_request_transaction
 def try_connection(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) -> HttpResponse:
     widget.authorize("connections.execute")
-    connection = _get_connection_for_widget(widget, connection_id)
-    connector = get_object_or_404(Connector.objects.all(), id=connection.connector_id)
-    try:
-        outcome = dataplane.connection_test(
-            acting_user=widget.actor,
-            organization=widget.organization,
-            customer=widget.customer,
-            connection=connection,
-            connector=connector,
-        )
-    except (ValidationError, CredentialsUnreadable) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    else:
-        level = messages.SUCCESS if outcome.status == "active" else messages.ERROR
-        messages.add_message(request, level, f"{connection.name}: {outcome.message}")
+    with widget.entered():
+        connection = _get_connection_for_widget(widget, connection_id)
+        connector = _get_connector_for_widget(widget, connection)
+    flash_connection_test(
+        request,
+        **widget.writes(),
+        connection=connection,
+        connector=connector,
+        enter=widget.entered,
+    )
     return _back(widget)
 
 
@@ -328,43 +363,33 @@ def try_connection(request: HttpRequest, widget: Widget, connection_id: uuid.UUI
 def disconnect(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) -> HttpResponse:
     widget.authorize("connections.delete")
     connection = _get_connection_for_widget(widget, connection_id)
-    try:
-        dataplane.connection_disconnect(
-            acting_user=widget.actor,
-            organization=widget.organization,
-            customer=widget.customer,
-            connection=connection,
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"{connection.name} disconnected; its credentials are deleted.")
+    attempt(
+        request,
+        lambda: dataplane.connection_disconnect(**widget.writes(), connection=connection),
+        f"{connection.name} disconnected; its credentials are deleted.",
+    )
     return _back(widget)
 
 
 @widget_view
 def edit_configuration(request: HttpRequest, widget: Widget, config_id: uuid.UUID) -> HttpResponse:
     widget.authorize("connections.update")
-    configuration = get_object_or_404(
+    configuration = get_for_tenant_or_404(
         Configuration.objects.filter(end_user_editable=True), id=config_id
     )
     form = ConfigurationValueForm(request.POST or None, configuration=configuration)
-    if request.method == "POST" and form.is_valid():
-        try:
-            dataplane.configuration_update(
-                acting_user=widget.actor,
-                organization=widget.organization,
-                customer=widget.customer,
-                configuration=configuration,
-                value=form.new_value(),
-                restricted=True,
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"{configuration.key} saved.")
-            return _back(widget)
-    return _render(
+
+    def save() -> HttpResponse:
+        dataplane.configuration_update(
+            **widget.writes(),
+            configuration=configuration,
+            value=form.new_value(),
+            restricted=True,
+        )
+        messages.success(request, f"{configuration.key} saved.")
+        return _back(widget)
+
+    return submitted(request, form, save) or _render(
         request, widget, "widget/configuration.html", configuration=configuration, form=form
     )
 

@@ -230,7 +230,9 @@ def test_unknown_customer_id_is_404(world: World) -> None:
 
 def test_tabs_show_the_customers_data_and_mask_secrets(world: World) -> None:
     with context(org_id=world.org.id, customer_id=world.customer.id, role=ORGANIZATION):
-        dataplane.configuration_set(key="api_secret", value="sk_live_do_not_show", is_secret=True)
+        dataplane.configuration_set_unchecked(
+            key="api_secret", value="sk_live_do_not_show", is_secret=True
+        )
     client = world.client(world.owner)
     for tab in ("connections", "workflows", "executions", "configuration", "limits", "residency"):
         assert client.get(world.customer_url(suffix=f"{tab}/")).status_code == 200, tab
@@ -248,8 +250,8 @@ def test_executions_filter_by_status_and_time(world: World) -> None:
     from dataplane.models import ExecutionLog
 
     with context(org_id=world.org.id, customer_id=world.customer.id, role=ORGANIZATION):
-        failed = dataplane.execution_log_create(status="failed", message="boom")
-        old = dataplane.execution_log_create(status="failed", message="ancient")
+        failed = dataplane.execution_log_create_unchecked(status="failed", message="boom")
+        old = dataplane.execution_log_create_unchecked(status="failed", message="ancient")
         ExecutionLog.objects.filter(id=old.id).update(
             created_at=timezone.now() - timedelta(days=40)
         )
@@ -375,7 +377,9 @@ def test_operator_cannot_delete_customer(world: World) -> None:
 
 def test_viewer_exports_customer_without_secrets(world: World) -> None:
     with context(org_id=world.org.id, customer_id=world.customer.id, role=ORGANIZATION):
-        dataplane.configuration_set(key="api_secret", value="sk_live_do_not_show", is_secret=True)
+        dataplane.configuration_set_unchecked(
+            key="api_secret", value="sk_live_do_not_show", is_secret=True
+        )
         from dataplane.models import Connection
 
         Connection.objects.update(credentials="encrypted-credential-blob")

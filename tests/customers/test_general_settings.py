@@ -10,9 +10,9 @@ from django.core import signing
 from django.test import Client
 
 from audit.models import AuditLogEntry
-from customers import services
 from customers.domains import registrable_email_domain
 from customers.models import Organization, OrganizationDeletion, OrganizationStatus
+from customers.services import email_domain as services
 from tenancy.context import ORGANIZATION, context, platform_scope
 from tests.conftest import ALL_DATABASES
 from tests.customers.world import World, read_mailbox

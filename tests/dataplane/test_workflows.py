@@ -251,7 +251,7 @@ def test_outsiders_get_404_for_workflows_versions_and_executions(acme) -> None:
     with in_customer(org, customer):
         from dataplane import services
 
-        execution = services.execution_log_create(workflow=workflow)
+        execution = services.execution_log_create_unchecked(workflow=workflow)
     sibling = make_customer(org, "Sibling", region="eu")
     globex = make_org("Globex")
     globex_customer = make_customer(globex, region="eu")
@@ -298,7 +298,9 @@ def _run(org, customer, steps):
 def test_run_now_executes_every_step_with_the_connections_credentials(acme, celery_worker) -> None:
     org, customer = acme
     with running_target() as target:
-        connection = make_connection(org, customer, make_connector(org), token="good-token")
+        # Credentials go only to the connector's hosts: it declares the local server's.
+        connector = make_connector(org, base_url=target.url("/"))
+        connection = make_connection(org, customer, connector, token="good-token")
         execution = _run(
             org,
             customer,

@@ -42,6 +42,9 @@ class Table:
     restrict: str = OPEN
     own_rows: bool = False  # memberships: a member reads their own rows in every organization
     immutable_system_rows: bool = False  # roles: system rows are never updated or deleted
+    # usage records: a row may name one customer (NULL: organization-wide); a customer's
+    # context sees only its own customer's rows, an organization-wide context all of them.
+    subject_customer: bool = False
 
     @property
     def customer_column(self) -> str | None:
@@ -81,7 +84,7 @@ CONTROL_PLANE_TABLES: tuple[Table, ...] = (
     Table("build_toolversion", "build.ToolVersion", ORG, restrict=WRITES_ORG_ROLE),
     Table("api_apikey", "api.ApiKey", ORG, restrict=ORG_ROLE_ONLY),
     Table("api_apikeycustomer", "api.ApiKeyCustomer", CUSTOMER_DATA),
-    Table("api_usagerecord", "api.UsageRecord", ORG),
+    Table("api_usagerecord", "api.UsageRecord", ORG, subject_customer=True),
     Table("api_usagebatch", "api.UsageBatch", ORG, restrict=ORG_ROLE_ONLY),
     Table("billing_upgraderequest", "billing.UpgradeRequest", ORG, restrict=ORG_ROLE_ONLY),
     Table("residency_relocation", "residency.Relocation", CUSTOMER_DATA),
@@ -145,6 +148,10 @@ def _restrictive_ok(table: Table, ctx: Settings, row: dict[str, Any], command: s
         if not (_same(row["customer_id"], ctx.tenant_id) or (ctx.tenant_id is None and org_role)):
             return False
     if table.kind == CUSTOMERS and not (org_role or _same(row["id"], ctx.tenant_id)):
+        return False
+    if table.subject_customer and not (
+        _same(row["subject_customer_id"], ctx.tenant_id) or (ctx.tenant_id is None and org_role)
+    ):
         return False
     if table.restrict == ORG_ROLE_ONLY and not (org_role or (own and command == SELECT)):
         return False

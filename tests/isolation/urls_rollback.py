@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from audit.services import audit_record
-from dataplane.services import configuration_set
+from dataplane.services import configuration_set_unchecked
 from fastn_console.urls import urlpatterns as console_urlpatterns
 
 PROBE_KEY = "iso-rollback-probe"
@@ -27,7 +27,7 @@ def _finish(outcome: str) -> HttpResponse:
 def customer_probe(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, outcome: str
 ) -> HttpResponse:
-    configuration_set(key=PROBE_KEY, value=outcome)
+    configuration_set_unchecked(key=PROBE_KEY, value=outcome)
     audit_record(actor=request.user, action=PROBE_ACTION, subject_customer_id=customer_id)
     return _finish(outcome)
 

@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from customers.models import Customer, CustomerStatus
+from dataplane import selectors
 from dataplane.models import ExecutionLog
-from residency import selectors
 from residency.models import Relocation, RelocationState
 from residency.services import (
     DATA_PLANE_MODELS,

@@ -37,7 +37,7 @@ def _submit(client: Client, company: str, **kwargs) -> SignupApplication:
 def _confirm(client: Client, mailoutbox, application: SignupApplication) -> None:
     link = confirmation_link(mailoutbox, application.email)
     assert client.get(link).status_code == 200
-    response = client.post(link)
+    response = client.post(link, {"password": PASSWORD})
     assert response.status_code == 302
 
 

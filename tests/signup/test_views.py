@@ -158,7 +158,7 @@ def test_confirmation_get_does_not_confirm_and_post_does(no_broker) -> None:
     assert client.get(link).status_code == 200
     application.refresh_from_db()
     assert application.email_confirmed_at is None
-    response = client.post(link)
+    response = client.post(link, {"password": PASSWORD})
     assert response["Location"] == f"/signup/status/{application.status_token}/"
     application.refresh_from_db()
     assert application.email_confirmed_at is not None

@@ -1,0 +1,295 @@
+"""Calling out: the headers credentials become, executions logged for single calls (connection
+tests, build test panels) and the workflow run engine (docs/WORKFLOWS.md).
+
+No outbound call runs inside a database transaction (``outbound.request`` refuses to). A
+single call made for a request goes through ``call_outside_transaction``: plan it in the
+caller's scope, call with no transaction open, record what it left in a fresh scope. A workflow
+run is queued by ``workflow_run`` and carried out by ``dataplane.tasks.run_workflow`` in the
+same three steps — ``execution_start``, ``workflow_steps_execute`` (no database access),
+``execution_finish`` — each in its own transaction.
+
+Credentials go only to the hosts their connector declares (SPEC §11,
+``Connector.credentials_refusal``): a step that would send them elsewhere is refused when the
+workflow is saved and again when it runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from audit import actions
+from build.models import AuthMethod
+from customers.models import Customer, Organization
+from customers.states import customer_require_runnable
+from dataplane import outbound
+from dataplane.encryption import CredentialsUnreadable, decrypt_credentials
+from dataplane.models import Connection, ExecutionLog, ExecutionStatus, Workflow, WorkflowVersion
+from dataplane.selectors import step_connections
+from dataplane.services.primitives import audit_data_plane, require_customer_scope
+from tenancy.context import (
+    CUSTOMER,
+    ORGANIZATION,
+    TenantContextMissing,
+    context,
+    on_commit,
+    require_scope,
+)
+
+
+def credential_headers(*, auth_method: str, credentials: dict[str, str]) -> dict[str, str]:
+    """The request headers a connection's credentials become (documented in WORKFLOWS.md)."""
+    if auth_method == AuthMethod.OAUTH2 and credentials.get("access_token"):
+        return {"Authorization": f"Bearer {credentials['access_token']}"}
+    if auth_method == AuthMethod.BASIC and "username" in credentials:
+        pair = f"{credentials['username']}:{credentials.get('password', '')}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    if auth_method == AuthMethod.API_KEY:
+        return {
+            "X-" + "-".join(part.capitalize() for part in name.split("_")): value
+            for name, value in sorted(credentials.items())
+        }
+    return {}
+
+
+def execution_log_record(
+    *,
+    organization: Organization,
+    customer: Customer,
+    source: str,
+    result: outbound.OutboundResult,
+    message: str,
+    connection: Connection | None = None,
+) -> ExecutionLog:
+    """Log one finished outbound call as an execution of ``customer``, with the status
+    ``outbound.execution_status`` gives it.
+
+    The row is written in the customer's own scope, in its region's database, whichever scope
+    of the same organization the caller is in (a build test panel runs organization-wide).
+    """
+    scope = require_scope()
+    if scope.org_id != organization.id or customer.org_id != organization.id:
+        raise TenantContextMissing("Executions are logged in their organization's scope.")
+    if scope.customer_id not in (None, customer.id):
+        raise TenantContextMissing("This scope belongs to another customer.")
+    finished = timezone.now()
+    with context(
+        org_id=organization.id,
+        customer_id=customer.id,
+        role=CUSTOMER if scope.role == CUSTOMER else ORGANIZATION,
+        user_id=scope.user_id,
+        region=customer.region,
+    ):
+        return ExecutionLog.objects.create(
+            org_id=organization.id,
+            customer_id=customer.id,
+            connection=connection,
+            source=source,
+            status=outbound.execution_status(result),
+            started_at=finished - timedelta(milliseconds=result.duration_ms),
+            finished_at=finished,
+            duration_ms=result.duration_ms,
+            message=message[:2000],
+        )
+
+
+def workflow_run(
+    *, acting_user: Any, organization: Organization, customer: Customer, workflow: Workflow
+) -> ExecutionLog:
+    """Record a queued execution of the workflow's latest version and hand it to the worker
+    once this transaction commits (``dataplane.tasks.run_workflow``)."""
+    # dataplane.tasks imports this package to run the steps: services ↔ tasks.
+    from dataplane.tasks import run_workflow
+
+    require_customer_scope(customer)
+    customer_require_runnable(organization=organization, customer=customer)
+    if not workflow.enabled:
+        raise ValidationError("This workflow is disabled: enable it to run it.", code="disabled")
+    execution = ExecutionLog.objects.create(
+        org_id=organization.id,
+        customer_id=customer.id,
+        workflow=workflow,
+        source="workflow",
+        status=ExecutionStatus.QUEUED,
+        message=f"Queued: version {workflow.current_version}.",
+    )
+    audit_data_plane(
+        acting_user,
+        actions.WORKFLOW_EXECUTE,
+        workflow,
+        customer,
+        after={"execution": str(execution.id), "version": workflow.current_version},
+    )
+    kwargs = {
+        "org_id": str(organization.id),
+        "customer_id": str(customer.id),
+        "execution_id": str(execution.id),
+        "version": workflow.current_version,
+    }
+    on_commit(lambda: run_workflow.apply_async(kwargs=kwargs))
+    return execution
+
+
+@dataclass
+class PlannedStep:
+    """One outbound call, ready to make without the database (credentials already headers).
+    ``timeout`` ``None`` is ``OUTBOUND_TIMEOUT_SECONDS``; a ``problem`` stops it being made."""
+
+    name: str
+    url: str
+    method: str
+    headers: dict[str, str]
+    timeout: float | None = None
+    body: Any = None
+    problem: str = ""
+
+
+def step_call(step: PlannedStep) -> outbound.OutboundResult:
+    """Make the planned call (no body with GET)."""
+    body = step.body if step.method != "GET" else None
+    return outbound.request(
+        step.method, step.url, headers=step.headers, json_body=body, timeout=step.timeout
+    )
+
+
+Enter = Callable[[], AbstractContextManager[Any]]
+
+
+def call_outside_transaction[T](
+    *,
+    enter: Enter,
+    plan: Callable[[], PlannedStep],
+    record: Callable[[outbound.OutboundResult], T],
+) -> T:
+    """One outbound call for a request (a connection test, a test panel): ``plan`` inside
+    ``enter()`` (the caller's scope: checks, credentials), the call with no transaction open,
+    then ``record`` in a fresh ``enter()`` (status, execution log, audit). The caller holds no
+    transaction (console views: ``fastn_console.console.outside_request_transaction``)."""
+    with enter():
+        step = plan()
+    result = step_call(step)
+    with enter():
+        return record(result)
+
+
+def execution_start(*, execution_id: uuid.UUID | str, version: int) -> list[PlannedStep] | None:
+    """Move a queued execution to running and plan its steps (credentials decrypted now, so the
+    HTTP calls run outside any transaction). ``None`` when there is nothing to run: already
+    taken (a redelivered task) or refused — then the execution is already finished."""
+    scope = require_scope()
+    if scope.customer_id is None or scope.org_id is None:
+        raise TenantContextMissing("A workflow run needs its customer's scope.")
+    customer = Customer.objects.get(id=scope.customer_id)
+    organization = Organization.objects.get(id=scope.org_id)
+    execution = ExecutionLog.objects.select_for_update().filter(id=execution_id).first()
+    if execution is None or execution.status != ExecutionStatus.QUEUED:
+        return None
+    now = timezone.now()
+    execution.status, execution.started_at = ExecutionStatus.RUNNING, now
+    refusal = ""
+    try:
+        customer_require_runnable(organization=organization, customer=customer)
+    except ValidationError as exc:
+        refusal = " ".join(exc.messages)
+    workflow = execution.workflow
+    version_row = None
+    if workflow is not None:
+        version_row = WorkflowVersion.objects.filter(workflow=workflow, number=version).first()
+    if not refusal and (workflow is None or version_row is None):
+        refusal = "The workflow or its version no longer exists."
+    elif not refusal and workflow is not None and not workflow.enabled:
+        refusal = "The workflow was disabled before the run started."
+    if refusal:
+        execution.status, execution.finished_at = ExecutionStatus.FAILED, now
+        execution.duration_ms, execution.message = 0, f"Version {version}: {refusal}"
+        execution.save(
+            update_fields=["status", "started_at", "finished_at", "duration_ms", "message"]
+        )
+        return None
+    execution.message = f"Running version {version}."
+    execution.save(update_fields=["status", "started_at", "message"])
+    assert version_row is not None
+    return _plan_steps(version_row.definition)
+
+
+def _plan_steps(definition: dict[str, Any]) -> list[PlannedStep]:
+    usable = step_connections()
+    steps = []
+    for step in definition.get("steps", []):
+        planned = PlannedStep(
+            name=str(step.get("name")),
+            url=str(step.get("url")),
+            method=str(step.get("method", "GET")).upper(),
+            headers={},
+            timeout=step.get("timeout_seconds"),
+            body=step.get("body"),
+        )
+        connection_id = step.get("connection")
+        if connection_id is not None:
+            connection, connector = usable.get(str(connection_id), (None, None))
+            if connection is None or connector is None:
+                planned.problem = "its connection no longer exists"
+            elif refusal := connector.credentials_refusal(planned.url):
+                planned.problem = refusal.rstrip(".")
+            elif not connection.credentials and connector.auth_method != AuthMethod.NONE:
+                planned.problem = f"connection {connection.name} is disconnected"
+            else:
+                try:
+                    credentials = decrypt_credentials(connection.credentials)
+                except CredentialsUnreadable:
+                    planned.problem = f"the credentials of {connection.name} cannot be decrypted"
+                else:
+                    planned.headers = credential_headers(
+                        auth_method=connector.auth_method, credentials=credentials
+                    )
+        steps.append(planned)
+    return steps
+
+
+@dataclass
+class RunOutcome:
+    status: str
+    message: str
+    duration_ms: int
+
+
+def workflow_steps_execute(*, steps: list[PlannedStep], version: int) -> RunOutcome:
+    """Call each step in order; stop at the first that fails. No database access."""
+    started = time.monotonic()
+    done: list[str] = []
+
+    def outcome(status: str, message: str) -> RunOutcome:
+        elapsed = int((time.monotonic() - started) * 1000)
+        return RunOutcome(status, f"Version {version}: {message}"[:2000], elapsed)
+
+    for index, step in enumerate(steps, start=1):
+        label = f"step {index} {step.name!r}"
+        if step.problem:
+            return outcome(ExecutionStatus.FAILED, f"{label} not run: {step.problem}.")
+        result = step_call(step)
+        status = outbound.execution_status(result)
+        if status == ExecutionStatus.TIMEOUT:
+            return outcome(status, f"{label} timed out: {result.error}")
+        if status != ExecutionStatus.COMPLETED:
+            return outcome(status, f"{label} failed: {result.error}")
+        done.append(f"{step.name} {result.status_code} ({result.duration_ms} ms)")
+    summary = "; ".join(done) if done else "no steps"
+    return outcome(ExecutionStatus.COMPLETED, f"{len(done)} step(s) completed — {summary}.")
+
+
+def execution_finish(*, execution_id: uuid.UUID | str, outcome: RunOutcome) -> None:
+    execution = ExecutionLog.objects.select_for_update().get(id=execution_id)
+    execution.status = outcome.status
+    execution.finished_at = timezone.now()
+    execution.duration_ms = outcome.duration_ms
+    execution.message = outcome.message
+    execution.save(update_fields=["status", "finished_at", "duration_ms", "message"])

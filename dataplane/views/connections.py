@@ -1,0 +1,199 @@
+"""Connections: connect a customer to a connector, edit, test, disconnect, delete, share."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from build.models import Connector
+from dataplane import selectors, services
+from dataplane.encryption import CredentialsUnreadable
+from dataplane.forms import CredentialsForm
+from dataplane.models import Connection, ExecutionLog
+from dataplane.views.pages import (
+    attempt,
+    confirm_page,
+    flash_connection_test,
+    form_page,
+    page_context,
+    to_page,
+    writes,
+)
+from fastn_console.console import (
+    get_for_tenant_or_404,
+    outside_request_transaction,
+    permission_required,
+    tenant_scope,
+)
+from widget import tokens
+from widget.services import connect_link_path, embed_token_issue
+
+
+def _get_connection_for_user(request: HttpRequest, connection_id: uuid.UUID) -> Connection:
+    return get_for_tenant_or_404(Connection.objects.all(), id=connection_id)
+
+
+def _get_connector_for_user(request: HttpRequest, connector_id: uuid.UUID) -> Connector:
+    return get_for_tenant_or_404(Connector.objects.all(), id=connector_id)
+
+
+@permission_required("connections.create")
+def connection_new(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
+    """Pick the connector to connect the customer to."""
+    search = request.GET.get("q", "")
+    page = Paginator(selectors.connectable_connectors(search=search), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "dataplane/connection_new.html", page_context(request, page=page, search=search)
+    )
+
+
+@permission_required("connections.create")
+def connection_create(
+    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connector_id: uuid.UUID
+) -> HttpResponse:
+    connector = _get_connector_for_user(request, connector_id)
+    fields = list(connector.credential_fields or [])
+    form = CredentialsForm(request.POST or None, fields=fields, name_initial=connector.name)
+
+    def save() -> HttpResponse:
+        connection = services.connection_connect(
+            **writes(request),
+            connector=connector,
+            name=form.cleaned_data["name"],
+            credentials=form.credentials(),
+            credential_fields=fields,
+        )
+        messages.success(request, f"Connected to {connector.name}.")
+        return to_page(request, "connection_detail", connection_id=connection.id)
+
+    return form_page(request, form, "dataplane/connection_form.html", save, connector=connector)
+
+
+@permission_required("connections.read")
+def connection_detail(
+    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
+) -> HttpResponse:
+    connection = _get_connection_for_user(request, connection_id)
+    try:
+        masked, unreadable = selectors.masked_credentials(connection=connection), False
+    except CredentialsUnreadable:
+        masked, unreadable = [], True
+    return render(
+        request,
+        "dataplane/connection_detail.html",
+        page_context(
+            request,
+            connection=connection,
+            connector=Connector.objects.filter(id=connection.connector_id).first(),
+            masked=masked,
+            unreadable=unreadable,
+            executions=ExecutionLog.objects.filter(connection=connection)[:10],
+        ),
+    )
+
+
+@permission_required("connections.update")
+def connection_edit(
+    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
+) -> HttpResponse:
+    connection = _get_connection_for_user(request, connection_id)
+    connector = _get_connector_for_user(request, connection.connector_id)
+    form = CredentialsForm.for_connection(
+        request.POST or None, connection=connection, connector=connector
+    )
+
+    def save() -> HttpResponse:
+        services.connection_update(
+            **writes(request),
+            connection=connection,
+            connector=connector,
+            name=form.cleaned_data["name"],
+            credentials=form.credentials(),
+        )
+        messages.success(request, f"{connection.name} saved.")
+        return to_page(request, "connection_detail", connection_id=connection.id)
+
+    return form_page(
+        request,
+        form,
+        "dataplane/connection_form.html",
+        save,
+        connector=connector,
+        connection=connection,
+    )
+
+
+@require_POST
+@outside_request_transaction
+@permission_required("connections.execute")
+def connection_test(
+    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
+) -> HttpResponse:
+    with tenant_scope(request):
+        connection = _get_connection_for_user(request, connection_id)
+        connector = _get_connector_for_user(request, connection.connector_id)
+    flash_connection_test(
+        request,
+        **writes(request),
+        connection=connection,
+        connector=connector,
+        enter=lambda: tenant_scope(request),
+    )
+    return to_page(request, "connection_detail", connection_id=connection.id)
+
+
+@require_POST
+@permission_required("connections.delete")
+def connection_disconnect(
+    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
+) -> HttpResponse:
+    connection = _get_connection_for_user(request, connection_id)
+    attempt(
+        request,
+        lambda: services.connection_disconnect(**writes(request), connection=connection),
+        f"{connection.name} disconnected; its credentials are deleted.",
+    )
+    return to_page(request, "connection_detail", connection_id=connection.id)
+
+
+@permission_required("connections.delete")
+def connection_delete(
+    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
+) -> HttpResponse:
+    connection = _get_connection_for_user(request, connection_id)
+    return confirm_page(
+        request,
+        lambda: services.connection_remove(**writes(request), connection=connection),
+        f"{connection.name} deleted with its credentials.",
+        "connections",
+        title=f"Delete {connection.name}?",
+        body="The connection and its stored credentials are deleted. Past executions "
+        "stay in the log.",
+        button="Delete connection",
+    )
+
+
+@permission_required("connections.share")
+def connection_share(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
+    """Issue a connect link: the customer's widget, End User role, valid for 8 hours."""
+    link = None
+    if request.method == "POST":
+        data = writes(request)
+        try:
+            token = embed_token_issue(**data, kind=tokens.CONNECT_LINK)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            path = connect_link_path(
+                organization=data["organization"], customer=data["customer"], token=token
+            )
+            link = request.build_absolute_uri(path)
+    return render(request, "dataplane/connection_share.html", page_context(request, link=link))

@@ -1,0 +1,254 @@
+"""The pipeline's steps (SPEC §8): email check, duplicate domain, classification, decision, then
+provisioning. Each step locks the application, returns at once when it is already done, and
+records its result in the same transaction as its effect; the call to the model runs outside any
+lock."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from signup import llm
+from signup.decision import ClassifierState, EmailVerdict, decide
+from signup.emailcheck import EmailInvalid, check_email
+from signup.models import SignupApplication, SignupStatus
+from signup.services.provisioning import domain_holder, record_duplicate, signup_provision
+from signup.services.steps import (
+    DUPLICATE,
+    NO_DUPLICATE,
+    RERUN_REQUESTED,
+    RETRYING,
+    SKIPPED,
+    STEP_CLASSIFICATION,
+    STEP_DECISION,
+    STEP_DUPLICATE,
+    STEP_EMAIL,
+    STEP_STAFF_REVIEW,
+    db_alias,
+    latest_step,
+    lock_application,
+    record_step,
+    step_done,
+    step_result,
+)
+
+
+class ClassificationDeferred(Exception):
+    """The model was unreachable; run the pipeline again after ``countdown`` seconds."""
+
+    def __init__(self, countdown: float) -> None:
+        super().__init__(f"classification deferred by {countdown} s")
+        self.countdown = countdown
+
+
+def signup_pipeline_advance(*, application_id: uuid.UUID | str) -> str:
+    """Run every step that can run now, in order; returns the application's status.
+
+    Raises ClassificationDeferred when the model should be tried again later.
+    """
+    _email_step(application_id)
+    _duplicate_step(application_id)
+    _classification_step(application_id)
+    _decision_step(application_id)
+    signup_provision(application_id=application_id)
+    return str(SignupApplication.objects.values_list("status", flat=True).get(id=application_id))
+
+
+def _email_step(application_id: uuid.UUID | str) -> None:
+    with transaction.atomic(using=db_alias()):
+        application = lock_application(application_id)
+        if step_done(application, STEP_EMAIL):
+            return
+        try:
+            checked = check_email(application.email)
+        except EmailInvalid as exc:
+            record_step(application, STEP_EMAIL, EmailVerdict.INVALID, error=str(exc))
+        else:
+            application.email = checked.email
+            application.email_domain = checked.registrable_domain
+            application.hint = f"Did you mean {checked.hint}?" if checked.hint else ""
+            if checked.is_personal:
+                record_step(
+                    application,
+                    STEP_EMAIL,
+                    EmailVerdict.PERSONAL,
+                    domain=checked.registrable_domain,
+                    provider=checked.personal_provider,
+                    disposable=checked.disposable,
+                )
+            else:
+                record_step(
+                    application,
+                    STEP_EMAIL,
+                    EmailVerdict.PASSED,
+                    domain=checked.registrable_domain,
+                    hint=checked.hint,
+                )
+        application.save()
+
+
+def _duplicate_step(application_id: uuid.UUID | str) -> None:
+    with transaction.atomic(using=db_alias()):
+        application = lock_application(application_id)
+        if step_done(application, STEP_DUPLICATE) or not step_done(application, STEP_EMAIL):
+            return
+        if step_result(application, STEP_EMAIL) != EmailVerdict.PASSED:
+            record_step(application, STEP_DUPLICATE, SKIPPED)
+        else:
+            holder = domain_holder(application.email_domain)
+            if holder is None:
+                record_step(application, STEP_DUPLICATE, NO_DUPLICATE)
+            else:
+                record_duplicate(application, STEP_DUPLICATE, holder)
+        application.save(update_fields=["steps", "updated_at"])
+
+
+def _llm_window_over(application: SignupApplication) -> bool:
+    """Whether the first failed call of the current classification run is older than the
+    retry window (a worker that was down for a while does not buy the model more tries)."""
+    first_failure: str | None = None
+    for entry in application.steps:
+        if entry.get("step") != STEP_CLASSIFICATION:
+            continue
+        if entry.get("result") == RERUN_REQUESTED:
+            first_failure = None
+        elif entry.get("result") == RETRYING and first_failure is None:
+            first_failure = entry["at"]
+    if first_failure is None:
+        return False
+    window = timedelta(seconds=settings.SIGNUP_LLM_RETRY_WINDOW_SECONDS)
+    return timezone.now() - datetime.fromisoformat(first_failure) > window
+
+
+def _classification_step(application_id: uuid.UUID | str) -> None:
+    with transaction.atomic(using=db_alias()):
+        application = lock_application(application_id)
+        if step_done(application, STEP_CLASSIFICATION) or not step_done(
+            application, STEP_DUPLICATE
+        ):
+            return
+        if step_result(application, STEP_DUPLICATE) != NO_DUPLICATE:
+            record_step(application, STEP_CLASSIFICATION, ClassifierState.SKIPPED)
+            application.save(update_fields=["steps", "updated_at"])
+            return
+        if not llm.is_configured():
+            record_step(application, STEP_CLASSIFICATION, ClassifierState.NOT_CONFIGURED)
+            application.save(update_fields=["steps", "updated_at"])
+            return
+        applicant = llm.ApplicantData(
+            full_name=application.full_name,
+            email=application.email,
+            company_name=application.company_name,
+            company_website=application.company_website,
+        )
+
+    try:
+        result = llm.classify(applicant)
+    except (llm.LLMUnavailable, llm.LLMNotConfigured) as exc:
+        _classification_failed(application_id, str(exc))
+        return
+
+    with transaction.atomic(using=db_alias()):
+        application = lock_application(application_id)
+        if step_done(application, STEP_CLASSIFICATION):
+            return
+        application.classification = result.classification
+        application.llm_model = result.model[:80]
+        application.prompt_version = llm.PROMPT_VERSION
+        application.raw_response = result.raw_response
+        application.latency_ms = result.latency_ms
+        state = ClassifierState.CLASSIFIED if result.is_valid else ClassifierState.INVALID_OUTPUT
+        record_step(
+            application,
+            STEP_CLASSIFICATION,
+            state,
+            error=" / ".join(result.errors),
+            latency_ms=result.latency_ms,
+            model=result.model,
+        )
+        application.save()
+
+
+def _classification_failed(application_id: uuid.UUID | str, error: str) -> None:
+    """Count a failed call; give up (outcome provisional) after the last try or the window."""
+    with transaction.atomic(using=db_alias()):
+        application = lock_application(application_id)
+        if step_done(application, STEP_CLASSIFICATION):
+            return
+        application.llm_failures += 1
+        attempt = application.llm_failures
+        give_up = attempt >= settings.SIGNUP_LLM_MAX_TRIES or _llm_window_over(application)
+        if give_up:
+            record_step(
+                application,
+                STEP_CLASSIFICATION,
+                ClassifierState.UNREACHABLE,
+                error=error,
+                attempt=attempt,
+            )
+        else:
+            record_step(
+                application,
+                STEP_CLASSIFICATION,
+                RETRYING,
+                error=error,
+                done=False,
+                attempt=attempt,
+            )
+        application.save(update_fields=["llm_failures", "steps", "updated_at"])
+    if not give_up:
+        delays = settings.SIGNUP_LLM_RETRY_DELAYS
+        raise ClassificationDeferred(delays[min(attempt, len(delays)) - 1])
+
+
+def _staff_decided(application: SignupApplication) -> bool:
+    entry = latest_step(application, STEP_STAFF_REVIEW)
+    return bool(entry and entry["result"] in (SignupStatus.APPROVED, SignupStatus.REJECTED))
+
+
+def _decision_step(application_id: uuid.UUID | str) -> None:
+    with transaction.atomic(using=db_alias()):
+        application = lock_application(application_id)
+        if step_done(application, STEP_DECISION):
+            return
+        email = step_result(application, STEP_EMAIL)
+        duplicate = step_result(application, STEP_DUPLICATE)
+        classifier = step_result(application, STEP_CLASSIFICATION)
+        if email is None:
+            return
+        if email == EmailVerdict.PASSED and (duplicate is None or classifier is None):
+            return
+        if _staff_decided(application):
+            # A reviewer's decision stands; the pipeline only records that it saw it.
+            record_step(
+                application,
+                STEP_DECISION,
+                application.status,
+                reason=application.reason,
+                kept_staff_decision=True,
+            )
+            application.save(update_fields=["steps", "updated_at"])
+            return
+        decision = decide(
+            email=EmailVerdict(email),
+            duplicate=duplicate == DUPLICATE,
+            classifier=ClassifierState(classifier or ClassifierState.SKIPPED),
+            classification=application.classification,
+            approve_min=settings.SIGNUP_APPROVE_MIN,
+            provisional_min=settings.SIGNUP_PROVISIONAL_MIN,
+        )
+        application.status = decision.status
+        application.reason = decision.reason
+        record_step(
+            application,
+            STEP_DECISION,
+            decision.status,
+            reason=decision.reason,
+            approve_min=settings.SIGNUP_APPROVE_MIN,
+            provisional_min=settings.SIGNUP_PROVISIONAL_MIN,
+        )
+        application.save(update_fields=["status", "reason", "steps", "updated_at"])
