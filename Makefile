@@ -1,5 +1,5 @@
 # Fastn Console developer commands. The two that matter:
-#   make run    virtualenv, embedded PostgreSQL + Redis, bootstrap, demo data, web on :8000
+#   make run    virtualenv, embedded PostgreSQL + Redis, bootstrap, demo data, gunicorn on :8000
 #   make test   the same bootstrap without demo data and web server, then the whole suite
 # scripts/devstack.py does the orchestration; this file only finds Python and keeps .venv fresh.
 
@@ -44,10 +44,12 @@ FIND_PYTHON = \
 	fi; \
 	echo "$$found"
 
-.PHONY: help venv python run services test bench lint clean-data
+.PHONY: help venv python run dev services test bench lint clean-data
 
 help:
-	@echo "make run         start everything (http://127.0.0.1:8000); Ctrl-C stops it all"
+	@echo "make run         start everything (http://127.0.0.1:8000, WEB_PORT=... to move it);"
+	@echo "                 the web server is gunicorn; Ctrl-C stops it all"
+	@echo "make dev         the same with Django's auto-reloading development server"
 	@echo "make test        bootstrap and run the whole test suite (PYTEST_ARGS=... for pytest)"
 	@echo "make bench       benchmarks at full scale"
 	@echo "make lint        ruff check, ruff format --check, mypy, makemigrations --check"
@@ -75,6 +77,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: venv
 	$(VENV_PYTHON) scripts/devstack.py run
+
+dev: venv
+	$(VENV_PYTHON) scripts/devstack.py dev
 
 services: venv
 	$(VENV_PYTHON) scripts/devstack.py services

@@ -7,6 +7,7 @@ from django.urls import URLPattern, path, reverse_lazy
 from django.views import View
 
 from accounts.forms import EmailAuthenticationForm
+from accounts.views import PasswordResetView
 
 app_name = "accounts"
 
@@ -38,7 +39,7 @@ urlpatterns = [
     _page("password/change/done/", auth_views.PasswordChangeDoneView, "password_change_done"),
     _page(
         "password/reset/",
-        auth_views.PasswordResetView,
+        PasswordResetView,
         "password_reset",
         then="password_reset_done",
         email_template_name="registration/password_reset_email.txt",

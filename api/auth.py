@@ -2,8 +2,10 @@
 
 ``api_scope`` wraps every API operation:
 
+0. A client address whose calls ended in 401 too often (``API_UNAUTHENTICATED_PER_IP``) is
+   refused with a 429 until the throttle's window ends, before any key is looked up.
 1. The bearer key's organization part selects the organization context; the key is found there
-   by its hash (a revoked or unknown key is a 401).
+   by its hash (a revoked or unknown key is a 401, counted against the client's address).
 2. The organization's and the customer's states apply: suspended, deleting, pending activation,
    relocating (writes) are refused with stable codes.
 3. ``x-end-org-id`` names the customer (its UUID). A key limited to selected customers needs it
@@ -40,6 +42,13 @@ from customers.models import (
     Organization,
 )
 from customers.plans import PER_CUSTOMER_LIMITS
+from fastn_console.throttle import (
+    API_UNAUTHENTICATED_PER_IP,
+    Refused,
+    by_ip,
+    throttle_hit,
+    throttle_peek,
+)
 from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback, require_scope
 
 logger = logging.getLogger(__name__)
@@ -85,6 +94,40 @@ def error_response(error: ApiError) -> HttpResponse:
     return response
 
 
+# --- Step 0: failed calls are limited per client address ---------------------------------------
+
+
+def _unauthenticated_refusal(retry_after: int) -> ApiError:
+    rule = API_UNAUTHENTICATED_PER_IP
+    return ApiError(
+        429,
+        "rate_limited",
+        Refused(rule, retry_after).message,
+        limit={"name": rule.name, "value": rule.limit, "retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def address_cut_off(request: HttpRequest) -> ApiError | None:
+    """The 429 for an address that failed too often in this window, or ``None``. Read before
+    any key is looked up: guessing keys from one address stops costing lookups at the limit.
+    An unreachable cache lets the call through, as the throttle does."""
+    refused = throttle_peek(by_ip(API_UNAUTHENTICATED_PER_IP, request))
+    return _unauthenticated_refusal(refused.retry_after) if refused else None
+
+
+def counted_failure(request: HttpRequest, error: ApiError) -> ApiError:
+    """``error`` itself, once a 401 is counted against the client's address; past the limit a
+    429 instead. Other errors never count."""
+    if error.status != 401:
+        return error
+    refused = throttle_hit(by_ip(API_UNAUTHENTICATED_PER_IP, request))
+    return error if refused is None else _unauthenticated_refusal(refused.retry_after)
+
+
+# --- Steps 1–5 ----------------------------------------------------------------------------------
+
+
 @dataclass
 class ApiKeyPrincipal:
     """An API key acting for its organization; ``authorize`` asks it for catalog keys.
@@ -103,7 +146,9 @@ class ApiKeyPrincipal:
         return f"API key {self.key.name} ({self.key.prefix}…)"
 
     @property
-    def is_customer_limited(self) -> bool:
+    def is_customer_restricted(self) -> bool:
+        """Limited to selected customers (``authorize`` then refuses what no restricted
+        principal holds, e.g. ``billing.manage``)."""
         return self.customer_ids is not None
 
     def has_catalog_permission(
@@ -333,12 +378,15 @@ def api_scope(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     counts_itself = bool(getattr(getattr(operation, "view_func", None), CHARGES_EVENTS, False))
 
     def scoped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        cut_off = address_cut_off(request)
+        if cut_off is not None:
+            return error_response(cut_off)
         try:
             parsed = key_format.parse(_bearer(request))
             if parsed is None:
                 raise _invalid_key()
         except ApiError as error:
-            return error_response(error)
+            return error_response(counted_failure(request, error))
         customer_id = _header_customer_id(request)
         # The key's own organization part selects the context; naming the customer up front
         # keeps the transaction to the main database and that customer's region.
@@ -348,9 +396,9 @@ def api_scope(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
                 if not counts_itself:
                     charge(api)
             except ApiError as error:
-                return error_response(error)
+                return error_response(counted_failure(request, error))
             setattr(request, _API_ATTRIBUTE, api)
-            if api.principal.is_customer_limited:
+            if api.principal.is_customer_restricted:
                 # API keys are invisible to customer-restricted principals, so narrowing to
                 # app.role = 'customer' happens after the key was found.
                 with context(org_id=api.org_id, customer_id=customer_id, role=CUSTOMER):

@@ -1,4 +1,10 @@
-"""Settings → ADVANCED → API Keys (SPEC §9), guarded by ``organization.manage_settings``."""
+"""Settings → ADVANCED → API Keys (SPEC §9), guarded by ``organization.manage_settings``.
+
+The page also lists the embed tokens and connect links still in force (SPEC §11). Revoking one
+asks ``connections.share`` — SPEC §4's key for embed tokens and connect links — so whoever may
+hand a link out may take it back, and someone who reads this page without that key sees the
+list but no Revoke button (and the server refuses them).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from api import selectors, services
 from api.forms import ALL, ApiKeyForm
@@ -21,8 +28,12 @@ from fastn_console.console import (
     organization_wide,
 )
 from roles.catalog import MANAGE_SETTINGS
+from widget.models import EmbedGrant
+from widget.selectors import embed_grants_active
+from widget.services import embed_grant_revoke
 
 PAGE_SIZE = 25
+SHARE = "connections.share"
 
 
 def _settings_manager(request: HttpRequest) -> Tenant:
@@ -43,6 +54,7 @@ def key_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         request.GET.get("page")
     )
     rows = [(key, selectors.api_key_customers(key)) for key in page.object_list]
+    grants = Paginator(embed_grants_active(), PAGE_SIZE).get_page(request.GET.get("tokens"))
     return render(
         request,
         "api/key_list.html",
@@ -50,6 +62,8 @@ def key_list(request: HttpRequest, org_slug: str) -> HttpResponse:
             "page": page,
             "rows": rows,
             "search": search,
+            "grants": grants,
+            "can_revoke_grants": tenant.can(SHARE),
             "usage": selectors.usage_by_customer(organization=tenant.organization)[:10],
         },
     )
@@ -88,3 +102,25 @@ def key_revoke(request: HttpRequest, org_slug: str, key_id: uuid.UUID) -> HttpRe
         messages.success(request, f"The key “{key.name}” is revoked; calls with it now fail.")
         return redirect("api:key_list", org_slug=org_slug)
     return render(request, "api/key_confirm_revoke.html", {"key": key})
+
+
+def _get_embed_grant_for_user(request: HttpRequest, grant_id: uuid.UUID) -> EmbedGrant:
+    """A grant of this organization the member may revoke; 404 outside it, 403 without the
+    key (asked organization-wide first, then for the grant's own customer)."""
+    tenant = organization_wide(request)
+    tenant.authorize(SHARE)
+    grant = get_for_tenant_or_404(EmbedGrant.objects.select_related("customer"), id=grant_id)
+    tenant.authorize(SHARE, grant.customer)
+    return grant
+
+
+@require_POST
+def embed_token_revoke(request: HttpRequest, org_slug: str, grant_id: uuid.UUID) -> HttpResponse:
+    grant = _get_embed_grant_for_user(request, grant_id)
+    embed_grant_revoke(acting_user=request.user, grant=grant)
+    messages.success(
+        request,
+        f"The {grant.get_kind_display().lower()} for {grant.customer.name} is revoked; it and "
+        "every renewal of it stop working at once.",
+    )
+    return redirect("api:key_list", org_slug=org_slug)

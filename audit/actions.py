@@ -94,6 +94,7 @@ CONNECTION_DISCONNECT = _action("connection.disconnect", "Connection disconnecte
 CONNECTION_DELETE = _action("connection.delete", "Connection deleted")
 CONNECTION_TEST = _action("connection.test", "Connection tested")
 CONNECTION_SHARE = _action("connection.share", "Connect link or embed token issued")
+EMBED_TOKEN_REVOKE = _action("embed_token.revoke", "Connect link or embed token revoked")
 CONNECTIONS_REENCRYPT = _action("connections.reencrypt", "Credentials re-encrypted")
 WORKFLOW_CREATE = _action("workflow.create", "Workflow created")
 WORKFLOW_UPDATE = _action("workflow.update", "Workflow changed (new version)")

@@ -10,10 +10,18 @@ from tenancy.managers import ScopedManager
 
 
 class AuditLogEntry(models.Model):
-    """Who changed what, when. Data-plane changes record ids and field names, never values."""
+    """Who changed what, when. Data-plane changes record ids and field names, never values.
+
+    Append-only for the runtime login (SPEC §14, migration 0002): it inserts and reads rows,
+    but holds no UPDATE or DELETE grant on them. An organization's rows go with it through the
+    database's ``ON DELETE CASCADE`` on ``org_id``, which PostgreSQL runs as the table's owner;
+    Django itself does nothing (``DO_NOTHING``: its collector would delete as the runtime login,
+    and Django refuses to mix its database-level variants with the Python-level ones of the
+    organization's other references).
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_entries")
+    org = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="audit_entries")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

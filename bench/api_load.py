@@ -16,7 +16,6 @@ inside its own test databases. Standalone, it creates throwaway test databases (
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import socket
@@ -31,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench import _harness as harness
 
 REPO = Path(__file__).resolve().parent.parent
 SCALES: dict[str, dict[str, Any]] = {
@@ -107,6 +108,8 @@ def _free_port() -> int:
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[int]:
     """gunicorn serving the project on a free loopback port, stopped by its pid afterwards."""
+    from tests.conftest import stop_process
+
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -143,12 +146,7 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[int]:
             time.sleep(0.2)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @dataclass
@@ -234,13 +232,12 @@ def ratelimit_checks(count: int) -> dict[str, float]:
     limits = {"api_calls_per_minute": 10**9, "api_calls_per_day": 10**9}
     conn = ratelimit.client()
     conn.ping()
-    timings = []
-    for _ in range(count):
-        start = time.perf_counter()
-        ratelimit.check_and_count(
+    timings = harness.timings(
+        lambda: ratelimit.check_and_count(
             org_id=org_id, customer_id=customer_id, amounts={"api_call": 1}, limits=limits
-        )
-        timings.append(time.perf_counter() - start)
+        ),
+        count,
+    )
     conn.delete(ratelimit.usage_hash_key(org_id))
     conn.srem(ratelimit.usage_dirty_key(), str(org_id))
     return {
@@ -298,29 +295,7 @@ def report(figures: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastn_console.settings")
-    os.environ["FASTN_TEST_DB_SUFFIX"] = "_bench_api"
-    os.environ.setdefault("FASTN_TESTING", "1")
-    import django
-
-    django.setup()
-    from django.db import connections
-    from django.test.utils import setup_databases, teardown_databases
-
-    from tenancy.router import owner_aliases
-
-    config = setup_databases(verbosity=0, interactive=False, aliases=sorted(owner_aliases()))
-    try:
-        figures = run(args.scale)
-    finally:
-        connections.close_all()
-        teardown_databases(config, verbosity=0)
-    print(report(figures))
-    return 0
+    return harness.main(__doc__, SCALES, "_bench_api", lambda args: (report(run(args.scale)), 0))
 
 
 if __name__ == "__main__":

@@ -17,16 +17,12 @@ smoke``. It creates throwaway test databases (suffix ``_custbench``) and drops t
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import sys
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
+
+from bench import _harness as harness
 
 SCALES: dict[str, dict[str, int]] = {
     "smoke": {"customers": 300, "runs": 5},
@@ -36,12 +32,7 @@ REGIONS = ["us", "eu", "apac"]
 
 
 def _median_ms(func: Callable[[], Any], runs: int) -> float:
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        func()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings) * 1000
+    return harness.median_seconds(func, runs) * 1000
 
 
 def _load(org_id: uuid.UUID, count: int) -> None:
@@ -131,36 +122,24 @@ def run(scale: str) -> dict[str, Any]:
     return figures
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastn_console.settings")
-    os.environ["FASTN_TEST_DB_SUFFIX"] = "_custbench"
-    os.environ.setdefault("FASTN_TESTING", "1")
-    import django
-
-    django.setup()
-    from django.db import connections
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
-
-    from tenancy.router import owner_aliases
-
-    setup_test_environment()
-    config = setup_databases(verbosity=0, interactive=False, aliases=sorted(owner_aliases()))
-    try:
-        figures = run(args.scale)
-    finally:
-        connections.close_all()
-        teardown_databases(config, verbosity=0)
-    print(f"Settings → Customers with {figures['customers']:,} customers in three regions")
+def report(figures: dict) -> str:
+    lines = [f"Settings → Customers with {figures['customers']:,} customers in three regions"]
     for label, (small, large) in figures["queries"].items():
-        print(f"  {label:<16} queries: {large} (30 customers: {small})")
+        lines.append(f"  {label:<16} queries: {large} (30 customers: {small})")
     for label, ms in figures["ms"].items():
-        print(f"  {label:<16} {ms:8.2f} ms (median)")
-    print(f"ratio list / minimal page: {figures['ratio']:.2f}  (target <= 3)")
-    return 0
+        lines.append(f"  {label:<16} {ms:8.2f} ms (median)")
+    lines.append(f"ratio list / minimal page: {figures['ratio']:.2f}  (target <= 3)")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    return harness.main(
+        __doc__,
+        SCALES,
+        "_custbench",
+        lambda args: (report(run(args.scale)), 0),
+        test_environment=True,
+    )
 
 
 if __name__ == "__main__":

@@ -13,29 +13,16 @@ smoke``. It creates throwaway test databases (suffix ``_bench``) and drops them 
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import sys
-import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+
+from bench import _harness as harness
 
 SCALES: dict[str, dict[str, int]] = {
     "smoke": {"rows": 2_000, "customers": 300, "runs": 3},
     "full": {"rows": 100_000, "customers": 10_000, "runs": 5},
 }
-
-
-def _median_seconds(func: Callable[[], Any], runs: int) -> float:
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        func()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
 
 
 def _owner_execute(alias_region: str, sql: str, params: list[Any]) -> None:
@@ -89,7 +76,7 @@ def relocation_rows_per_second(rows: int, runs: int) -> float:
             relocation = relocation_start(acting_user=org.owner, customer=current, to_region=target)
         relocation_run(org_id=org.id, relocation_id=relocation.id)
 
-    seconds = _median_seconds(move, runs)
+    seconds = harness.median_seconds(move, runs)
     return rows / seconds
 
 
@@ -114,8 +101,8 @@ def customer_list_ratio(customers: int, runs: int) -> tuple[float, float]:
 
     page(single.id)()
     page(spread.id)()
-    single_seconds = _median_seconds(page(single.id), runs * 4)
-    spread_seconds = _median_seconds(page(spread.id), runs * 4)
+    single_seconds = harness.median_seconds(page(single.id), runs * 4)
+    spread_seconds = harness.median_seconds(page(spread.id), runs * 4)
     return single_seconds, spread_seconds
 
 
@@ -134,37 +121,22 @@ def run(scale: str) -> dict[str, float]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastn_console.settings")
-    os.environ["FASTN_TEST_DB_SUFFIX"] = "_bench"
-    os.environ.setdefault("FASTN_TESTING", "1")
-    import django
-
-    django.setup()
-    from django.db import connections
-    from django.test.utils import setup_databases, teardown_databases
-
-    from tenancy.router import owner_aliases
-
-    config = setup_databases(verbosity=0, interactive=False, aliases=sorted(owner_aliases()))
-    try:
-        figures = run(args.scale)
-    finally:
-        connections.close_all()
-        teardown_databases(config, verbosity=0)
-    print(f"relocation: {figures['rows']:,} execution-log rows")
-    print(
-        f"  rows per second (median of runs): {figures['rows_per_second']:,.0f}  (target >= 20,000)"
+def report(figures: dict) -> str:
+    return "\n".join(
+        [
+            f"relocation: {figures['rows']:,} execution-log rows",
+            f"  rows per second (median of runs): {figures['rows_per_second']:,.0f}"
+            "  (target >= 20,000)",
+            f"customer list, first page with connection counts, {figures['customers']:,} customers",
+            f"  one region:    {figures['single_region_ms']:.2f} ms (median)",
+            f"  three regions: {figures['three_regions_ms']:.2f} ms (median)",
+            f"ratio three regions / one region: {figures['ratio']:.2f}  (target <= 1.5)",
+        ]
     )
-    print(f"customer list, first page with connection counts, {figures['customers']:,} customers")
-    print(f"  one region:    {figures['single_region_ms']:.2f} ms (median)")
-    print(f"  three regions: {figures['three_regions_ms']:.2f} ms (median)")
-    print(f"ratio three regions / one region: {figures['ratio']:.2f}  (target <= 1.5)")
-    return 0
+
+
+def main() -> int:
+    return harness.main(__doc__, SCALES, "_bench", lambda args: (report(run(args.scale)), 0))
 
 
 if __name__ == "__main__":

@@ -24,14 +24,14 @@ import argparse
 import os
 import secrets
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from bench import _harness as harness
 
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"customers": 20, "rows": 20_000, "probes": 3, "runs": 5},
@@ -298,34 +298,13 @@ def report(figures: Figures) -> str:
     return "\n".join(lines)
 
 
+def _measure(args: argparse.Namespace) -> tuple[str, int]:
+    figures = measure(args.scale, bootstrap_url=os.environ.get("DATABASE_BOOTSTRAP_URL", ""))
+    return report(figures), 0 if figures.indexed else 1
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastn_console.settings")
-    os.environ["FASTN_TEST_DB_SUFFIX"] = "_rlsbench"
-    os.environ.setdefault("FASTN_TESTING", "1")
-    import django
-
-    django.setup()
-    from django.db import connections
-    from django.test.utils import setup_databases, teardown_databases
-
-    from tenancy.router import owner_aliases
-
-    config = setup_databases(
-        verbosity=0,
-        interactive=False,
-        aliases=sorted(owner_aliases()),  # type: ignore[arg-type]
-    )
-    try:
-        figures = measure(args.scale, bootstrap_url=os.environ.get("DATABASE_BOOTSTRAP_URL", ""))
-    finally:
-        connections.close_all()
-        teardown_databases(config, verbosity=0)
-    print(report(figures))
-    return 0 if figures.indexed else 1
+    return harness.main(__doc__, SCALES, "_rlsbench", _measure)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +20,7 @@ from customers.models import Customer, CustomerLimitOverride, Organization, Plan
 from customers.plans import LIMIT_LABELS, PER_CUSTOMER_LIMITS
 from customers.states import customer_require_writable
 from dataplane.models import Connection, Workflow
-from tenancy.context import on_commit, require_scope
+from tenancy.context import ORGANIZATION, Scope, context, on_commit, require_scope
 
 COUNT_LIMITS = (
     "customers_per_org",
@@ -48,6 +50,28 @@ def _current_count(key: str) -> int:
     return Workflow.objects.count()
 
 
+@contextmanager
+def _organization_wide_view(scope: Scope) -> Iterator[None]:
+    """Where an organization-level cap is counted: the whole organization.
+
+    A request may have narrowed its scope to one customer (the API's ``x-end-org-id``), and in
+    that scope the customers table shows that customer alone; counting there would let any
+    request naming a customer pass the cap. The count runs in the organization's own scope
+    instead, nested in the caller's transaction (so the lock taken before it still holds) and
+    left again afterwards. A customer-restricted scope is never widened: such a principal has
+    no business adding organization-level rows, and its count would be wrong.
+    """
+    if scope.is_customer_restricted:
+        raise ValueError(
+            "Organization-level caps are counted by organization-wide principals only."
+        )
+    if scope.customer_id is None:
+        yield
+        return
+    with context(org_id=scope.org_id, role=ORGANIZATION, user_id=scope.user_id):
+        yield
+
+
 def count_limit_guard(
     *, organization: Organization, key: str, customer: Customer | None = None, adding: int = 1
 ) -> None:
@@ -55,7 +79,9 @@ def count_limit_guard(
 
     Call it inside the transaction that inserts the rows: the lock on the organization row
     (customers, API keys) or the customer row (connections, workflows) is held until that
-    transaction ends, so two concurrent requests are counted one after the other. Raises
+    transaction ends, so two concurrent requests are counted one after the other. Per-customer
+    limits count the customer in scope; organization-level caps count the whole organization,
+    whatever customer the caller's scope names (``_organization_wide_view``). Raises
     ``LimitReached`` (a ``ValidationError``), or ``CustomerNotWritable`` for a customer whose
     state refuses writes.
     """
@@ -70,12 +96,15 @@ def count_limit_guard(
             raise ValueError(f"{key} is counted in the customer's own scope.")
         locked = Customer.objects.select_for_update().get(id=customer.id)
         customer_require_writable(customer=locked)
+        count = _current_count(key)
     else:
-        Organization.objects.select_for_update().filter(id=organization.id).first()
+        with _organization_wide_view(scope):
+            Organization.objects.select_for_update().filter(id=organization.id).first()
+            count = _current_count(key)
     limit = effective_limit(
         organization=organization, key=key, customer=customer if per_customer else None
     )
-    if _current_count(key) + adding > limit.value:
+    if count + adding > limit.value:
         raise LimitReached(
             key=key, limit=limit.value, plan_name=organization.plan.name, source=limit.source
         )

@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -70,7 +70,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["plan", "status", "default_region", "email_domain_verified"]
-    search_fields = ["name", "slug", "email_domain", "pending_email_domain"]
+    search_fields = ["name", "slug", "email_domain", "email_domain_change__domain"]
     list_select_related = ["plan", "owner"]
     ordering = ["name"]
     readonly_fields = [
@@ -110,11 +110,28 @@ class OrganizationAdmin(admin.ModelAdmin):
     actions = ["approve_pending_domain"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
-        return super().get_queryset(request).annotate(n_customers=Count("customers"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_customers=Count("customers"),
+                pending_domain=F("email_domain_change__domain"),
+                pending_sent_to=F("email_domain_change__sent_to"),
+            )
+        )
 
     @admin.display(description="Customers", ordering="n_customers")
     def customer_count(self, obj: Any) -> int:
         return int(getattr(obj, "n_customers", 0))
+
+    # The pending change lives in its own organization-only table (``EmailDomainChange``).
+    @admin.display(description="Pending email domain", ordering="pending_domain")
+    def pending_email_domain(self, obj: Any) -> str:
+        return str(getattr(obj, "pending_domain", None) or "")
+
+    @admin.display(description="Pending email domain sent to")
+    def pending_email_domain_sent_to(self, obj: Any) -> str:
+        return str(getattr(obj, "pending_sent_to", None) or "")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # organizations come from signup

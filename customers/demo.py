@@ -168,6 +168,19 @@ def _customer_data(
         )
 
 
+def production_refusal() -> str | None:
+    """Why demo data must not be seeded here, or ``None``. The demo creates a staff superuser
+    and members whose password is the published demo password: only with ``DEBUG`` on (a
+    development machine, or a test that turns it on), never with production settings."""
+    if settings.DEBUG:
+        return None
+    return (
+        "seed_demo refuses to run with production settings: it creates a staff superuser and "
+        "members with the demo password (DEMO_PASSWORD). Set DJANGO_DEBUG=true on a "
+        "development machine to seed demo data."
+    )
+
+
 def seed(log: Any = print) -> None:
     password = settings.DEMO_PASSWORD
     staff = _user("staff@fastn.test", password, full_name="Fastn Staff")

@@ -65,8 +65,6 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     email_domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
     email_domain_verified = models.BooleanField(default=False)
-    pending_email_domain = models.CharField(max_length=253, blank=True)
-    pending_email_domain_sent_to = models.EmailField(blank=True)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
     status = models.CharField(
         max_length=20, choices=OrganizationStatus.choices, default=OrganizationStatus.ACTIVE
@@ -86,6 +84,29 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EmailDomainChange(models.Model):
+    """A requested email-domain change, waiting for its emailed link (or staff) to be applied.
+
+    Not on ``Organization``: every organization row is readable to the runtime login (SPEC
+    §5.5, for the duplicate-domain check and slug resolution), while the domain an organization
+    is moving to and the address its link went to are that organization's own business, and
+    only organization-wide principals of it read them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="email_domain_change"
+    )
+    domain = models.CharField(max_length=253)
+    sent_to = models.EmailField(blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager["EmailDomainChange"]()
+
+    def __str__(self) -> str:
+        return self.domain
 
 
 class CustomerStatus(models.TextChoices):

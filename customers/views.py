@@ -23,6 +23,7 @@ from customers.forms import (
     TypedConfirmationForm,
 )
 from customers.models import HIDDEN_CUSTOMER_STATES, Customer, CustomerStatus, Organization, Region
+from customers.services.email_domain import pending_email_domain
 from dataplane.models import Connection, ExecutionStatus, Workflow
 from fastn_console.console import (
     add_service_errors,
@@ -84,6 +85,7 @@ def _general_context(request: HttpRequest, **forms: Any) -> dict[str, Any]:
     is_owner = tenant.can(OWNER_ONLY)
     context_data: dict[str, Any] = {
         "organization": organization,
+        "pending_change": pending_email_domain(organization),
         "can_manage": can_manage,
         "is_owner": is_owner,
         "regions": Region.choices,
@@ -198,7 +200,7 @@ def verify_domain(request: HttpRequest, org_slug: str, token: str) -> HttpRespon
                 data["error"] = exc.messages[0]
                 return render(request, "customers/verify_domain.html", data, status=400)
             data["done"] = True
-        elif organization.pending_email_domain != domain:
+        elif (pending := pending_email_domain(organization)) is None or pending.domain != domain:
             data["error"] = (
                 "This link is for a domain change that was cancelled, already applied or "
                 "replaced by a newer one."

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from fastn_console.clients import client_ip
 
@@ -76,6 +76,12 @@ class Refused:
         wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
         return self.rule.message.format(wait=wait)
 
+    def refuse(self, response: HttpResponse) -> HttpResponse:
+        """``response`` as the refusal: status 429 with ``Retry-After``."""
+        response.status_code = 429
+        response["Retry-After"] = str(self.retry_after)
+        return response
+
 
 def by_ip(rule: Rule, request: HttpRequest) -> tuple[Rule, str]:
     return rule, client_ip(request)
@@ -90,12 +96,34 @@ def _key(rule: Rule, subject: str, window_start: int) -> str:
     return f"throttle:{rule.name}:{digest}:{window_start}"
 
 
+def _window(rule: Rule, now: float) -> tuple[int, int]:
+    """The start of ``rule``'s window at ``now`` and the seconds left in it."""
+    start = int(now // rule.window_seconds) * rule.window_seconds
+    return start, max(1, math.ceil(start + rule.window_seconds - now))
+
+
+def throttle_peek(*checks: tuple[Rule, str], now: float | None = None) -> Refused | None:
+    """Whether one more attempt would be refused, without counting one (e.g. to refuse a call
+    before doing any work for it, when only some outcomes count)."""
+    now = time.time() if now is None else now
+    for rule, subject in checks:
+        start, left = _window(rule, now)
+        try:
+            count = cache.get(_key(rule, subject, start)) or 0
+        except Exception:  # noqa: BLE001 - an unreachable cache lets the attempt through
+            logger.warning("Throttle %s not read: the cache is unreachable", rule.name)
+            continue
+        if int(count) >= rule.limit:
+            return Refused(rule, left)
+    return None
+
+
 def throttle_hit(*checks: tuple[Rule, str], now: float | None = None) -> Refused | None:
     """Count one attempt for each ``(rule, subject)``; the first refusal, or ``None``."""
     now = time.time() if now is None else now
     refused: Refused | None = None
     for rule, subject in checks:
-        start = int(now // rule.window_seconds) * rule.window_seconds
+        start, left = _window(rule, now)
         key = _key(rule, subject, start)
         try:
             cache.add(key, 0, rule.window_seconds + 5)
@@ -104,5 +132,5 @@ def throttle_hit(*checks: tuple[Rule, str], now: float | None = None) -> Refused
             logger.warning("Throttle %s not counted: the cache is unreachable", rule.name)
             continue
         if count > rule.limit and refused is None:
-            refused = Refused(rule, max(1, math.ceil(start + rule.window_seconds - now)))
+            refused = Refused(rule, left)
     return refused

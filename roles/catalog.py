@@ -128,11 +128,15 @@ def _key(key: str) -> str:
 MANAGE_MEMBERS = _key("organization.manage_members")
 MANAGE_ROLES = _key("organization.manage_roles")
 MANAGE_SETTINGS = _key("organization.manage_settings")
+BILLING_MANAGE = _key("billing.manage")
 # Not a grant: only the organization's owner holds it (transfer ownership, delete the
 # organization). ``has_permission`` accepts it beside the catalog's keys.
 OWNER_ONLY = "organization.owner"
 # What a member limited to one customer may read outside that customer's pages.
 READABLE_WHEN_RESTRICTED = _keys("connectors.read", "agents.read", "tools.read")
+# What no principal limited to one customer (or to selected customers) ever holds, whatever
+# its role grants: billing (limit overrides, plan changes) belongs to the whole organization.
+NEVER_WHEN_RESTRICTED = _keys(BILLING_MANAGE)
 
 _READS = _keys(
     "connectors.read",

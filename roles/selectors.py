@@ -6,11 +6,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
-from guardian.core import ObjectPermissionChecker
+from guardian.models import GroupObjectPermission
 
 from customers.models import Customer, Organization
 from roles import catalog
@@ -34,12 +35,23 @@ def has_permission(
 ) -> bool:
     if key != catalog.OWNER_ONLY and key not in catalog.ALL_KEYS:
         raise ValueError(f"Unknown permission key {key!r}")
+    if key in catalog.NEVER_WHEN_RESTRICTED and is_customer_restricted(principal):
+        return False
     if isinstance(principal, Membership):
         return _membership_has(principal, key, organization, customer)
     checker = getattr(principal, "has_catalog_permission", None)
     if checker is None:
         return False
     return bool(checker(key, organization, customer))
+
+
+def is_customer_restricted(principal: Any) -> bool:
+    """Whether ``principal`` acts for one customer (or a few) rather than the organization: a
+    membership limited to a customer, an API key limited to selected customers, an embed token.
+    A principal that does not say (``is_customer_restricted``) counts as restricted."""
+    if isinstance(principal, Membership):
+        return principal.restricted_customer_id is not None
+    return bool(getattr(principal, "is_customer_restricted", True))
 
 
 def _membership_has(
@@ -71,8 +83,30 @@ def membership_for_request(membership: Membership) -> Membership:
     return membership
 
 
+def role_group_name_of(*, org_id: uuid.UUID, role_id: uuid.UUID) -> str:
+    """The guardian Group of one (organization, role). Opaque: ids only, no names (groups have
+    no row-level security)."""
+    return f"org:{org_id}:role:{role_id}"
+
+
+def _role_grants(membership: Membership, organization: Organization) -> set[str]:
+    """The codenames the group of ``membership``'s own role holds on ``organization``, if the
+    user sits in that group. Only that group counts: not the user's other groups, and not
+    guardian's shortcut that gives a Django superuser every permission (console permissions
+    come from the membership alone)."""
+    return set(
+        GroupObjectPermission.objects.filter(
+            group__name=role_group_name_of(org_id=membership.org_id, role_id=membership.role_id),
+            group__user=membership.user_id,
+            content_type=ContentType.objects.get_for_model(Organization),
+            object_pk=str(organization.id),
+        ).values_list("permission__codename", flat=True)
+    )
+
+
 def _granted_keys(membership: Membership, organization: Organization) -> frozenset[str] | None:
-    """The catalog keys guardian grants ``membership`` here, or ``None`` if RLS hides it."""
+    """The catalog keys guardian grants ``membership``'s role here, or ``None`` if RLS hides
+    the membership."""
     remembered = getattr(membership, _GRANTS_ATTRIBUTE, False)
     if isinstance(remembered, frozenset):
         return remembered
@@ -81,7 +115,7 @@ def _granted_keys(membership: Membership, organization: Organization) -> frozens
     ).exists()
     if not visible:
         return None
-    codenames = set(ObjectPermissionChecker(membership.user).get_perms(organization))
+    codenames = _role_grants(membership, organization)
     granted = frozenset(key for key in catalog.ALL_KEYS if catalog.codename(key) in codenames)
     if remembered is None:
         setattr(membership, _GRANTS_ATTRIBUTE, granted)
@@ -128,6 +162,22 @@ def membership_change_refusal(actor: Membership, target: Membership) -> str | No
     if role_is_above(target.role, actor.role):
         return "This member's role holds permissions you do not hold."
     return None
+
+
+ROLE_HELD_ABOVE = (
+    "This role is held by someone above you: editing or deleting it would change what they may do."
+)
+
+
+def role_change_refusal(actor: Membership, role: Role) -> str | None:
+    """Why ``actor`` may not edit or delete ``role``, or ``None``: nobody changes a role held by
+    someone above them (SPEC §4), since every holder's permissions follow the role. A holder is
+    above the actor when the role holds permissions the actor lacks, or when it is the Owner."""
+    holders = role.memberships.exclude(user_id=actor.user_id)
+    if not role_is_above(role, actor.role):
+        owner = Organization.objects.filter(id=role.org_id).values("owner_id")
+        holders = holders.filter(user_id__in=owner)
+    return ROLE_HELD_ABOVE if holders.exists() else None
 
 
 def role_assignment_refusal(actor: Membership, role: Role) -> str | None:

@@ -52,7 +52,7 @@ from devstack_processes import (
 from devstack_services import EmbeddedServices, data_folder
 
 ENV_FILE = REPO / ".env"
-WEB_HOST, WEB_PORT = "127.0.0.1", 8000
+WEB_HOST, DEFAULT_WEB_PORT = "127.0.0.1", 8000
 DEMO_LOGINS = (  # what `manage.py seed_demo` creates
     ("owner@acme.test", "Acme's Owner"),
     ("admin@acme.test", "Admin"),
@@ -194,38 +194,74 @@ class Devstack:
 # --- subcommands ----------------------------------------------------------------------------
 
 
+def web_port(env: Mapping[str, str]) -> int:
+    """``WEB_PORT`` (default 8000), checked: a bad value stops with a message naming it."""
+    raw = env.get("WEB_PORT", "") or str(DEFAULT_WEB_PORT)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise DevstackError(f"WEB_PORT must be a port number (1-65535), not {raw!r}")
+    return int(raw)
+
+
+def web_workers(cpus: int | None = None) -> int:
+    """gunicorn workers for this machine: two per core plus one, at most eight."""
+    return min(8, 2 * (cpus or os.cpu_count() or 1) + 1)
+
+
+def web_command(*, port: int, reload: bool) -> list[str]:
+    """``make dev``: Django's auto-reloading runserver; ``make run``: gunicorn, as in production
+    (WhiteNoise serves the static files in both)."""
+    if reload:
+        return [sys.executable, "manage.py", "runserver", f"{WEB_HOST}:{port}"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "fastn_console.wsgi:application",
+        "--bind",
+        f"{WEB_HOST}:{port}",
+        "--workers",
+        str(web_workers()),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        "-",
+    ]
+
+
 def command_run(stack: Devstack, args: argparse.Namespace) -> int:
-    if port_accepts(WEB_HOST, WEB_PORT):
-        raise DevstackError(f"{WEB_HOST}:{WEB_PORT} is already in use (another `make run`?)")
+    port = web_port(stack.env())
+    if port_accepts(WEB_HOST, port):
+        raise DevstackError(f"{WEB_HOST}:{port} is already in use (another `make run`?)")
     stack.bootstrap()
     stack.manage("seed_demo")
     celery = [sys.executable, "-m", "celery", "-A", "fastn_console"]
     schedule = stack.folder / "celerybeat-schedule"
-    web = [sys.executable, "manage.py", "runserver", f"{WEB_HOST}:{WEB_PORT}"]
     stack.children.start("celery worker", [*celery, "worker", "-l", "info"], stack.env())
     stack.children.start(
         "celery beat", [*celery, "beat", "-l", "info", "-s", str(schedule)], stack.env()
     )
-    stack.children.start("web server", web, stack.env())
+    stack.children.start("web server", web_command(port=port, reload=args.reload), stack.env())
     deadline = time.monotonic() + 60
-    while not port_accepts(WEB_HOST, WEB_PORT):
+    while not port_accepts(WEB_HOST, port):
         exited = stack.children.first_exited()
         if exited:
             raise DevstackError(f"{exited[0]} exited during start-up (code {exited[1]})")
         if time.monotonic() > deadline:
-            raise DevstackError(f"the web server did not listen on {WEB_HOST}:{WEB_PORT}")
+            raise DevstackError(f"the web server did not listen on {WEB_HOST}:{port}")
         time.sleep(0.2)
-    print_banner(stack)
+    print_banner(stack, port)
     stack.watch()
     return 0
 
 
-def print_banner(stack: Devstack) -> None:
+def print_banner(stack: Devstack, port: int) -> None:
     env = stack.env()
     password = env.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
     lines = [
         "",
-        f"Fastn Console is running at http://{WEB_HOST}:{WEB_PORT}/",
+        f"Fastn Console is running at http://{WEB_HOST}:{port}/",
         "",
         f"Demo logins (password: {password}):",
         *(f"  {login:<21} {role}" for login, role in DEMO_LOGINS),
@@ -325,9 +361,12 @@ def command_clean_data(stack: Devstack, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="everything, with demo data and the web server").set_defaults(
-        handler=command_run
-    )
+    commands.add_parser(
+        "run", help="everything, with demo data, the web server on gunicorn"
+    ).set_defaults(handler=command_run, reload=False)
+    commands.add_parser(
+        "dev", help="like run, with Django's auto-reloading development server"
+    ).set_defaults(handler=command_run, reload=True)
     commands.add_parser("services", help="only the embedded servers, until Ctrl-C").set_defaults(
         handler=command_services
     )

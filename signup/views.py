@@ -16,7 +16,6 @@ from fastn_console.throttle import (
     SIGNUP_PER_EMAIL,
     SIGNUP_PER_IP,
     SIGNUP_RESEND,
-    Refused,
     by_address,
     by_ip,
     throttle_hit,
@@ -42,12 +41,6 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _throttled(response: HttpResponse, refused: Refused) -> HttpResponse:
-    response.status_code = 429
-    response["Retry-After"] = str(refused.retry_after)
-    return response
-
-
 def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
@@ -63,7 +56,7 @@ def signup_form(request: HttpRequest) -> HttpResponse:
         )
         if refused is not None:
             form.add_error(None, refused.message)
-            return _throttled(render(request, "signup/signup_form.html", {"form": form}), refused)
+            return refused.refuse(render(request, "signup/signup_form.html", {"form": form}))
         application = services.signup_application_create(
             full_name=data["full_name"],
             email=data["email"],

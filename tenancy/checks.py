@@ -6,7 +6,9 @@ It runs on the runtime aliases (``default`` and the regions) and fails when
 * a table with an ``org_id`` column (or the organizations table) lacks ENABLE + FORCE row-level
   security or a policy for the runtime login;
 * a table has neither RLS nor an entry in ``ALLOWED_WITHOUT_RLS`` (so nobody adds a table and
-  forgets it).
+  forgets it);
+* the runtime login could change or remove rows of an ``APPEND_ONLY_TABLES`` table (a grant or
+  a policy for UPDATE or DELETE).
 
 It is silent inside ``migrate`` (so a database can always be migrated forward) and skips tables
 that are not migrated yet. ``run_startup_check()`` is called at WSGI start-up and in Celery's
@@ -24,6 +26,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
+
+from tenancy.logins import logins
 
 # Tables without an org_id, each with the reason it needs no row-level security.
 ALLOWED_WITHOUT_RLS: dict[str, str] = {
@@ -50,6 +54,11 @@ ALLOWED_WITHOUT_RLS: dict[str, str] = {
 
 ORGANIZATIONS_TABLE = "customers_organization"
 
+# Tables whose rows the runtime login adds and reads but never changes or removes.
+APPEND_ONLY_TABLES: dict[str, str] = {
+    "audit_auditlogentry": "SPEC §14: audit rows are append-only for the runtime login.",
+}
+
 _silenced: ContextVar[bool] = ContextVar("tenancy_check_silenced", default=False)
 
 
@@ -70,9 +79,11 @@ def runtime_aliases() -> list[str]:
     return aliases
 
 
-def _fetch(alias: str, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+def _fetch(
+    alias: str, sql: str, params: Iterable[Any] | dict[str, Any] = ()
+) -> list[tuple[Any, ...]]:
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, list(params))
+        cursor.execute(sql, params if isinstance(params, dict) else list(params))
         return list(cursor.fetchall())
 
 
@@ -125,6 +136,41 @@ def problems_for(alias: str) -> list[str]:
             problems.append(f"{alias}: table {name} lacks ENABLE + FORCE ROW LEVEL SECURITY.")
         if not app_policies:
             problems.append(f"{alias}: table {name} has no policy for {user}.")
+    return problems + append_only_problems(alias)
+
+
+def append_only_problems(alias: str) -> list[str]:
+    """The runtime login's ways to change or remove rows of an append-only table (tables the
+    database does not have yet are skipped). Any alias of the database reads the same answer."""
+    found = _fetch(
+        alias,
+        """
+        SELECT t.name,
+               has_table_privilege(%(login)s, t.name, 'UPDATE'),
+               has_table_privilege(%(login)s, t.name, 'DELETE'),
+               ARRAY(SELECT p.policyname::text FROM pg_policies p
+                      WHERE p.schemaname = 'public' AND p.tablename = t.name
+                        AND p.cmd IN ('ALL', 'UPDATE', 'DELETE')
+                        AND (%(login)s = ANY (p.roles) OR 'public' = ANY (p.roles))
+                      ORDER BY 1)
+          FROM unnest(%(tables)s::text[]) AS t(name)
+         WHERE to_regclass('public.' || t.name) IS NOT NULL
+        """,
+        {"login": logins().app, "tables": sorted(APPEND_ONLY_TABLES)},
+    )
+    problems = []
+    for name, update, delete, policies in found:
+        granted = [command for command, held in (("UPDATE", update), ("DELETE", delete)) if held]
+        if granted:
+            problems.append(
+                f"{alias}: the runtime login holds {' and '.join(granted)} on the append-only "
+                f"table {name}."
+            )
+        if policies:
+            problems.append(
+                f"{alias}: policies let the runtime login change rows of the append-only table "
+                f"{name}: {', '.join(policies)}."
+            )
     return problems
 
 

@@ -11,7 +11,8 @@ deferred, so they cannot stop a row from pointing at another tenant's parent.
 
 ``RestrictWritesToOrganization`` and ``RestrictToSubjectCustomer`` add one rule to a table that
 already has its policies: the way a later migration tightens an existing table (never by
-editing the migration that created it).
+editing the migration that created it). ``AppendOnlyForRuntime`` is the same for a table whose
+rows the runtime login may add and read but never change or remove (the audit log).
 
 Both run only on the databases the router migrates the model into.
 """
@@ -142,7 +143,7 @@ def policy_statements(
             f"TO {app} USING ({ROLE} = 'organization')"
         )
         # Anyone in the organization appends; reading, changing and deleting stay org-wide.
-        sql += [s for s in organization_writes_statements(table) if "FOR INSERT" not in s]
+        sql += organization_writes_statements(table, ("update", "delete"))
     if immutable_column:
         deleting = (
             f"EXISTS (SELECT 1 FROM {organizations_table} o "
@@ -168,16 +169,24 @@ def subject_customer_statements(table: str, column: str) -> list[str]:
     ]
 
 
-def organization_writes_statements(table: str) -> list[str]:
-    """RESTRICTIVE policies: only organization-wide principals insert, update or delete."""
+WRITE_COMMANDS = ("insert", "update", "delete")
+
+
+def organization_writes_statements(
+    table: str, commands: tuple[str, ...] = WRITE_COMMANDS
+) -> list[str]:
+    """RESTRICTIVE policies: only organization-wide principals insert, update or delete (or
+    the ``commands`` named)."""
     app, rule = logins().app, f"{ROLE} = 'organization'"
+    clauses = {
+        "insert": f"WITH CHECK ({rule})",
+        "update": f"USING ({rule}) WITH CHECK ({rule})",
+        "delete": f"USING ({rule})",
+    }
     return [
-        f"CREATE POLICY organization_role_insert ON {table} AS RESTRICTIVE FOR INSERT "
-        f"TO {app} WITH CHECK ({rule})",
-        f"CREATE POLICY organization_role_update ON {table} AS RESTRICTIVE FOR UPDATE "
-        f"TO {app} USING ({rule}) WITH CHECK ({rule})",
-        f"CREATE POLICY organization_role_delete ON {table} AS RESTRICTIVE FOR DELETE "
-        f"TO {app} USING ({rule})",
+        f"CREATE POLICY organization_role_{command} ON {table} AS RESTRICTIVE "
+        f"FOR {command.upper()} TO {app} {clauses[command]}"
+        for command in commands
     ]
 
 
@@ -226,7 +235,8 @@ class EnableTenantRLS(_DatabaseOperation):
         schema_editor.execute(
             "DO $$ DECLARE p record; BEGIN "
             f"FOR p IN SELECT policyname FROM pg_policies WHERE tablename = '{table}' LOOP "
-            f"EXECUTE format('DROP POLICY %I ON {table}', p.policyname); END LOOP; END $$"
+            # %% : the schema editor hands psycopg parameters, so a lone % is a placeholder.
+            f"EXECUTE format('DROP POLICY %%I ON {table}', p.policyname); END LOOP; END $$"
         )
         schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
@@ -293,13 +303,19 @@ class AddCompositeForeignKey(_DatabaseOperation):
 
 class RestrictWritesToOrganization(_DatabaseOperation):
     """Add the organization-wide-writes rule to a table that already has its tenant policies
-    (rows customer-restricted principals may read but never change)."""
+    (rows customer-restricted principals may read but never change). ``commands`` narrows it,
+    e.g. ``("update", "delete")`` for rows any context of the customer adds but only
+    organization-wide principals change (embed grants: issued anywhere, revoked org-wide)."""
 
-    def __init__(self, model_name: str) -> None:
+    def __init__(self, model_name: str, commands: tuple[str, ...] = WRITE_COMMANDS) -> None:
         self.model_name = model_name
+        self.commands = tuple(commands)
+        if not set(self.commands) <= set(WRITE_COMMANDS):
+            raise ValueError(f"commands must be among {WRITE_COMMANDS}")
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return (self.__class__.__qualname__, [self.model_name], {})
+        options = {} if self.commands == WRITE_COMMANDS else {"commands": self.commands}
+        return (self.__class__.__qualname__, [self.model_name], options)
 
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
@@ -307,7 +323,7 @@ class RestrictWritesToOrganization(_DatabaseOperation):
         model = self._model(app_label, to_state, schema_editor)
         if model is None:
             return
-        for statement in organization_writes_statements(model._meta.db_table):
+        for statement in organization_writes_statements(model._meta.db_table, self.commands):
             schema_editor.execute(statement)
 
     def database_backwards(
@@ -316,7 +332,7 @@ class RestrictWritesToOrganization(_DatabaseOperation):
         model = self._model(app_label, from_state, schema_editor)
         if model is None:
             return
-        for command in ("insert", "update", "delete"):
+        for command in self.commands:
             schema_editor.execute(
                 f"DROP POLICY organization_role_{command} ON {model._meta.db_table}"
             )
@@ -355,3 +371,76 @@ class RestrictToSubjectCustomer(_DatabaseOperation):
 
     def describe(self) -> str:
         return f"Customer rule on {self.model_name}.{self.column}"
+
+
+def append_only_statements(table: str) -> list[str]:
+    """Take UPDATE and DELETE from ``fastn_app`` on ``table``: the grants, and every policy of
+    its that covers them. The organization rule stays, split into its SELECT and INSERT halves;
+    the owner's and the platform's policies and grants are untouched."""
+    app, org_match = logins().app, f"org_id = {ORG}"
+    return [
+        f"REVOKE UPDATE, DELETE ON {table} FROM {app}",
+        f"DROP POLICY IF EXISTS organization_role_update ON {table}",
+        f"DROP POLICY IF EXISTS organization_role_delete ON {table}",
+        f"DROP POLICY tenant_org ON {table}",
+        f"CREATE POLICY tenant_org_select ON {table} AS PERMISSIVE FOR SELECT TO {app} "
+        f"USING ({org_match})",
+        f"CREATE POLICY tenant_org_insert ON {table} AS PERMISSIVE FOR INSERT TO {app} "
+        f"WITH CHECK ({org_match})",
+    ]
+
+
+class AppendOnlyForRuntime(_DatabaseOperation):
+    """Make an organization-level table append-only for the runtime login (SPEC §14: audit).
+
+    Fails the migration if a policy of the runtime login still covers UPDATE or DELETE
+    afterwards (a rule this operation does not know), rather than leave a way to rewrite rows.
+    """
+
+    reduces_to_sql = False
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__qualname__, [self.model_name], {})
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, to_state, schema_editor)
+        if model is None:
+            return
+        table = model._meta.db_table
+        for statement in append_only_statements(table):
+            schema_editor.execute(statement)
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT policyname FROM pg_policies WHERE tablename = %s AND %s = ANY (roles) "
+                "AND cmd IN ('ALL', 'UPDATE', 'DELETE')",
+                [table, logins().app],
+            )
+            left = [row[0] for row in cursor.fetchall()]
+        if left:
+            raise RuntimeError(f"{table}: policies still let {logins().app} change rows: {left}")
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        model = self._model(app_label, from_state, schema_editor)
+        if model is None:
+            return
+        table, app, org_match = model._meta.db_table, logins().app, f"org_id = {ORG}"
+        schema_editor.execute(f"DROP POLICY tenant_org_select ON {table}")
+        schema_editor.execute(f"DROP POLICY tenant_org_insert ON {table}")
+        schema_editor.execute(
+            f"CREATE POLICY tenant_org ON {table} AS PERMISSIVE FOR ALL TO {app} "
+            f"USING ({org_match}) WITH CHECK ({org_match})"
+        )
+        # Changes come back organization-wide only: never wider than before this operation.
+        for statement in organization_writes_statements(table, ("update", "delete")):
+            schema_editor.execute(statement)
+        schema_editor.execute(f"GRANT UPDATE, DELETE ON {table} TO {app}")
+
+    def describe(self) -> str:
+        return f"Rows of {self.model_name} are append-only for the runtime login"

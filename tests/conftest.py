@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -137,6 +138,28 @@ def test_database_environment() -> dict[str, str]:
     }
 
 
+def stop_process(
+    process: subprocess.Popen[Any], *, timeout: float = 15, group: bool = False
+) -> None:
+    """SIGTERM ``process`` (with ``group``, its whole process group), then SIGKILL it if it has
+    not exited within ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+
+    def send(sig: signal.Signals) -> None:
+        if group:
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
+
+    send(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 def start_celery_worker(
     *, name: str, queue: str, env: dict[str, str], log_path: Path, timeout: float = 60
 ) -> subprocess.Popen[bytes]:
@@ -200,9 +223,4 @@ def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactor
     )
     process.log_path = log_path  # type: ignore[attr-defined]
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)

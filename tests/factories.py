@@ -6,6 +6,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from django.test import Client
+
 from accounts.models import User
 from customers.models import Customer, Organization
 from customers.services import customer_create, organization_create
@@ -22,6 +24,13 @@ _seq = itertools.count(1)
 def make_user(email: str | None = None, **extra: Any) -> User:
     email = email or f"user{next(_seq)}@example.test"
     return User.objects.create_user(email=email, password=PASSWORD, **extra)
+
+
+def client_for(user: Any) -> Client:
+    """A test client logged in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def make_org(name: str | None = None, owner: User | None = None, **extra: Any) -> Organization:

@@ -257,3 +257,41 @@ def test_finder_rejects_an_old_python_with_a_plain_message(
 
     assert result.returncode != 0
     assert "needs Python 3.12 or newer, and none was found" in result.stderr
+
+
+# make run / make dev
+
+
+def test_run_serves_with_gunicorn_and_dev_with_the_reloading_server() -> None:
+    run = devstack.web_command(port=8123, reload=False)
+    assert run[1:4] == ["-m", "gunicorn", "fastn_console.wsgi:application"]
+    assert run[run.index("--bind") + 1] == "127.0.0.1:8123"
+    assert int(run[run.index("--workers") + 1]) >= 3
+    dev = devstack.web_command(port=8123, reload=True)
+    assert dev[1:] == ["manage.py", "runserver", "127.0.0.1:8123"]
+    parser = devstack.build_parser()
+    assert parser.parse_args(["run"]).reload is False
+    assert parser.parse_args(["dev"]).reload is True
+
+
+def test_web_port_comes_from_the_environment_and_bad_values_stop_with_a_message() -> None:
+    assert devstack.web_port({}) == 8000
+    assert devstack.web_port({"WEB_PORT": "8081"}) == 8081
+    for bad in ("http", "0", "70000", "-1"):
+        with pytest.raises(processes.DevstackError, match="WEB_PORT"):
+            devstack.web_port({"WEB_PORT": bad})
+
+
+def test_gunicorn_workers_follow_the_cores_within_bounds() -> None:
+    assert devstack.web_workers(1) == 3
+    assert devstack.web_workers(2) == 5
+    assert devstack.web_workers(64) == 8
+
+
+def test_procfile_names_web_worker_and_beat() -> None:
+    lines = (REPO / "Procfile").read_text().splitlines()
+    kinds = {line.split(":", 1)[0]: line.split(":", 1)[1] for line in lines if line.strip()}
+    assert set(kinds) == {"web", "worker", "beat"}
+    assert "gunicorn fastn_console.wsgi:application" in kinds["web"]
+    assert "celery -A fastn_console worker" in kinds["worker"]
+    assert "celery -A fastn_console beat" in kinds["beat"]

@@ -1,11 +1,17 @@
 """Embed tokens and connect links: signed, expiring, one customer, End User permissions.
 
-A token is ``django.core.signing.dumps`` of ``{"o": org id, "c": customer id, "k": kind,
-"r": first issue time}`` signed with ``settings.EMBED_TOKEN_KEY`` under its own salt, so no other
-signed value of the project (sessions, password resets) can be passed off as one. It is valid for
-``EMBED_TOKEN_MAX_AGE_SECONDS`` (8 hours). A valid token can be exchanged for a fresh one
-(``refresh``) until ``MAX_LIFETIME`` after the first issue, so an embedding page that stays open
-keeps working but a leaked token cannot be renewed forever.
+A token is ``django.core.signing.dumps`` of ``{"g": grant id, "o": org id, "c": customer id,
+"k": kind, "r": first issue time}`` signed with ``settings.EMBED_TOKEN_KEY`` under its own salt,
+so no other signed value of the project (sessions, password resets) can be passed off as one. It
+is valid for ``EMBED_TOKEN_MAX_AGE_SECONDS`` (8 hours). A valid token can be exchanged for a
+fresh one (``refresh``) until ``MAX_LIFETIME`` after the first issue, so an embedding page that
+stays open keeps working but a leaked token cannot be renewed forever.
+
+The grant is the ``widget.models.EmbedGrant`` row ``widget.services.embed_token_issue`` records
+for every token it issues; a refreshed token names the same grant. This module only signs and
+checks signatures: the widget's resolver also refuses a token whose grant is revoked, past its
+end or unknown (``widget.selectors.embed_grant_refusal``), so revoking a grant ends the token
+and every refresh of it. A token without a grant (issued before grants existed) is invalid.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class TokenInvalid(Exception):
 class EmbedPrincipal:
     """Whoever holds a valid token: the End User role, for that customer only."""
 
+    grant_id: uuid.UUID
     org_id: uuid.UUID
     customer_id: uuid.UUID
     kind: str
@@ -56,6 +63,10 @@ class EmbedPrincipal:
     @property
     def permissions(self) -> frozenset[str]:
         return END_USER_KEYS
+
+    @property
+    def is_customer_restricted(self) -> bool:
+        return True  # a token opens one customer's widget, nothing more
 
     def has_catalog_permission(self, key: str, organization: Any, customer: Any) -> bool:
         if organization is None or organization.id != self.org_id:
@@ -74,10 +85,24 @@ def _key() -> str:
     return str(key)
 
 
-def issue(*, org_id: uuid.UUID, customer_id: uuid.UUID, kind: str, root: int | None = None) -> str:
+def issue(
+    *,
+    grant_id: uuid.UUID,
+    org_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    kind: str,
+    root: int | None = None,
+) -> str:
+    """Sign a token for an issued grant (``widget.services.embed_token_issue`` records it)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
-    payload = {"o": str(org_id), "c": str(customer_id), "k": kind, "r": root or int(time.time())}
+    payload = {
+        "g": str(grant_id),
+        "o": str(org_id),
+        "c": str(customer_id),
+        "k": kind,
+        "r": root or int(time.time()),
+    }
     return signing.dumps(payload, key=_key(), salt=SALT, compress=True)
 
 
@@ -95,6 +120,7 @@ def verify(token: str) -> EmbedPrincipal:
         raise TokenInvalid("invalid") from None
     try:
         return EmbedPrincipal(
+            grant_id=uuid.UUID(payload["g"]),
             org_id=uuid.UUID(payload["o"]),
             customer_id=uuid.UUID(payload["c"]),
             kind=payload["k"] if payload["k"] in KINDS else EMBED,
@@ -106,10 +132,11 @@ def verify(token: str) -> EmbedPrincipal:
 
 
 def refresh(principal: EmbedPrincipal) -> str:
-    """A fresh token for the same customer, refused past ``MAX_LIFETIME_SECONDS``."""
+    """A fresh token of the same grant, refused past ``MAX_LIFETIME_SECONDS``."""
     if time.time() - principal.root > MAX_LIFETIME_SECONDS:
         raise TokenInvalid("expired")
     return issue(
+        grant_id=principal.grant_id,
         org_id=principal.org_id,
         customer_id=principal.customer_id,
         kind=principal.kind,

@@ -64,6 +64,7 @@ from fastn_console.console import (
 from roles.selectors import has_permission
 from tenancy.context import CUSTOMER, Scope, context, mark_rollback
 from widget import tokens
+from widget.selectors import embed_grant_refusal
 
 COOKIE = "fastn_widget"
 REFUSAL_MESSAGES = {
@@ -202,6 +203,10 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
             customer = Customer.objects.filter(id=customer_id).first()
             if organization is None or customer is None:
                 raise Http404
+            # A revoked, ended or unknown grant refuses the token and every refresh of it.
+            grant_refusal = embed_grant_refusal(principal=principal)
+            if grant_refusal is not None:
+                return _frame_headers(_refused(request, f"token_{grant_refusal}"))
             widget = Widget(organization, customer, principal, raw, scope, principal.permissions)
             if not outside:
                 response = run(request, widget, kwargs)

@@ -1,5 +1,9 @@
 """Changing an organization's email domain: nothing changes until the emailed link is
-followed, or Fastn staff approve the pending change (SPEC §3)."""
+followed, or Fastn staff approve the pending change (SPEC §3).
+
+The pending change is an ``EmailDomainChange`` row, readable only organization-wide in its
+organization, never a column of the organizations table that everyone reads.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from django.db import IntegrityError, transaction
 from audit import actions
 from audit.services import audit_organization
 from customers.domains import address_at_domain, registrable_email_domain
-from customers.models import Organization
+from customers.models import EmailDomainChange, Organization
 from customers.services.organizations import platform_audit, require_organization_in_scope
 from tenancy.context import on_commit, require_scope
 
@@ -27,6 +31,14 @@ CLAIMED_MEANWHILE = "Another organization has claimed this domain in the meantim
 
 def _domain_taken(domain: str, organization: Organization) -> bool:
     return Organization.objects.filter(email_domain=domain).exclude(id=organization.id).exists()
+
+
+def pending_email_domain(
+    organization: Organization, *, for_update: bool = False
+) -> EmailDomainChange | None:
+    """The organization's pending domain change, if any (in its scope, or the platform's)."""
+    changes = EmailDomainChange.objects.filter(org_id=organization.id)
+    return (changes.select_for_update() if for_update else changes).first()
 
 
 def domain_token(*, organization: Organization, domain: str) -> str:
@@ -71,9 +83,9 @@ def organization_email_domain_request(
     address = address.strip().lower()
     if not address_at_domain(address, domain):
         raise ValidationError({"verification_email": f"Enter an address ending in @{domain}."})
-    organization.pending_email_domain = domain
-    organization.pending_email_domain_sent_to = address
-    organization.save(update_fields=["pending_email_domain", "pending_email_domain_sent_to"])
+    EmailDomainChange.objects.update_or_create(
+        org=organization, defaults={"domain": domain, "sent_to": address}
+    )
     audit_organization(
         actor=acting_user,
         action=actions.ORGANIZATION_EMAIL_DOMAIN_REQUEST,
@@ -100,40 +112,34 @@ def organization_email_domain_request(
 
 def organization_email_domain_cancel(*, acting_user: Any, organization: Organization) -> None:
     require_organization_in_scope(organization)
-    if not organization.pending_email_domain:
+    pending = pending_email_domain(organization)
+    if pending is None:
         return
-    pending = organization.pending_email_domain
-    organization.pending_email_domain = organization.pending_email_domain_sent_to = ""
-    organization.save(update_fields=["pending_email_domain", "pending_email_domain_sent_to"])
+    pending.delete()
     audit_organization(
         actor=acting_user,
         action=actions.ORGANIZATION_EMAIL_DOMAIN_CANCEL,
         organization_id=organization.id,
-        before={"pending_email_domain": pending},
+        before={"pending_email_domain": pending.domain},
     )
 
 
 def _apply_pending_domain(organization: Organization, domain: str) -> dict[str, Any]:
-    if organization.pending_email_domain != domain:
-        raise ValidationError(
-            "This link is for a domain change that was cancelled or replaced by a newer one."
-        )
-    if _domain_taken(domain, organization):
-        raise ValidationError(CLAIMED_MEANWHILE)
-    before = {"email_domain": organization.email_domain}
-    organization.email_domain = domain
-    organization.email_domain_verified = True
-    organization.pending_email_domain = organization.pending_email_domain_sent_to = ""
     try:
         with transaction.atomic(using=organization._state.db or "default"):
-            organization.save(
-                update_fields=[
-                    "email_domain",
-                    "email_domain_verified",
-                    "pending_email_domain",
-                    "pending_email_domain_sent_to",
-                ]
-            )
+            pending = pending_email_domain(organization, for_update=True)
+            if pending is None or pending.domain != domain:
+                raise ValidationError(
+                    "This link is for a domain change that was cancelled or replaced by a "
+                    "newer one."
+                )
+            if _domain_taken(domain, organization):
+                raise ValidationError(CLAIMED_MEANWHILE)
+            before = {"email_domain": organization.email_domain}
+            organization.email_domain = domain
+            organization.email_domain_verified = True
+            organization.save(update_fields=["email_domain", "email_domain_verified"])
+            pending.delete()
     except IntegrityError:
         raise ValidationError(CLAIMED_MEANWHILE) from None
     return before
@@ -160,9 +166,10 @@ def organization_email_domain_approve(*, acting_user: Any, organization: Organiz
     """Staff approve a pending domain change without the emailed link (platform scope)."""
     if not require_scope().platform:
         raise ValidationError("Only Fastn staff approve a domain change without its link.")
-    domain = organization.pending_email_domain
-    if not domain:
+    pending = pending_email_domain(organization)
+    if pending is None:
         raise ValidationError(f"{organization.name} has no pending domain change.")
+    domain = pending.domain
     before = _apply_pending_domain(organization, domain)
     platform_audit(
         organization=organization,

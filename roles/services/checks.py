@@ -13,7 +13,12 @@ from django.core.exceptions import ValidationError
 from audit.services import ORGANIZATION_WIDE, audit_record
 from customers.models import Customer, Organization
 from roles.models import Invitation, Membership, Role
-from roles.selectors import authorize, membership_change_refusal, role_assignment_refusal
+from roles.selectors import (
+    authorize,
+    membership_change_refusal,
+    role_assignment_refusal,
+    role_change_refusal,
+)
 from tenancy.context import atomic, require_scope
 
 
@@ -50,6 +55,12 @@ def acting_member(acting_user: Any, organization: Organization, key: str) -> Ite
 
 def refuse_membership_change(actor: Membership, target: Membership) -> None:
     refusal = membership_change_refusal(actor, target)
+    if refusal:
+        raise ValidationError(refusal)
+
+
+def refuse_role_change(actor: Membership, role: Role) -> None:
+    refusal = role_change_refusal(actor, role)
     if refusal:
         raise ValidationError(refusal)
 

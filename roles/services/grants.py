@@ -15,11 +15,11 @@ from guardian.models import GroupObjectPermission
 from customers.models import Organization
 from roles import catalog
 from roles.models import Role
+from roles.selectors import role_group_name_of
 
 
 def role_group_name(role: Role) -> str:
-    """Opaque: ids only, no names (groups have no row-level security)."""
-    return f"org:{role.org_id}:role:{role.id}"
+    return role_group_name_of(org_id=role.org_id, role_id=role.id)
 
 
 def _role_group(role: Role) -> Group:

@@ -12,7 +12,8 @@ from audit import actions
 from customers.models import Organization
 from roles import catalog
 from roles.models import InvitationStatus, Membership, Role
-from roles.services.checks import acting_member, audit_row, organization_of
+from roles.selectors import has_permission
+from roles.services.checks import acting_member, audit_row, organization_of, refuse_role_change
 from roles.services.grants import role_group_name, role_sync_grants
 from tenancy.context import require_scope
 
@@ -150,6 +151,7 @@ def role_update(
     """Edit a custom role and resynchronise its group's grants."""
     with acting_member(acting_user, organization_of(role), catalog.MANAGE_ROLES) as actor:
         _refuse_system(role, "Built-in roles cannot be changed; duplicate one instead.")
+        refuse_role_change(actor, role)
         name, keys = _clean_role_fields(name=name, permissions=permissions, exclude=role)
         _refuse_granting(actor, set(keys) - set(role.permissions))
         before = _role_state(role)
@@ -162,10 +164,20 @@ def role_update(
     return role
 
 
+def _people(emails: list[str], *, named: bool, noun: str) -> str:
+    """Who a refusal is about: their addresses for those allowed to see people, else a count."""
+    if named:
+        return ", ".join(emails)
+    return f"{len(emails)} {noun}{'s' if len(emails) != 1 else ''}"
+
+
 def role_delete(*, acting_user: Any, role: Role) -> None:
     """Delete an unassigned custom role with its group; refused while anyone holds it."""
-    with acting_member(acting_user, organization_of(role), catalog.MANAGE_ROLES):
+    organization = organization_of(role)
+    with acting_member(acting_user, organization, catalog.MANAGE_ROLES) as actor:
         _refuse_system(role, "Built-in roles cannot be deleted.")
+        refuse_role_change(actor, role)
+        sees_people = has_permission(actor, catalog.MANAGE_MEMBERS, organization)
         holders = list(
             role.memberships.select_related("user")
             .order_by("user__email")
@@ -173,7 +185,8 @@ def role_delete(*, acting_user: Any, role: Role) -> None:
         )
         if holders:
             raise ValidationError(
-                f"{role.name} is still assigned to {', '.join(holders)}. "
+                f"{role.name} is still assigned to "
+                f"{_people(holders, named=sees_people, noun='member')}. "
                 "Give them another role first."
             )
         invited = list(
@@ -183,8 +196,8 @@ def role_delete(*, acting_user: Any, role: Role) -> None:
         )
         if invited:
             raise ValidationError(
-                f"{role.name} is offered in pending invitations to {', '.join(invited)}. "
-                "Revoke them first."
+                f"{role.name} is offered in pending invitations to "
+                f"{_people(invited, named=sees_people, noun='invitee')}. Revoke them first."
             )
         # Recorded before the delete, which clears the role's id.
         audit_row(acting_user, actions.ROLE_DELETE, role, before=_role_state(role))

@@ -1,6 +1,7 @@
 """Settings → Roles: the role list, a role's permission matrix, custom roles (SPEC §4).
 
-Reading roles needs no key: every organization-wide member may see what each role allows.
+Reading roles needs no key: every organization-wide member may see what each role allows. Who
+holds a role is people data: only members allowed to see people (``manage_members``) see it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 
-from fastn_console.console import organization_wide
+from fastn_console.console import Tenant, organization_wide
 from roles import catalog, selectors, services
 from roles.forms import RoleForm, unknown_permission_keys
 from roles.models import Role
@@ -22,22 +23,35 @@ from roles.selectors import permissions_of
 from roles.views.common import form_saved, get_role_for_user, member_with, page_of
 
 
+def _changeable(tenant: Tenant, role: Role) -> bool:
+    """Whether the member may edit and delete ``role``: the buttons the server would accept."""
+    return (
+        tenant.can(catalog.MANAGE_ROLES)
+        and not role.is_system
+        and selectors.role_change_refusal(tenant.membership, role) is None
+    )
+
+
 def role_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    organization_wide(request)
+    tenant = organization_wide(request)
     search = request.GET.get("q", "")
+    page = page_of(request, selectors.role_list(search=search))
     return render(
         request,
         "roles/role_list.html",
         {
-            "page": page_of(request, selectors.role_list(search=search)),
+            "page": page,
             "search": search,
             "total": len(catalog.PERMISSIONS),
+            "changeable": {role.id for role in page.object_list if _changeable(tenant, role)},
         },
     )
 
 
 def role_detail(request: HttpRequest, org_slug: str, role_id: uuid.UUID) -> HttpResponse:
     role = get_role_for_user(request, role_id)
+    tenant = organization_wide(request)
+    sees_people = tenant.can(catalog.MANAGE_MEMBERS)
     keys = set(role.permissions)
     matrix = [
         (label, [(permission, permission.key in keys) for permission in permissions])
@@ -50,8 +64,10 @@ def role_detail(request: HttpRequest, org_slug: str, role_id: uuid.UUID) -> Http
             "role": role,
             "matrix": matrix,
             "total": len(catalog.PERMISSIONS),
-            "members": selectors.role_members(role)[:50],
+            "members": selectors.role_members(role)[:50] if sees_people else [],
             "member_count": role.memberships.count(),
+            "sees_people": sees_people,
+            "changeable": _changeable(tenant, role),
         },
     )
 
@@ -155,9 +171,12 @@ def role_duplicate(request: HttpRequest, org_slug: str, role_id: uuid.UUID) -> H
 
 def _custom_role(request: HttpRequest, role_id: uuid.UUID, refusal: str) -> Role:
     role = get_role_for_user(request, role_id)
-    member_with(request, catalog.MANAGE_ROLES)
+    tenant = member_with(request, catalog.MANAGE_ROLES)
     if role.is_system:
         raise PermissionDenied(refusal)
+    held_above = selectors.role_change_refusal(tenant.membership, role)
+    if held_above:
+        raise PermissionDenied(held_above)
     return role
 
 
@@ -194,10 +213,15 @@ def role_delete(request: HttpRequest, org_slug: str, role_id: uuid.UUID) -> Http
         else:
             messages.success(request, f"Deleted the role {name}.")
             return redirect("roles:role_list", org_slug=org_slug)
-    members = list(selectors.role_members(role))
+    sees_people = organization_wide(request).can(catalog.MANAGE_MEMBERS)
     return render(
         request,
         "roles/role_confirm_delete.html",
-        {"role": role, "members": members, "error": error},
+        {
+            "role": role,
+            "members": list(selectors.role_members(role)) if sees_people else [],
+            "member_count": role.memberships.count(),
+            "error": error,
+        },
         status=409 if error else 200,
     )

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from tests.conftest import ALL_DATABASES
-from tests.factories import make_org, make_user
+from tests.factories import client_for, make_org, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -13,18 +12,14 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 def test_staff_can_open_the_admin_and_see_users() -> None:
     staff = make_user("staff@platform.test", is_staff=True, is_superuser=True)
     make_user("someone@example.test")
-    client = Client()
-    client.force_login(staff)
-    response = client.get("/admin/accounts/user/")
+    response = client_for(staff).get("/admin/accounts/user/")
     assert response.status_code == 200
     assert b"someone@example.test" in response.content
 
 
 def test_organization_member_who_is_not_staff_cannot_open_the_admin() -> None:
     org = make_org()
-    client = Client()
-    client.force_login(org.owner)
-    response = client.get("/admin/")
+    response = client_for(org.owner).get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
 

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import ALL_DATABASES
-from tests.factories import PASSWORD, make_org, make_user
+from tests.factories import PASSWORD, client_for, make_org, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -60,10 +60,7 @@ def test_password_reset_sends_a_link_by_email(mailoutbox) -> None:
 
 
 def test_user_without_organization_sees_an_explanation() -> None:
-    user = make_user()
-    client = Client()
-    client.force_login(user)
-    response = client.get("/")
+    response = client_for(make_user()).get("/")
     assert response.status_code == 200
     assert b"not in an organization" in response.content
 

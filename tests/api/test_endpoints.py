@@ -124,13 +124,19 @@ def test_viewer_key_cannot_update_but_operator_can(world: World, api: Api) -> No
     assert suspended.json()["status"] == "suspended"
 
 
+def _viewer_refused_operator_served(world: World, api: Api, method: str, path: str, status: int):
+    """``method path`` for customer a1: 403 with a viewer key, then ``status`` with an operator
+    key. Returns the viewer key and the operator's response."""
+    viewer = make_key(world.acme, "viewer")
+    assert api(method, path, viewer, customer=world.a1).status_code == 403
+    response = api(method, path, make_key(world.acme, "operator"), customer=world.a1)
+    assert response.status_code == status, response.content
+    return viewer, response
+
+
 def test_viewer_key_cannot_delete_connections_but_operator_can(world: World, api: Api) -> None:
     data = make_customer_data(world.acme, world.a1)
-    path = f"/connections/{data.connection.id}"
-    viewer = make_key(world.acme, "viewer")
-    assert api("DELETE", path, viewer, customer=world.a1).status_code == 403
-    operator = make_key(world.acme, "operator")
-    assert api("DELETE", path, operator, customer=world.a1).status_code == 204
+    _viewer_refused_operator_served(world, api, "DELETE", f"/connections/{data.connection.id}", 204)
     with context(org_id=world.acme.id, customer_id=world.a1.id, role=ORGANIZATION):
         assert not Connection.objects.filter(id=data.connection.id).exists()
 
@@ -158,12 +164,9 @@ def test_operator_key_connects_a_customer_and_never_returns_credentials(
 
 def test_workflow_run_needs_workflows_execute(world: World, api: Api) -> None:
     data = make_customer_data(world.acme, world.a1)
-    path = f"/workflows/{data.workflow.id}/run"
-    viewer = make_key(world.acme, "viewer")
-    assert api("POST", path, viewer, customer=world.a1).status_code == 403
-    operator = make_key(world.acme, "operator")
-    response = api("POST", path, operator, customer=world.a1)
-    assert response.status_code == 202, response.content
+    viewer, response = _viewer_refused_operator_served(
+        world, api, "POST", f"/workflows/{data.workflow.id}/run", 202
+    )
     assert response.json()["status"] == "queued"
     listed = api("GET", "/workflows", viewer, customer=world.a1).json()["items"]
     assert [w["id"] for w in listed] == [str(data.workflow.id)]

@@ -32,14 +32,27 @@ def _override(customer, key: str, value: int) -> None:
         )
 
 
-def test_21st_call_in_a_minute_on_free_is_refused_with_retry_after(api: Api) -> None:
+def _free_org_in_a_fresh_minute(seconds: float):
+    """A Free organization, a customer and a viewer key, once ``seconds`` are left of this
+    minute at least."""
     org = make_org(plan_code="free")
     customer = make_customer(org)
     raw = make_key(org, "viewer")
-    wait_for_fresh_minute(10)
+    wait_for_fresh_minute(seconds)
+    return org, customer, raw
+
+
+def _use_up_the_minute(api: Api, raw: str, customer=None):
+    """The Free plan's calls of a minute, each answered 200; returns the last answer."""
     for n in range(FREE_PER_MINUTE):
         response = api("GET", "/key", raw, customer=customer)
         assert response.status_code == 200, (n, response.content)
+    return response
+
+
+def test_21st_call_in_a_minute_on_free_is_refused_with_retry_after(api: Api) -> None:
+    org, customer, raw = _free_org_in_a_fresh_minute(10)
+    response = _use_up_the_minute(api, raw, customer)
     assert response["X-RateLimit-Remaining"] == "0"
     refused = api("GET", "/key", raw, customer=customer)
     assert refused.status_code == 429
@@ -59,24 +72,16 @@ def test_21st_call_in_a_minute_on_free_is_refused_with_retry_after(api: Api) -> 
 def test_calls_without_customer_use_an_organization_wide_bucket_of_the_same_size(
     api: Api,
 ) -> None:
-    org = make_org(plan_code="free")
-    customer = make_customer(org)
-    raw = make_key(org, "viewer")
-    wait_for_fresh_minute(10)
-    for _ in range(FREE_PER_MINUTE):
-        assert api("GET", "/key", raw).status_code == 200
+    _, customer, raw = _free_org_in_a_fresh_minute(10)
+    _use_up_the_minute(api, raw)
     assert api("GET", "/key", raw).status_code == 429
     # The customer's own bucket is untouched by organization-wide calls.
     assert api("GET", "/key", raw, customer=customer).status_code == 200
 
 
 def test_override_raises_and_lowers_the_limit_at_once(api: Api) -> None:
-    org = make_org(plan_code="free")
-    customer = make_customer(org)
-    raw = make_key(org, "viewer")
-    wait_for_fresh_minute(15)
-    for _ in range(FREE_PER_MINUTE):
-        assert api("GET", "/key", raw, customer=customer).status_code == 200
+    _, customer, raw = _free_org_in_a_fresh_minute(15)
+    _use_up_the_minute(api, raw, customer)
     assert api("GET", "/key", raw, customer=customer).status_code == 429
     _override(customer, "api_calls_per_minute", 25)
     for _ in range(5):

@@ -55,12 +55,18 @@ def _pause() -> None:
         cursor.execute("SELECT pg_sleep(0.3)")
 
 
-def test_two_concurrent_creates_cannot_pass_the_customer_cap() -> None:
-    org = make_org("Racing")
+def _org_one_below_the_customer_cap(name: str) -> Organization:
+    """A Free organization with 24 customers: one short of its cap of 25."""
+    org = make_org(name)
     with context(org_id=org.id, role=ORGANIZATION):
         Customer.objects.bulk_create(
             Customer(org=org, name=f"C{n}", slug=f"c{n}") for n in range(24)
         )
+    return org
+
+
+def test_two_concurrent_creates_cannot_pass_the_customer_cap() -> None:
+    org = _org_one_below_the_customer_cap("Racing")
 
     def create() -> None:
         with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):
@@ -83,11 +89,7 @@ def test_two_concurrent_creates_cannot_pass_the_customer_cap() -> None:
 def test_without_the_lock_the_same_race_would_slip_past() -> None:
     """Control experiment: counting without ``select_for_update`` lets both in, which is what
     the guard prevents."""
-    org = make_org("Unguarded")
-    with context(org_id=org.id, role=ORGANIZATION):
-        Customer.objects.bulk_create(
-            Customer(org=org, name=f"C{n}", slug=f"c{n}") for n in range(24)
-        )
+    org = _org_one_below_the_customer_cap("Unguarded")
 
     def create_unguarded() -> None:
         with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):

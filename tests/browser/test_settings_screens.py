@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -31,11 +32,25 @@ def _acme_customers(acme: Organization) -> list[Customer]:
         return list(Customer.objects.order_by("name"))
 
 
+def _log_in(console: Console, who: str) -> Any:
+    """Log in as the demo's ``who`` (``owner``, ``viewer``) and return the page."""
+    console.login(f"{who}@acme.test", settings.DEMO_PASSWORD)
+    return console.page
+
+
+def _shoot_at_both_widths(console: Console, name: str, path: str) -> None:
+    """Open ``path``, screenshot it and check it does not scroll sideways at 375 px."""
+    console.goto(path)
+    console.shoot(name)
+    console.page.set_viewport_size({"width": 375, "height": 800})
+    console.assert_no_horizontal_scroll()
+    console.page.set_viewport_size({"width": 1280, "height": 800})
+
+
 def test_owner_creates_a_customer_finds_it_and_overrides_its_limits(
     console: Console, demo: Organization
 ) -> None:
-    page = console.page
-    console.login("owner@acme.test", settings.DEMO_PASSWORD)
+    page = _log_in(console, "owner")
     console.shoot("overview")
 
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Customers").click()
@@ -104,15 +119,11 @@ def test_owner_creates_a_customer_finds_it_and_overrides_its_limits(
 
 
 def test_every_customer_screen_at_both_widths(console: Console, demo: Organization) -> None:
-    console.login("owner@acme.test", settings.DEMO_PASSWORD)
+    _log_in(console, "owner")
     customer = next(c for c in _acme_customers(demo) if c.region == "eu")
     base = f"/o/acme/customers/{customer.id}/"
     for tab in ("connections", "workflows", "executions", "configuration", "limits", "residency"):
-        console.goto(f"{base}{tab}/")
-        console.shoot(f"customer-tab-{tab}")
-        console.page.set_viewport_size({"width": 375, "height": 800})
-        console.assert_no_horizontal_scroll()
-        console.page.set_viewport_size({"width": 1280, "height": 800})
+        _shoot_at_both_widths(console, f"customer-tab-{tab}", f"{base}{tab}/")
     assert "whsec_demo_only" not in console.page.content()
     console.goto(f"{base}configuration/")
     assert "webhook_secret" in console.page.content()
@@ -126,18 +137,13 @@ def test_every_customer_screen_at_both_widths(console: Console, demo: Organizati
         ("customers-list", "/o/acme/settings/customers/"),
         ("billing", "/o/acme/settings/billing/"),
     ):
-        console.goto(path)
-        console.shoot(name)
-        console.page.set_viewport_size({"width": 375, "height": 800})
-        console.assert_no_horizontal_scroll()
-        console.page.set_viewport_size({"width": 1280, "height": 800})
+        _shoot_at_both_widths(console, name, path)
 
 
 def test_viewer_has_no_create_customer_and_a_forged_post_is_refused(
     console: Console, demo: Organization
 ) -> None:
-    page = console.page
-    console.login("viewer@acme.test", settings.DEMO_PASSWORD)
+    page = _log_in(console, "viewer")
     console.goto("/o/acme/settings/customers/")
     assert page.locator("table").is_visible()
     assert page.get_by_role("link", name="Create Customer").count() == 0

@@ -17,6 +17,7 @@ from tests.dataplane.helpers import (
     make_connection,
     make_connector,
     make_endpoint_item,
+    post_to_test_panel,
     set_status,
     user_with_role,
 )
@@ -284,6 +285,15 @@ def _executions(customer):
         return ExecutionLog.objects.count()
 
 
+def _test_a_new_agent(org, customer, payload: str):
+    """Run a new agent from its test panel, as the Owner, for ``customer`` with ``payload``."""
+    agent = make_endpoint_item(org, "agents")
+    return client_for(org.owner).post(
+        f"/o/{org.slug}/build/agents/{agent.id}/test/",
+        {"customer": str(customer.id), "payload": payload},
+    )
+
+
 @pytest.mark.parametrize("role", ORG_ROLES)
 @pytest.mark.parametrize("key", sorted(ROLE_ALLOWED))
 def test_build_action_allowed_or_refused_by_role(org, settings, role, key) -> None:
@@ -372,11 +382,7 @@ def test_outsider_gets_404_for_every_build_object_url(org) -> None:
 def test_test_panel_customer_of_another_organization_is_not_a_choice(org, settings) -> None:
     settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
     foreign = make_customer(make_org("Globex"))
-    agent = make_endpoint_item(org, "agents")
-    response = client_for(org.owner).post(
-        f"/o/{org.slug}/build/agents/{agent.id}/test/",
-        {"customer": str(foreign.id), "payload": '{"text": "x"}'},
-    )
+    response = _test_a_new_agent(org, foreign, '{"text": "x"}')
     assert response.status_code == 200
     assert b"Select a valid choice" in response.content
     assert _executions(foreign) == 0
@@ -389,11 +395,7 @@ def test_test_panel_calls_the_endpoint_and_logs_in_the_customers_region(org, set
     settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
     customer = make_customer(org, region="eu")
     with running_target() as target:
-        tool = make_endpoint_item(org, "tools", endpoint_url=target.url("/echo"))
-        response = client_for(org.owner).post(
-            f"/o/{org.slug}/build/tools/{tool.id}/test/",
-            {"customer": str(customer.id), "payload": '{"text": "hello"}'},
-        )
+        response = post_to_test_panel(org, customer, org.owner, target.url("/echo"))
     assert response.status_code == 200
     assert b"HTTP 200" in response.content
     assert b"&quot;hello&quot;" in response.content
@@ -408,11 +410,7 @@ def test_test_panel_calls_the_endpoint_and_logs_in_the_customers_region(org, set
 
 def test_test_panel_checks_input_against_the_schema(org, settings) -> None:
     customer = make_customer(org)
-    agent = make_endpoint_item(org, "agents")
-    response = client_for(org.owner).post(
-        f"/o/{org.slug}/build/agents/{agent.id}/test/",
-        {"customer": str(customer.id), "payload": '{"text": 5}'},
-    )
+    response = _test_a_new_agent(org, customer, '{"text": 5}')
     assert b"text: must be of type string" in response.content
     assert _executions(customer) == 0
 
@@ -421,10 +419,6 @@ def test_test_panel_refuses_a_suspended_customer(org, settings) -> None:
     settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
     customer = make_customer(org)
     set_status(customer, "suspended")
-    agent = make_endpoint_item(org, "agents")
-    response = client_for(org.owner).post(
-        f"/o/{org.slug}/build/agents/{agent.id}/test/",
-        {"customer": str(customer.id), "payload": '{"text": "x"}'},
-    )
+    response = _test_a_new_agent(org, customer, '{"text": "x"}')
     assert b"Select a valid choice" in response.content
     assert _executions(customer) == 0

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.test import Client
+from django.http import HttpResponse
 
+from billing.services import customer_limit_set
 from build.services import AGENTS, CONNECTORS, TOOLS, build_item_create, build_item_deploy
 from customers.models import Customer, Organization
 from dataplane import services as dataplane
 from dataplane.models import Configuration, Connection, Workflow
 from roles import catalog
 from tenancy.context import ORGANIZATION, context
-from tests.factories import make_member
+from tests.factories import client_for, make_customer, make_member, make_org
 
 ROLES = (catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER, catalog.END_USER)
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def user_with_role(org: Organization, role: str, customer: Customer | None = None) -> Any:
@@ -76,34 +72,56 @@ def make_endpoint_item(org: Organization, kind: str = "agents", **data: Any) -> 
         )
 
 
+def acme_with_initech(settings: Any = None) -> tuple[Organization, Customer]:
+    """Acme and its customer Initech (EU); given pytest-django's ``settings``, outbound calls
+    may also go to the tests' local servers."""
+    if settings is not None:
+        settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
+    org = make_org("Acme")
+    return org, make_customer(org, "Initech", region="eu")
+
+
+def post_to_test_panel(
+    org: Organization, customer: Customer, user: Any, endpoint_url: str
+) -> HttpResponse:
+    """Create a tool calling ``endpoint_url`` and run it from its test panel for ``customer``."""
+    tool = make_endpoint_item(org, "tools", endpoint_url=endpoint_url)
+    return client_for(user).post(
+        f"/o/{org.slug}/build/tools/{tool.id}/test/",
+        {"customer": str(customer.id), "payload": '{"text": "hello"}'},
+    )
+
+
 def in_customer(org: Organization, customer: Customer) -> Any:
     return context(org_id=org.id, customer_id=customer.id, role=ORGANIZATION, user_id=org.owner_id)
+
+
+def as_owner_in_customer(
+    service: Callable[..., Any], org: Organization, customer: Customer, **fields: Any
+) -> Any:
+    """``service(**fields)`` called by the Owner of ``org`` for ``customer``, in its context."""
+    with in_customer(org, customer):
+        return service(acting_user=org.owner, organization=org, customer=customer, **fields)
 
 
 def make_connection(
     org: Organization, customer: Customer, connector: Any, token: str = "secret-token-value-1234"
 ) -> Connection:
-    with in_customer(org, customer):
-        return dataplane.connection_connect(
-            acting_user=org.owner,
-            organization=org,
-            customer=customer,
-            connector=connector,
-            credentials={"access_token": token},
-        )
+    return as_owner_in_customer(
+        dataplane.connection_connect,
+        org,
+        customer,
+        connector=connector,
+        credentials={"access_token": token},
+    )
 
 
 def make_workflow(
     org: Organization, customer: Customer, steps: list[dict[str, Any]], name: str = "Sync"
 ) -> Workflow:
-    with in_customer(org, customer):
-        return dataplane.workflow_add(
-            acting_user=org.owner,
-            organization=org,
-            customer=customer,
-            name=name,
-            definition={"steps": steps},
-        )
+    return as_owner_in_customer(
+        dataplane.workflow_add, org, customer, name=name, definition={"steps": steps}
+    )
 
 
 def make_configuration(
@@ -115,16 +133,20 @@ def make_configuration(
     editable: bool = False,
     secret: bool = False,
 ) -> Configuration:
-    with in_customer(org, customer):
-        return dataplane.configuration_add(
-            acting_user=org.owner,
-            organization=org,
-            customer=customer,
-            key=key,
-            value=value,
-            is_secret=secret,
-            end_user_editable=editable,
-        )
+    return as_owner_in_customer(
+        dataplane.configuration_add,
+        org,
+        customer,
+        key=key,
+        value=value,
+        is_secret=secret,
+        end_user_editable=editable,
+    )
+
+
+def set_customer_limit(org: Organization, customer: Customer, key: str, value: int) -> None:
+    """A customer limit override of ``key``, set by the Owner through the billing service."""
+    as_owner_in_customer(customer_limit_set, org, customer, key=key, value=value)
 
 
 def set_status(obj: Any, status: str) -> None:

@@ -10,17 +10,18 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connections as db_connections
 
-from billing.services import customer_limit_set
 from dataplane.encryption import CredentialsUnreadable, decrypt_credentials
 from dataplane.models import Connection, ExecutionLog
 from roles import catalog
 from tenancy.context import ORGANIZATION, context, region_alias
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
+    acme_with_initech,
     client_for,
     in_customer,
     make_connection,
     make_connector,
+    set_customer_limit,
     set_status,
     user_with_role,
 )
@@ -33,11 +34,9 @@ SECRET = "tok_live_0123456789abcdefWXYZ"
 
 
 @pytest.fixture
-def acme():
-    org = make_org("Acme")
-    customer = make_customer(org, "Initech", region="eu")
-    connector = make_connector(org)
-    return org, customer, connector
+def acme(settings):
+    org, customer = acme_with_initech(settings)
+    return org, customer, make_connector(org)
 
 
 def _base(org, customer):
@@ -125,10 +124,7 @@ def test_rotation_reencrypts_with_the_first_key_and_a_wrong_key_fails_loudly(
         ("/fail", "x", "failed"),
     ],
 )
-def test_test_connection_calls_the_service_and_sets_the_status(
-    acme, settings, path, token, status
-) -> None:
-    settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
+def test_test_connection_calls_the_service_and_sets_the_status(acme, path, token, status) -> None:
     org, customer, _ = acme
     with running_target() as target:
         connector = make_connector(org, name=f"Svc {path}", base_url=target.url(path))
@@ -154,14 +150,7 @@ def test_disconnect_deletes_the_credentials(acme) -> None:
 
 def test_connection_count_limit_is_enforced(acme) -> None:
     org, customer, connector = acme
-    with in_customer(org, customer):
-        customer_limit_set(
-            acting_user=org.owner,
-            organization=org,
-            customer=customer,
-            key="connections_per_customer",
-            value=1,
-        )
+    set_customer_limit(org, customer, "connections_per_customer", 1)
     make_connection(org, customer, connector)
     response = client_for(org.owner).post(
         _base(org, customer) + f"connections/new/{connector.id}/",
@@ -214,8 +203,7 @@ ROLES = (catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER, cat
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("key", sorted(ALLOWED))
-def test_connection_action_allowed_or_refused_by_role(acme, settings, role, key) -> None:
-    settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
+def test_connection_action_allowed_or_refused_by_role(acme, role, key) -> None:
     org, customer, _ = acme
     base = _base(org, customer)
     with running_target() as target:

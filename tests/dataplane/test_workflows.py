@@ -9,16 +9,17 @@ import uuid
 
 import pytest
 
-from billing.services import customer_limit_set
 from dataplane.models import ExecutionLog, Workflow, WorkflowVersion
 from roles import catalog
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
+    acme_with_initech,
     client_for,
     in_customer,
     make_connection,
     make_connector,
     make_workflow,
+    set_customer_limit,
     set_status,
     user_with_role,
 )
@@ -30,10 +31,7 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 @pytest.fixture
 def acme(settings):
-    settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
-    org = make_org("Acme")
-    customer = make_customer(org, "Initech", region="eu")
-    return org, customer
+    return acme_with_initech(settings)
 
 
 def _base(org, customer):
@@ -167,14 +165,7 @@ def test_run_now_is_refused_for_an_inactive_customer(acme, status) -> None:
 
 def test_workflow_count_limit_is_enforced(acme) -> None:
     org, customer = acme
-    with in_customer(org, customer):
-        customer_limit_set(
-            acting_user=org.owner,
-            organization=org,
-            customer=customer,
-            key="workflows_per_customer",
-            value=1,
-        )
+    set_customer_limit(org, customer, "workflows_per_customer", 1)
     make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
     response = client_for(org.owner).post(
         _base(org, customer) + "workflows/new/", _form(name="Second")
@@ -316,18 +307,23 @@ def test_run_now_executes_every_step_with_the_connections_credentials(acme, cele
     assert json.loads(target.requests[1]["body"]) == {"n": 1}
 
 
-@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
-def test_a_failing_step_fails_the_run_and_stops_it(acme, celery_worker) -> None:
-    org, customer = acme
+def _run_on_target(org, customer, *steps):
+    """Run the steps against a local target: each step's ``url`` is a path on it."""
     with running_target() as target:
         execution = _run(
             org,
             customer,
-            [
-                {"name": "boom", "url": target.url("/fail")},
-                {"name": "never", "url": target.url("/ok")},
-            ],
+            [{**step, "url": target.url(step["url"])} for step in steps],
         )
+    return execution, target
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_a_failing_step_fails_the_run_and_stops_it(acme, celery_worker) -> None:
+    org, customer = acme
+    execution, target = _run_on_target(
+        org, customer, {"name": "boom", "url": "/fail"}, {"name": "never", "url": "/ok"}
+    )
     assert execution.status == "failed"
     assert "step 1 'boom' failed: HTTP 500" in execution.message
     assert [r["path"] for r in target.requests] == ["/fail"]
@@ -336,14 +332,9 @@ def test_a_failing_step_fails_the_run_and_stops_it(acme, celery_worker) -> None:
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 def test_a_slow_step_times_out(acme, celery_worker) -> None:
     org, customer = acme
-    with running_target() as target:
-        execution = _run(
-            org,
-            customer,
-            [
-                {"name": "slow", "url": target.url("/slow"), "timeout_seconds": 1},
-            ],
-        )
+    execution, _ = _run_on_target(
+        org, customer, {"name": "slow", "url": "/slow", "timeout_seconds": 1}
+    )
     assert execution.status == "timeout"
     assert "timed out" in execution.message
     assert execution.duration_ms is not None and execution.duration_ms < 2900
@@ -352,7 +343,6 @@ def test_a_slow_step_times_out(acme, celery_worker) -> None:
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 def test_an_oversized_response_fails_the_run(acme, celery_worker) -> None:
     org, customer = acme
-    with running_target() as target:
-        execution = _run(org, customer, [{"name": "big", "url": target.url("/big")}])
+    execution, _ = _run_on_target(org, customer, {"name": "big", "url": "/big"})
     assert execution.status == "failed"
     assert "larger than 1,048,576 bytes" in execution.message

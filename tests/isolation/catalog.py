@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import connections
 
-from tenancy.checks import ALLOWED_WITHOUT_RLS, ORGANIZATIONS_TABLE
+from tenancy.checks import ALLOWED_WITHOUT_RLS, ORGANIZATIONS_TABLE, append_only_problems
 from tenancy.logins import logins
 from tenancy.router import DATA_PLANE_APPS
 
@@ -211,6 +211,7 @@ CHECKS: dict[str, Callable[[str], list[str]]] = {
     "allow_list": allow_list_problems,
     "foreign_keys": foreign_key_problems,
     "unique_indexes": unique_index_problems,
+    "append_only": append_only_problems,
 }
 
 

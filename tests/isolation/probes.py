@@ -15,10 +15,11 @@ from typing import Any
 import psycopg
 from django.db import DatabaseError, connections, transaction
 
-from tests.isolation.spec import CUSTOMER_DATA, CUSTOMERS, ORGANIZATIONS, Placement
+from tests.isolation.spec import CUSTOMER_DATA, CUSTOMERS, ORGANIZATIONS, Placement, Table
 from tests.isolation.world import World
 
 RLS = "row-level security"
+PRIVILEGE = "privilege"  # no grant for the command at all (append-only tables)
 FOREIGN_KEY = "foreign key"
 
 
@@ -34,8 +35,8 @@ class Outcome:
 
 def classify(exc: DatabaseError) -> str:
     cause = exc.__cause__
-    if isinstance(cause, psycopg.errors.InsufficientPrivilege) and RLS in str(cause):
-        return RLS
+    if isinstance(cause, psycopg.errors.InsufficientPrivilege):
+        return RLS if RLS in str(cause) else PRIVILEGE
     if isinstance(cause, psycopg.errors.ForeignKeyViolation):
         return FOREIGN_KEY
     raise exc
@@ -48,6 +49,20 @@ def run(alias: str, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> Outco
             return Outcome(None, cursor.rowcount)
     except DatabaseError as exc:
         return Outcome(classify(exc), 0)
+
+
+def refusal(table: Table, command: str) -> Outcome:
+    """What a denied UPDATE or DELETE must come to: no row where the policies hide or protect
+    the rows, the statement itself refused where the table grants no such command."""
+    return Outcome(None, 0) if table.granted(command) else Outcome(PRIVILEGE, 0)
+
+
+def refused(outcome: Outcome, table: Table, command: str) -> bool:
+    """A write the policies must refuse (an INSERT, or an upsert's UPDATE): refused by
+    row-level security, or by the missing grant where the table has none for ``command``."""
+    return outcome.refused_by_rls or (
+        not table.granted(command) and outcome == Outcome(PRIVILEGE, 0)
+    )
 
 
 def fetch(alias: str, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -25,7 +25,12 @@ ORGANIZATIONS = "organizations"  # the organizations table itself
 OPEN = "open"  # readable and writable by everyone in the organization
 ORG_ROLE_ONLY = "org_role_only"  # memberships, invitations, join requests, API keys
 WRITES_ORG_ROLE = "writes_org_role"  # roles: readable, editable organization-wide only
-READS_ORG_ROLE = "reads_org_role"  # audit: everyone appends, organization-wide reads
+# audit: everyone appends, organization-wide reads, nobody updates or deletes (SPEC §14: no
+# grant, so PostgreSQL refuses the statement itself rather than match no row)
+READS_ORG_ROLE = "reads_org_role"
+# embed grants: any context of their customer issues (inserts) and reads them, only
+# organization-wide contexts change (revoke) or delete them
+CHANGES_ORG_ROLE = "changes_org_role"
 
 SELECT, INSERT, UPDATE, DELETE = "select", "insert", "update", "delete"
 
@@ -45,6 +50,10 @@ class Table:
     # usage records: a row may name one customer (NULL: organization-wide); a customer's
     # context sees only its own customer's rows, an organization-wide context all of them.
     subject_customer: bool = False
+
+    def granted(self, command: str) -> bool:
+        """Does ``fastn_app`` hold the privilege for ``command`` on this table at all?"""
+        return not (self.restrict == READS_ORG_ROLE and command in (UPDATE, DELETE))
 
     @property
     def customer_column(self) -> str | None:
@@ -71,6 +80,9 @@ CONTROL_PLANE_TABLES: tuple[Table, ...] = (
     Table("customers_organization", "customers.Organization", ORGANIZATIONS),
     Table("customers_customer", "customers.Customer", CUSTOMERS),
     Table("customers_customerlimitoverride", "customers.CustomerLimitOverride", CUSTOMER_DATA),
+    Table(
+        "customers_emaildomainchange", "customers.EmailDomainChange", ORG, restrict=ORG_ROLE_ONLY
+    ),
     Table("roles_role", "roles.Role", ORG, restrict=WRITES_ORG_ROLE, immutable_system_rows=True),
     Table("roles_membership", "roles.Membership", ORG, restrict=ORG_ROLE_ONLY, own_rows=True),
     Table("roles_invitation", "roles.Invitation", ORG, restrict=ORG_ROLE_ONLY),
@@ -88,6 +100,7 @@ CONTROL_PLANE_TABLES: tuple[Table, ...] = (
     Table("api_usagebatch", "api.UsageBatch", ORG, restrict=ORG_ROLE_ONLY),
     Table("billing_upgraderequest", "billing.UpgradeRequest", ORG, restrict=ORG_ROLE_ONLY),
     Table("residency_relocation", "residency.Relocation", CUSTOMER_DATA),
+    Table("widget_embedgrant", "widget.EmbedGrant", CUSTOMER_DATA, restrict=CHANGES_ORG_ROLE),
 )
 
 SCOPED_TABLES: dict[str, Table] = {t.name: t for t in DATA_PLANE_TABLES + CONTROL_PLANE_TABLES}
@@ -157,7 +170,9 @@ def _restrictive_ok(table: Table, ctx: Settings, row: dict[str, Any], command: s
         return False
     if table.restrict == WRITES_ORG_ROLE and command != SELECT and not org_role:
         return False
-    if table.restrict == READS_ORG_ROLE and command != INSERT and not org_role:
+    if table.restrict == READS_ORG_ROLE and command == SELECT and not org_role:
+        return False
+    if table.restrict == CHANGES_ORG_ROLE and command in (UPDATE, DELETE) and not org_role:
         return False
     if table.immutable_system_rows and command in (UPDATE, DELETE) and row.get("is_system"):
         return False
@@ -176,6 +191,8 @@ def visible(table: Table, ctx: Settings, row: dict[str, Any]) -> bool:
 
 def writable(table: Table, ctx: Settings, row: dict[str, Any], command: str) -> bool:
     """Would ``fastn_app`` be allowed ``command`` on ``row`` (old row, or new row for INSERT)?"""
+    if not table.granted(command):
+        return False
     if table.kind == ORGANIZATIONS:
         return _same(row["id"], ctx.org_id)
     if command in (UPDATE, DELETE) and not visible(table, ctx, row):
@@ -225,4 +242,5 @@ COMPOSITE_KEYS: tuple[CompositeKey, ...] = (
     CompositeKey("build_agentversion", "agent_id", "build_agent", "org_id"),
     CompositeKey("build_toolversion", "tool_id", "build_tool", "org_id"),
     CompositeKey("residency_relocation", "customer_id", "customers_customer", "org_id"),
+    CompositeKey("widget_embedgrant", "customer_id", "customers_customer", "org_id"),
 )

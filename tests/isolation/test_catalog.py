@@ -9,9 +9,10 @@ import pytest
 from django.conf import settings
 from django.db import connections, transaction
 
+from tenancy.checks import APPEND_ONLY_TABLES
 from tests.conftest import ALL_DATABASES
 from tests.isolation import catalog
-from tests.isolation.spec import COMPOSITE_KEYS, SCOPED_TABLES
+from tests.isolation.spec import COMPOSITE_KEYS, DELETE, SCOPED_TABLES, UPDATE
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -44,6 +45,14 @@ def test_every_scoped_table_is_probed_by_the_adversarial_matrix() -> None:
         if table.scoped
     }
     assert scoped == set(SCOPED_TABLES)
+
+
+def test_the_append_only_tables_are_those_the_spec_grants_no_update_or_delete() -> None:
+    assert set(APPEND_ONLY_TABLES) == {
+        name
+        for name, table in SCOPED_TABLES.items()
+        if not (table.granted(UPDATE) or table.granted(DELETE))
+    }
 
 
 def test_every_composite_foreign_key_is_attacked() -> None:
@@ -152,6 +161,21 @@ BREAKAGES: dict[str, tuple[str, list[str], Callable[[str], list[str]], str]] = {
         ["CREATE UNIQUE INDEX iso_bad_unique ON dataplane_configuration (key, id)"],
         catalog.unique_index_problems,
         "iso_bad_unique on dataplane_configuration: unique index lacks customer_id",
+    ),
+    "update granted on the audit log": (
+        "owner",
+        ["GRANT UPDATE ON audit_auditlogentry TO fastn_app"],
+        catalog.append_only_problems,
+        "holds UPDATE on the append-only table audit_auditlogentry",
+    ),
+    "delete policy on the audit log": (
+        "owner",
+        [
+            "CREATE POLICY iso_erase ON audit_auditlogentry AS PERMISSIVE FOR DELETE "
+            "TO fastn_app USING (true)"
+        ],
+        catalog.append_only_problems,
+        "append-only table audit_auditlogentry: iso_erase",
     ),
     "control-plane unique index without org_id": (
         "owner",

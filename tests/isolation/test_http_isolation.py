@@ -40,6 +40,7 @@ ID_TABLES = {
     "invitation_id": "roles_invitation",
     "membership_id": "roles_membership",
     "join_request_id": "roles_joinrequest",
+    "grant_id": "widget_embedgrant",
 }
 BUILD_KINDS = {"connectors": "build_connector", "agents": "build_agent", "tools": "build_tool"}
 FIXED = {"number": 1, "tab": "connections"}

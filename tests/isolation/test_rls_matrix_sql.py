@@ -72,7 +72,7 @@ def test_rows_outside_the_scope_cannot_be_read_updated_or_deleted_by_id(
         assert probes.select_by_ids(alias, table.name, hidden) == 0
         for command, attempt in ((UPDATE, probes.update_by_ids), (DELETE, probes.delete_by_ids)):
             denied = [r["id"] for r in rows if not writable(table, values, r, command)]
-            assert attempt(alias, table.name, denied) == probes.Outcome(None, 0), command
+            assert attempt(alias, table.name, denied) == probes.refusal(table, command), command
         allowed = [r["id"] for r in rows if updatable_to(table, values, r, r)]
         assert probes.update_by_ids(alias, table.name, allowed).rows == len(allowed)
 
@@ -110,7 +110,8 @@ def test_rows_cannot_be_moved_to_another_scope(
                 if writable(table, values, row, UPDATE):
                     assert outcome.refused_by_rls, f"move {source} -> {target}: {outcome}"
                 else:
-                    assert outcome == probes.Outcome(None, 0), f"move {source} -> {target}"
+                    wanted = probes.refusal(table, UPDATE)
+                    assert outcome == wanted, f"move {source} -> {target}"
 
 
 def _own_scope(values: Any, placement: Placement) -> dict[str, Any]:
@@ -137,12 +138,13 @@ def test_upsert_cannot_overwrite_another_scopes_row(
             # The victim's id under the prober's own scope: the conflict lands on the victim.
             proposal = probes.with_patch(victim, _own_scope(values, placement))
             outcome = probes.insert(alias, table.name, proposal, conflict=upsert_on_id)
-            assert outcome.refused_by_rls, f"upsert on {victim_key}'s id: {outcome}"
+            assert probes.refused(outcome, table, UPDATE), f"upsert on {victim_key}'s id: {outcome}"
             # The victim's natural key (scope column included) with a fresh id.
             for name in constraints:
                 fresh = probes.with_patch(victim, {"id": uuid.uuid4()})
                 conflict = f"ON CONFLICT ON CONSTRAINT {name} DO UPDATE SET id = {table.name}.id"
                 outcome = probes.insert(alias, table.name, fresh, conflict=conflict)
-                assert outcome.refused_by_rls, f"upsert on {victim_key}'s {name}: {outcome}"
+                refused = probes.refused(outcome, table, UPDATE)
+                assert refused, f"upsert on {victim_key}'s {name}: {outcome}"
             checked += 1
     assert checked, "every context is denied some other scope's row"

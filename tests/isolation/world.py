@@ -22,13 +22,20 @@ from django.utils import timezone
 from api.models import ApiKey, ApiKeyCustomer, UsageBatch, UsageRecord
 from billing.models import UpgradeRequest
 from build.models import Agent, AgentVersion, Connector, ConnectorVersion, Tool, ToolVersion
-from customers.models import Customer, CustomerLimitOverride, Organization, Plan
+from customers.models import (
+    Customer,
+    CustomerLimitOverride,
+    EmailDomainChange,
+    Organization,
+    Plan,
+)
 from residency.models import Relocation, RelocationState
 from roles import catalog
 from roles.models import Invitation, JoinRequest, Membership, Role
 from tenancy.context import ORGANIZATION, context
 from tests.factories import make_customer, make_customer_data, make_member, make_org, make_user
 from tests.isolation.spec import CUSTOMER_ROLE, ORGANIZATION_ROLE, Placement, Settings
+from widget.models import EmbedGrant, EmbedGrantKind
 
 ACME, GLOBEX = "acme", "globex"
 PARTIES = {"A": ACME, "B": ACME, "G": GLOBEX}
@@ -72,6 +79,9 @@ def _org_level_rows(org: Organization, customers: list[Customer]) -> None:
             expires_at=timezone.now() + timedelta(days=3),
         )
         JoinRequest.objects.create(org=org, email=f"asker@{org.slug}.test")
+        EmailDomainChange.objects.create(
+            org=org, domain=f"{org.slug}-next.test", sent_to=f"it@{org.slug}-next.test"
+        )
         connector = Connector.objects.get(slug="slack")
         ConnectorVersion.objects.create(org=org, connector=connector, number=1, snapshot={})
         agent = Agent.objects.create(
@@ -110,6 +120,13 @@ def _org_level_rows(org: Organization, customers: list[Customer]) -> None:
             )
             UsageRecord.objects.create(
                 org=org, subject_customer_id=customer.id, day=date.today(), kind="event", count=5
+            )
+            EmbedGrant.objects.create(
+                org=org,
+                customer=customer,
+                kind=EmbedGrantKind.CONNECT_LINK,
+                issued_by=org.owner,
+                expires_at=timezone.now() + timedelta(days=7),
             )
 
 

@@ -12,7 +12,7 @@ from customers.models import Customer, Organization
 from roles import catalog
 from roles.models import Membership, Role
 from tenancy.context import ORGANIZATION, context
-from tests.factories import make_customer, make_member, make_org, make_user
+from tests.factories import client_for, make_customer, make_member, make_org, make_user
 
 
 @dataclass
@@ -38,12 +38,6 @@ class Team:
 
     def outsider(self) -> Client:
         return client_for(self.outsider_org.owner)
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def in_org(org: Organization) -> Any:

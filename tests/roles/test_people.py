@@ -20,12 +20,12 @@ from roles.selectors import has_permission
 from roles.services import (
     invitation_create,
     membership_role_change,
-    role_create,
     role_group_name,
 )
 from tests.conftest import ALL_DATABASES
 from tests.factories import make_member, make_user
 from tests.roles.conftest import client_for, in_org
+from tests.roles.helpers import custom_role
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -64,6 +64,29 @@ def _in_group(membership: Membership, role) -> bool:
         .user_set.filter(id=membership.user_id)
         .exists()
     )
+
+
+def _limited_manager(team, key=catalog.OPERATOR, name="People manager"):
+    """The client of the ``key`` member, moved to a role that manages members but lacks
+    billing.manage (a role below Admin)."""
+    limited = custom_role(team, name, catalog.ALL_KEYS - {"billing.manage"})
+    with in_org(team.org):
+        membership_role_change(
+            acting_user=team.org.owner, membership=team.members[key], role=limited
+        )
+    return team.client(key)
+
+
+def _change_role(client, team, membership: Membership, role_key: str, **extra):
+    """POST the change-role form of ``membership``: the system role ``role_key``."""
+    return client.post(
+        team.url(f"people/members/{membership.id}/role/"),
+        {"role": team.role(role_key).id, **extra},
+    )
+
+
+def _remove(client, team, membership: Membership):
+    return client.post(team.url(f"people/members/{membership.id}/remove/"))
 
 
 # --- The members list ------------------------------------------------------------------------
@@ -207,18 +230,7 @@ def test_inviting_an_existing_member_is_a_form_error(team) -> None:
 
 
 def test_member_cannot_invite_with_a_role_above_their_own(team) -> None:
-    keys = sorted(catalog.ALL_KEYS - {"billing.manage"})
-    with in_org(team.org):
-        limited = role_create(
-            acting_user=team.org.owner,
-            organization=team.org,
-            name="Limited admin",
-            permissions=keys,
-        )
-        membership_role_change(
-            acting_user=team.org.owner, membership=team.members[catalog.VIEWER], role=limited
-        )
-    client = team.client(catalog.VIEWER)
+    client = _limited_manager(team, catalog.VIEWER, "Limited admin")
     body = client.get(team.url("people/invite/")).content.decode()
     assert f'value="{team.role(catalog.ADMIN).id}"' not in body
     assert f'value="{team.role(catalog.DEVELOPER).id}"' in body
@@ -238,13 +250,25 @@ def test_invitation_list_shows_pending_invitations_with_actions(team) -> None:
     assert f"invitations/{invitation.id}/revoke/" in body
 
 
+@pytest.fixture
+def resend(team, django_capture_on_commit_callbacks):
+    """Resends a fresh invitation as the member holding a given role, with the emails that
+    sends; returns the invitation (as it was before) and the response."""
+
+    def resend_as(key):
+        invitation = _invite(team)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = team.client(key).post(
+                team.url(f"people/invitations/{invitation.id}/resend/")
+            )
+        return invitation, response
+
+    return resend_as
+
+
 @pytest.mark.parametrize("key", MANAGERS)
-def test_managers_can_resend_an_invitation(
-    team, key, mailoutbox, django_capture_on_commit_callbacks
-) -> None:
-    invitation = _invite(team)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = team.client(key).post(team.url(f"people/invitations/{invitation.id}/resend/"))
+def test_managers_can_resend_an_invitation(team, key, mailoutbox, resend) -> None:
+    invitation, response = resend(key)
     assert response.status_code == 302
     assert len(mailoutbox) == 1
     with in_org(team.org):
@@ -253,33 +277,18 @@ def test_managers_can_resend_an_invitation(
 
 
 @pytest.mark.parametrize("key", NON_MANAGERS)
-def test_members_without_manage_members_cannot_resend(
-    team, key, mailoutbox, django_capture_on_commit_callbacks
-) -> None:
-    invitation = _invite(team)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = team.client(key).post(team.url(f"people/invitations/{invitation.id}/resend/"))
+def test_members_without_manage_members_cannot_resend(key, mailoutbox, resend) -> None:
+    _, response = resend(key)
     assert response.status_code == 403
     assert mailoutbox == []
 
 
-@pytest.mark.parametrize("key", MANAGERS)
-def test_managers_can_revoke_an_invitation(team, key) -> None:
+def _revoke_an_invitation(team, key):
+    """A fresh invitation revoked by the ``key`` member: the response, the invitation after."""
     invitation = _invite(team)
     response = team.client(key).post(team.url(f"people/invitations/{invitation.id}/revoke/"))
-    assert response.status_code == 302
     with in_org(team.org):
-        assert Invitation.objects.get(id=invitation.id).status == InvitationStatus.REVOKED
-        assert AuditLogEntry.objects.filter(action="invitation.revoke").count() == 1
-
-
-@pytest.mark.parametrize("key", NON_MANAGERS)
-def test_members_without_manage_members_cannot_revoke(team, key) -> None:
-    invitation = _invite(team)
-    response = team.client(key).post(team.url(f"people/invitations/{invitation.id}/revoke/"))
-    assert response.status_code == 403
-    with in_org(team.org):
-        assert Invitation.objects.get(id=invitation.id).status == InvitationStatus.PENDING
+        return response, Invitation.objects.get(id=invitation.id)
 
 
 def test_resend_and_revoke_accept_only_post(team) -> None:
@@ -296,9 +305,7 @@ def test_resend_and_revoke_accept_only_post(team) -> None:
 def test_managers_can_change_a_members_role_and_groups_follow(team, key) -> None:
     viewer = _membership(team, catalog.VIEWER)
     developer_role = team.role(catalog.DEVELOPER)
-    response = team.client(key).post(
-        team.url(f"people/members/{viewer.id}/role/"), {"role": developer_role.id}
-    )
+    response = _change_role(team.client(key), team, viewer, catalog.DEVELOPER)
     assert response.status_code == 302
     changed = _membership(team, catalog.VIEWER)
     assert changed.role_id == developer_role.id
@@ -314,9 +321,7 @@ def test_managers_can_change_a_members_role_and_groups_follow(team, key) -> None
 @pytest.mark.parametrize("key", NON_MANAGERS)
 def test_members_without_manage_members_cannot_change_roles(team, key) -> None:
     target = team.members[catalog.OPERATOR if key != catalog.OPERATOR else catalog.VIEWER]
-    response = team.client(key).post(
-        team.url(f"people/members/{target.id}/role/"), {"role": team.role(catalog.ADMIN).id}
-    )
+    response = _change_role(team.client(key), team, target, catalog.ADMIN)
     assert response.status_code == 403
     with in_org(team.org):
         assert Membership.objects.get(id=target.id).role_id == target.role_id
@@ -326,35 +331,25 @@ def test_nobody_changes_their_own_role(team) -> None:
     admin = team.members[catalog.ADMIN]
     client = team.client(catalog.ADMIN)
     assert client.get(team.url(f"people/members/{admin.id}/role/")).status_code == 403
-    response = client.post(
-        team.url(f"people/members/{admin.id}/role/"), {"role": team.role(catalog.VIEWER).id}
-    )
+    response = _change_role(client, team, admin, catalog.VIEWER)
     assert response.status_code == 403
     assert _membership(team, catalog.ADMIN).role.system_key == catalog.ADMIN
 
 
-def test_owner_cannot_change_their_own_role(team) -> None:
-    owner = team.members[catalog.OWNER]
-    response = team.client(catalog.OWNER).post(
-        team.url(f"people/members/{owner.id}/role/"), {"role": team.role(catalog.ADMIN).id}
-    )
-    assert response.status_code == 403
-
-
-def test_admin_cannot_demote_the_owner(team) -> None:
-    owner = team.members[catalog.OWNER]
-    response = team.client(catalog.ADMIN).post(
-        team.url(f"people/members/{owner.id}/role/"), {"role": team.role(catalog.VIEWER).id}
-    )
+@pytest.mark.parametrize(
+    ("actor", "new_role"),
+    [(catalog.OWNER, catalog.ADMIN), (catalog.ADMIN, catalog.VIEWER)],
+    ids=["owner-changes-their-own-role", "admin-demotes-the-owner"],
+)
+def test_nobody_changes_the_owners_role(team, actor, new_role) -> None:
+    response = _change_role(team.client(actor), team, team.members[catalog.OWNER], new_role)
     assert response.status_code == 403
     assert _membership(team, catalog.OWNER).role.system_key == catalog.OWNER
 
 
 def test_nobody_assigns_the_owner_role_by_changing_roles(team) -> None:
     viewer = team.members[catalog.VIEWER]
-    response = team.client(catalog.OWNER).post(
-        team.url(f"people/members/{viewer.id}/role/"), {"role": team.role(catalog.OWNER).id}
-    )
+    response = _change_role(team.client(catalog.OWNER), team, viewer, catalog.OWNER)
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert _membership(team, catalog.VIEWER).role.system_key == catalog.VIEWER
@@ -363,56 +358,28 @@ def test_nobody_assigns_the_owner_role_by_changing_roles(team) -> None:
 def test_changing_to_end_user_requires_a_customer(team) -> None:
     viewer = team.members[catalog.VIEWER]
     client = team.client(catalog.ADMIN)
-    url = team.url(f"people/members/{viewer.id}/role/")
-    missing = client.post(url, {"role": team.role(catalog.END_USER).id})
+    missing = _change_role(client, team, viewer, catalog.END_USER)
     assert "Choose the customer" in missing.content.decode()
-    ok = client.post(
-        url, {"role": team.role(catalog.END_USER).id, "restricted_customer": team.customer.id}
-    )
+    ok = _change_role(client, team, viewer, catalog.END_USER, restricted_customer=team.customer.id)
     assert ok.status_code == 302
     assert _membership(team, catalog.VIEWER).restricted_customer_id == team.customer.id
-
-
-def _limited_manager(team):
-    """A member who manages members but lacks billing.manage (a role below Admin)."""
-    keys = sorted(catalog.ALL_KEYS - {"billing.manage"})
-    with in_org(team.org):
-        limited = role_create(
-            acting_user=team.org.owner,
-            organization=team.org,
-            name="People manager",
-            permissions=keys,
-        )
-        membership_role_change(
-            acting_user=team.org.owner, membership=team.members[catalog.OPERATOR], role=limited
-        )
-    return team.client(catalog.OPERATOR)
 
 
 def test_nobody_assigns_a_role_above_their_own(team) -> None:
     client = _limited_manager(team)
     viewer = team.members[catalog.VIEWER]
-    response = client.post(
-        team.url(f"people/members/{viewer.id}/role/"), {"role": team.role(catalog.ADMIN).id}
-    )
+    response = _change_role(client, team, viewer, catalog.ADMIN)
     assert response.status_code == 200
     assert _membership(team, catalog.VIEWER).role.system_key == catalog.VIEWER
-    allowed = client.post(
-        team.url(f"people/members/{viewer.id}/role/"), {"role": team.role(catalog.DEVELOPER).id}
-    )
+    allowed = _change_role(client, team, viewer, catalog.DEVELOPER)
     assert allowed.status_code == 302
 
 
 def test_nobody_changes_or_removes_a_member_whose_role_is_above_their_own(team) -> None:
     client = _limited_manager(team)
     admin = team.members[catalog.ADMIN]
-    assert (
-        client.post(
-            team.url(f"people/members/{admin.id}/role/"), {"role": team.role(catalog.VIEWER).id}
-        ).status_code
-        == 403
-    )
-    assert client.post(team.url(f"people/members/{admin.id}/remove/")).status_code == 403
+    assert _change_role(client, team, admin, catalog.VIEWER).status_code == 403
+    assert _remove(client, team, admin).status_code == 403
     assert _membership(team, catalog.ADMIN).role.system_key == catalog.ADMIN
 
 
@@ -422,7 +389,7 @@ def test_nobody_changes_or_removes_a_member_whose_role_is_above_their_own(team) 
 @pytest.mark.parametrize("key", MANAGERS)
 def test_managers_can_remove_a_member_and_their_group_membership(team, key) -> None:
     viewer = _membership(team, catalog.VIEWER)
-    response = team.client(key).post(team.url(f"people/members/{viewer.id}/remove/"))
+    response = _remove(team.client(key), team, viewer)
     assert response.status_code == 302
     with in_org(team.org):
         assert not Membership.objects.filter(id=viewer.id).exists()
@@ -433,46 +400,48 @@ def test_managers_can_remove_a_member_and_their_group_membership(team, key) -> N
     assert client_for(viewer.user).get(team.url("roles/")).status_code == 404
 
 
-@pytest.mark.parametrize("key", NON_MANAGERS)
-def test_members_without_manage_members_cannot_remove(team, key) -> None:
-    target = team.members[catalog.END_USER]
-    assert team.client(key).post(team.url(f"people/members/{target.id}/remove/")).status_code == 403
+@pytest.mark.parametrize(
+    ("actor", "target"),
+    [
+        # Members without manage-members remove nobody.
+        *((key, catalog.END_USER) for key in NON_MANAGERS),
+        # Nobody removes the Owner, nor themselves.
+        (catalog.ADMIN, catalog.OWNER),
+        (catalog.ADMIN, catalog.ADMIN),
+    ],
+    ids=lambda key: key,
+)
+def test_removal_is_refused(team, actor, target) -> None:
+    membership = team.members[target]
+    assert _remove(team.client(actor), team, membership).status_code == 403
     with in_org(team.org):
-        assert Membership.objects.filter(id=target.id).exists()
-
-
-def test_nobody_removes_the_owner(team) -> None:
-    owner = team.members[catalog.OWNER]
-    assert (
-        team.client(catalog.ADMIN).post(team.url(f"people/members/{owner.id}/remove/")).status_code
-        == 403
-    )
-    with in_org(team.org):
-        assert Membership.objects.filter(id=owner.id).exists()
-
-
-def test_nobody_removes_themselves(team) -> None:
-    admin = team.members[catalog.ADMIN]
-    assert (
-        team.client(catalog.ADMIN).post(team.url(f"people/members/{admin.id}/remove/")).status_code
-        == 403
-    )
+        assert Membership.objects.filter(id=membership.id).exists()
 
 
 # --- Join requests ---------------------------------------------------------------------------
 
 
+def _answer_a_join_request(team, key, action, role_key=None, **join):
+    """A fresh join request answered (``accept`` with ``role_key``, or ``decline``) by the
+    ``key`` member: the response, and the join request after it."""
+    join_request = _join_request(team.org, **join)
+    response = team.client(key).post(
+        team.url(f"people/join-requests/{join_request.id}/{action}/"),
+        {"role": team.role(role_key).id} if role_key else {},
+    )
+    with in_org(team.org):
+        return response, JoinRequest.objects.get(id=join_request.id)
+
+
 @pytest.mark.parametrize("key", MANAGERS)
 def test_managers_accept_a_join_request_with_a_role(team, key) -> None:
     applicant = make_user("applicant@acme.test")
-    join_request = _join_request(team.org, user=applicant)
-    response = team.client(key).post(
-        team.url(f"people/join-requests/{join_request.id}/accept/"),
-        {"role": team.role(catalog.OPERATOR).id},
+    response, join_request = _answer_a_join_request(
+        team, key, "accept", catalog.OPERATOR, user=applicant
     )
     assert response.status_code == 302
+    assert join_request.status == JoinRequestStatus.ACCEPTED
     with in_org(team.org):
-        assert JoinRequest.objects.get(id=join_request.id).status == JoinRequestStatus.ACCEPTED
         membership = Membership.objects.select_related("role").get(user=applicant)
         assert membership.role.system_key == catalog.OPERATOR
         assert AuditLogEntry.objects.filter(action="join_request.accept").count() == 1
@@ -496,33 +465,41 @@ def test_accepting_a_join_request_without_an_account_sends_an_invitation(
 
 @pytest.mark.parametrize("key", NON_MANAGERS)
 def test_members_without_manage_members_cannot_accept_join_requests(team, key) -> None:
-    join_request = _join_request(team.org, user=make_user("applicant@acme.test"))
-    response = team.client(key).post(
-        team.url(f"people/join-requests/{join_request.id}/accept/"),
-        {"role": team.role(catalog.VIEWER).id},
+    response, join_request = _answer_a_join_request(
+        team, key, "accept", catalog.VIEWER, user=make_user("applicant@acme.test")
     )
     assert response.status_code == 403
+    assert join_request.status == JoinRequestStatus.PENDING
+
+
+# Refusing what is pending, which only members with manage-members may do: how, the state a
+# manager leaves it in, the state it keeps otherwise, and the audit action of a refusal.
+REFUSALS = {
+    "revoke-an-invitation": (
+        _revoke_an_invitation,
+        InvitationStatus.REVOKED,
+        InvitationStatus.PENDING,
+        "invitation.revoke",
+    ),
+    "decline-a-join-request": (
+        lambda team, key: _answer_a_join_request(team, key, "decline"),
+        JoinRequestStatus.DECLINED,
+        JoinRequestStatus.PENDING,
+        "join_request.decline",
+    ),
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+@pytest.mark.parametrize("key", MANAGERS + NON_MANAGERS)
+def test_only_managers_revoke_invitations_and_decline_join_requests(team, key, refusal) -> None:
+    act, refused, kept, action = REFUSALS[refusal]
+    manager = key in MANAGERS
+    response, pending = act(team, key)
+    assert response.status_code == (302 if manager else 403)
+    assert pending.status == (refused if manager else kept)
     with in_org(team.org):
-        assert JoinRequest.objects.get(id=join_request.id).status == JoinRequestStatus.PENDING
-
-
-@pytest.mark.parametrize("key", MANAGERS)
-def test_managers_can_decline_a_join_request(team, key) -> None:
-    join_request = _join_request(team.org)
-    response = team.client(key).post(team.url(f"people/join-requests/{join_request.id}/decline/"))
-    assert response.status_code == 302
-    with in_org(team.org):
-        assert JoinRequest.objects.get(id=join_request.id).status == JoinRequestStatus.DECLINED
-        assert AuditLogEntry.objects.filter(action="join_request.decline").count() == 1
-
-
-@pytest.mark.parametrize("key", NON_MANAGERS)
-def test_members_without_manage_members_cannot_decline_join_requests(team, key) -> None:
-    join_request = _join_request(team.org)
-    response = team.client(key).post(team.url(f"people/join-requests/{join_request.id}/decline/"))
-    assert response.status_code == 403
-    with in_org(team.org):
-        assert JoinRequest.objects.get(id=join_request.id).status == JoinRequestStatus.PENDING
+        assert AuditLogEntry.objects.filter(action=action).count() == (1 if manager else 0)
 
 
 def test_join_request_list_shows_pending_requests(team) -> None:

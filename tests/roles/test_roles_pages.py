@@ -12,10 +12,11 @@ from audit.models import AuditLogEntry
 from roles import catalog
 from roles.models import Role
 from roles.selectors import has_permission
-from roles.services import membership_role_change, role_create, role_group_name
+from roles.services import membership_role_change, role_group_name
 from tests.conftest import ALL_DATABASES
 from tests.factories import make_member, make_user
 from tests.roles.conftest import client_for, in_org
+from tests.roles.helpers import custom_role, org_role
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -23,10 +24,7 @@ READ_KEYS = ["connectors.read", "workflows.read"]
 
 
 def _custom_role(team, name="Support", permissions=READ_KEYS) -> Role:
-    with in_org(team.org):
-        return role_create(
-            acting_user=team.org.owner, organization=team.org, name=name, permissions=permissions
-        )
+    return custom_role(team, name, permissions)
 
 
 def _role_count(team) -> int:
@@ -425,13 +423,7 @@ def test_outsider_gets_404_for_every_role_url(team, suffix) -> None:
 
 @pytest.mark.parametrize("suffix", ["", "edit/", "duplicate/", "delete/"])
 def test_another_organizations_role_under_own_slug_is_404(team, suffix) -> None:
-    with in_org(team.outsider_org):
-        foreign = role_create(
-            acting_user=team.outsider_org.owner,
-            organization=team.outsider_org,
-            name="Theirs",
-            permissions=READ_KEYS,
-        )
+    foreign = org_role(team.outsider_org, "Theirs", READ_KEYS)
     client = team.client(catalog.OWNER)
     assert client.get(team.url(f"roles/{foreign.id}/{suffix}")).status_code == 404
     assert (

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import stop_process
 from tests.signup.fake_openai import FakeOpenAI
 
 WORKER_LLM_TIMEOUT = "1.0"
@@ -42,12 +43,7 @@ class Worker:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.process, group=True)
 
 
 def free_port() -> int:

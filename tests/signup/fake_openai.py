@@ -28,10 +28,11 @@ import json
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from signup.llm import DATA_END, DATA_START
+from tests.http_servers import local_server, send_json, serve_in_background, stop_server
 
 
 def classification(
@@ -71,9 +72,7 @@ class FakeOpenAI:
         self.release = threading.Event()
         self.holding = threading.Event()
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = local_server(self._handler())
 
     @property
     def base_url(self) -> str:
@@ -81,13 +80,12 @@ class FakeOpenAI:
         return f"http://{host}:{port}/v1"
 
     def start(self) -> FakeOpenAI:
-        self.thread.start()
+        serve_in_background(self.server)
         return self
 
     def stop(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        stop_server(self.server)
 
     def calls_for(self, company: str) -> int:
         with self._lock:
@@ -121,7 +119,7 @@ class FakeOpenAI:
         self, handler: BaseHTTPRequestHandler, company: str, call: int, body: dict[str, Any]
     ) -> None:
         if "error500" in company or ("flaky" in company and call == 1):
-            self._send(handler, 500, {"error": {"message": "scripted failure", "type": "server"}})
+            send_json(handler, 500, {"error": {"message": "scripted failure", "type": "server"}})
             return
         if "slow" in company:
             time.sleep(self.slow_seconds)
@@ -135,7 +133,7 @@ class FakeOpenAI:
         else:
             answer = next((a for key, a in SCRIPTS if key in company), classification())
             content = json.dumps(answer)
-        self._send(handler, 200, self._completion(body.get("model", "fake-model"), content))
+        send_json(handler, 200, self._completion(body.get("model", "fake-model"), content))
 
     @staticmethod
     def _completion(model: str, content: str) -> dict[str, Any]:
@@ -153,15 +151,3 @@ class FakeOpenAI:
             ],
             "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
         }
-
-    @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout) before the answer

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bench.signup_pipeline import TIMED_STEPS, Applicant, analyse, plan, render, run
+from bench.signup_pipeline import TIMED_STEPS, Applicant, Report, analyse, plan, render, run
 from signup import services
 from signup.models import SignupApplication
 from tests.conftest import ALL_DATABASES
@@ -60,31 +60,48 @@ def _one_task_run_each(ids: dict[int, uuid.UUID]) -> dict[str, dict[str, list[da
     return runs
 
 
+def _two_applicants() -> tuple[list[Applicant], datetime]:
+    """Two planned applicants, and the time before any of them applied."""
+    return plan(2, uuid.uuid4().hex[:6]), datetime.now(tz=UTC)
+
+
+def _analyse(
+    applicants: list[Applicant],
+    ids: dict[int, uuid.UUID],
+    fake_openai: FakeOpenAI,
+    started: datetime,
+    lost: list[uuid.UUID] | None = None,
+) -> Report:
+    """The benchmark's checks, with one task run recorded for each application."""
+    return analyse(
+        applicants,
+        ids,
+        lost or [],
+        _one_task_run_each(ids),
+        Counter(fake_openai.calls),
+        started,
+    )
+
+
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_checks_pass_for_applications_processed_once(
     llm_settings: Any, fake_openai: FakeOpenAI
 ) -> None:
-    applicants = plan(2, uuid.uuid4().hex[:6])
-    started = datetime.now(tz=UTC)
+    applicants, started = _two_applicants()
     ids = _run_in_process(applicants)
-    report = analyse(
-        applicants, ids, [], _one_task_run_each(ids), Counter(fake_openai.calls), started
-    )
+    report = _analyse(applicants, ids, fake_openai, started)
     assert report.ok, report.problems
     assert report.figures["provisioned"] == 2
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_checks_report_a_step_recorded_twice(llm_settings: Any, fake_openai: FakeOpenAI) -> None:
-    applicants = plan(2, uuid.uuid4().hex[:6])
-    started = datetime.now(tz=UTC)
+    applicants, started = _two_applicants()
     ids = _run_in_process(applicants)
     application = SignupApplication.objects.get(id=ids[1])
     classification = next(e for e in application.steps if e["step"] == "classification")
     SignupApplication.objects.filter(id=ids[1]).update(steps=[*application.steps, classification])
-    report = analyse(
-        applicants, ids, [], _one_task_run_each(ids), Counter(fake_openai.calls), started
-    )
+    report = _analyse(applicants, ids, fake_openai, started)
     assert report.problems == [
         "processed twice: #1: step classification recorded 2 times, expected 1"
     ]
@@ -95,14 +112,11 @@ def test_checks_report_a_step_recorded_twice(llm_settings: Any, fake_openai: Fak
 def test_checks_report_an_unfinished_application_as_lost(
     llm_settings: Any, fake_openai: FakeOpenAI
 ) -> None:
-    applicants = plan(2, uuid.uuid4().hex[:6])
-    started = datetime.now(tz=UTC)
+    applicants, started = _two_applicants()
     ids = _run_in_process(applicants[:1])
     waiting = make_application(applicants[1].company_name, email=applicants[1].email)
     ids[1] = waiting.id
-    report = analyse(
-        applicants, ids, [waiting.id], _one_task_run_each(ids), Counter(fake_openai.calls), started
-    )
+    report = _analyse(applicants, ids, fake_openai, started, lost=[waiting.id])
     assert len(report.problems) == 1
     assert report.problems[0].startswith("lost: application #1 (")
     assert report.figures["lost"] == 1 and report.figures["final"] == 1

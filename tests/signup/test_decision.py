@@ -17,14 +17,16 @@ def _decide(
     *,
     email: EmailVerdict = EmailVerdict.PASSED,
     duplicate: bool = False,
+    approve_min: float = 0.85,
+    provisional_min: float = 0.60,
 ) -> Decision:
     return decide(
         email=email,
         duplicate=duplicate,
         classifier=classifier,
         classification=result,
-        approve_min=0.85,
-        provisional_min=0.60,
+        approve_min=approve_min,
+        provisional_min=provisional_min,
     )
 
 
@@ -95,21 +97,7 @@ def test_no_classifier_is_provisional_never_approved(state: ClassifierState) -> 
 
 def test_thresholds_come_from_the_arguments() -> None:
     result = classification(confidence=0.7)
-    strict = decide(
-        email=EmailVerdict.PASSED,
-        duplicate=False,
-        classifier=ClassifierState.CLASSIFIED,
-        classification=result,
-        approve_min=0.95,
-        provisional_min=0.75,
-    )
-    lenient = decide(
-        email=EmailVerdict.PASSED,
-        duplicate=False,
-        classifier=ClassifierState.CLASSIFIED,
-        classification=result,
-        approve_min=0.7,
-        provisional_min=0.5,
-    )
+    strict = _decide(result=result, approve_min=0.95, provisional_min=0.75)
+    lenient = _decide(result=result, approve_min=0.7, provisional_min=0.5)
     assert strict.status == SignupStatus.MANUAL_REVIEW
     assert lenient.status == SignupStatus.APPROVED

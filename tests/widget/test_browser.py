@@ -19,7 +19,7 @@ from tests.dataplane.helpers import (
 )
 from tests.dataplane.targets import running_target
 from tests.factories import PASSWORD, make_customer, make_org
-from widget import tokens
+from tests.widget.links import issue_token
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 
@@ -99,7 +99,7 @@ def test_widget_flow_from_a_connect_link(console, settings) -> None:
         crm = make_connector(org, name="Acme CRM", base_url=target.url("/auth"))
         make_connection(org, other, crm, token="umbrella-secret-token")
         make_configuration(org, customer, "sync_interval", "15", editable=True)
-        token = tokens.issue(org_id=org.id, customer_id=customer.id, kind=tokens.CONNECT_LINK)
+        token = issue_token(org, customer)
         page = console.page
         console.goto(f"/widget/{org.slug}/{customer.id}/?token={token}")
         assert page.get_by_text("No connections yet").is_visible()

@@ -26,6 +26,7 @@ from tests.dataplane.helpers import (
     user_with_role,
 )
 from tests.factories import make_customer, make_org
+from tests.widget.links import issue_token
 from widget import tokens
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -60,7 +61,7 @@ def world():
 
 
 def _token(org, customer, kind=tokens.CONNECT_LINK):
-    return tokens.issue(org_id=org.id, customer_id=customer.id, kind=kind)
+    return issue_token(org, customer, kind)
 
 
 def _url(org, customer, suffix=""):
@@ -247,6 +248,7 @@ def test_token_refresh_gives_a_fresh_token_within_the_lifetime(world, monkeypatc
     fresh = response.json()["token"]
     assert tokens.verify(fresh).customer_id == a.id
     old = tokens.issue(
+        grant_id=tokens.verify(token).grant_id,
         org_id=org.id,
         customer_id=a.id,
         kind=tokens.EMBED,

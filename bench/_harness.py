@@ -1,0 +1,73 @@
+"""What every benchmark's command line shares: parse ``--scale``, set up Django with test
+databases of its own (``FASTN_TEST_DB_SUFFIX``), run, tear the databases down, print.
+
+Each benchmark's ``main()`` is ``_harness.main(__doc__, SCALES, "_suffix", measure)`` where
+``measure(args)`` returns ``(report text, exit code)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main(
+    doc: str | None,
+    scales: Iterable[str],
+    db_suffix: str,
+    measure: Callable[[argparse.Namespace], tuple[str, int]],
+    *,
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    test_environment: bool = False,
+) -> int:
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(scales), default="smoke")
+    if arguments is not None:
+        arguments(parser)
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastn_console.settings")
+    os.environ["FASTN_TEST_DB_SUFFIX"] = db_suffix
+    os.environ.setdefault("FASTN_TESTING", "1")
+    # Django is set up here, after the environment above: a benchmark's module imports no
+    # project code at its top.
+    import django
+
+    django.setup()
+    from django.db import connections
+    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+    from tenancy.router import owner_aliases
+
+    if test_environment:
+        setup_test_environment()
+    config = setup_databases(verbosity=0, interactive=False, aliases=sorted(owner_aliases()))
+    try:
+        text, code = measure(args)
+    finally:
+        connections.close_all()
+        teardown_databases(config, verbosity=0)
+    print(text)
+    return code
+
+
+def timings(func: Callable[[], Any], runs: int) -> list[float]:
+    """Seconds each of ``runs`` calls of ``func`` took, in call order."""
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def median_seconds(func: Callable[[], Any], runs: int) -> float:
+    return statistics.median(timings(func, runs))
