@@ -19,6 +19,7 @@ Both run only on the databases the router migrates the model into.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import router
@@ -206,6 +207,19 @@ class _DatabaseOperation(Operation):
             return None
         return model
 
+    def _execute(
+        self,
+        app_label: str,
+        state: Any,
+        schema_editor: Any,
+        statements: Callable[[str], list[str]],
+    ) -> None:
+        """Run ``statements(table)`` where the router migrates the model (nowhere else)."""
+        model = self._model(app_label, state, schema_editor)
+        if model is not None:
+            for statement in statements(model._meta.db_table):
+                schema_editor.execute(statement)
+
 
 class EnableTenantRLS(_DatabaseOperation):
     def __init__(self, model_name: str, kind: str, **options: Any) -> None:
@@ -219,11 +233,12 @@ class EnableTenantRLS(_DatabaseOperation):
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        model = self._model(app_label, to_state, schema_editor)
-        if model is None:
-            return
-        for statement in policy_statements(model._meta.db_table, self.kind, **self.options):
-            schema_editor.execute(statement)
+        self._execute(
+            app_label,
+            to_state,
+            schema_editor,
+            lambda table: policy_statements(table, self.kind, **self.options),
+        )
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
@@ -320,22 +335,22 @@ class RestrictWritesToOrganization(_DatabaseOperation):
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        model = self._model(app_label, to_state, schema_editor)
-        if model is None:
-            return
-        for statement in organization_writes_statements(model._meta.db_table, self.commands):
-            schema_editor.execute(statement)
+        self._execute(
+            app_label,
+            to_state,
+            schema_editor,
+            lambda table: organization_writes_statements(table, self.commands),
+        )
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        model = self._model(app_label, from_state, schema_editor)
-        if model is None:
-            return
-        for command in self.commands:
-            schema_editor.execute(
-                f"DROP POLICY organization_role_{command} ON {model._meta.db_table}"
-            )
+        self._execute(
+            app_label,
+            from_state,
+            schema_editor,
+            lambda table: [f"DROP POLICY organization_role_{c} ON {table}" for c in self.commands],
+        )
 
     def describe(self) -> str:
         return f"Only organization-wide principals write {self.model_name}"
@@ -355,19 +370,22 @@ class RestrictToSubjectCustomer(_DatabaseOperation):
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        model = self._model(app_label, to_state, schema_editor)
-        if model is None:
-            return
-        for statement in subject_customer_statements(model._meta.db_table, self.column):
-            schema_editor.execute(statement)
+        self._execute(
+            app_label,
+            to_state,
+            schema_editor,
+            lambda table: subject_customer_statements(table, self.column),
+        )
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        model = self._model(app_label, from_state, schema_editor)
-        if model is None:
-            return
-        schema_editor.execute(f"DROP POLICY tenant_subject_customer ON {model._meta.db_table}")
+        self._execute(
+            app_label,
+            from_state,
+            schema_editor,
+            lambda table: [f"DROP POLICY tenant_subject_customer ON {table}"],
+        )
 
     def describe(self) -> str:
         return f"Customer rule on {self.model_name}.{self.column}"
