@@ -1,0 +1,24 @@
+"""The Connections tab offers "Share a connect link" exactly to those holding connections.share."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ALL_DATABASES
+from tests.customers.world import World
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+SHARE = b"Share a connect link"
+
+
+def test_operators_see_the_share_button_and_it_opens_the_share_page(world: World) -> None:
+    client = world.client(world.operator)
+    page = client.get(world.customer_url(suffix="?tab=connections"))
+    assert page.status_code == 200 and SHARE in page.content
+    assert client.get(world.customer_url(suffix="connections/share/")).status_code == 200
+
+
+def test_viewers_do_not_see_the_share_button(world: World) -> None:
+    page = world.client(world.viewer).get(world.customer_url(suffix="?tab=connections"))
+    assert page.status_code == 200 and SHARE not in page.content
