@@ -24,11 +24,9 @@ from roles.views.common import (
     link_base,
     member_with,
     membership_home,
-    page_of,
     person_form,
-    status_filter,
 )
-from roles.views.people import people_tabs
+from roles.views.people import status_list_page
 
 
 def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
@@ -58,20 +56,13 @@ def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 def invitation_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = member_with(request, catalog.MANAGE_MEMBERS)
-    search = request.GET.get("q", "")
-    status = status_filter(request, InvitationStatus.values, InvitationStatus.PENDING)
-    return render(
+    return status_list_page(
         request,
-        "roles/invitation_list.html",
-        {
-            "page": page_of(request, selectors.invitation_list(search=search, status=status)),
-            "search": search,
-            "status": status,
-            "statuses": InvitationStatus.choices,
-            "tab": "invitations",
-            **people_tabs(tenant),
-        },
+        template="roles/invitation_list.html",
+        tab="invitations",
+        statuses=InvitationStatus,
+        default=InvitationStatus.PENDING,
+        rows=selectors.invitation_list,
     )
 
 

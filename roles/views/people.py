@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet, TextChoices
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -119,24 +121,45 @@ def membership_remove(
     )
 
 
+def status_list_page(
+    request: HttpRequest,
+    *,
+    template: str,
+    tab: str,
+    statuses: type[TextChoices],
+    default: str,
+    rows: Callable[..., QuerySet[Any]],
+) -> HttpResponse:
+    """A People tab listing rows by status (invitations, join requests), searchable and paged,
+    for members who manage people."""
+    tenant = member_with(request, catalog.MANAGE_MEMBERS)
+    search = request.GET.get("q", "")
+    status = status_filter(request, statuses.values, default)
+    return render(
+        request,
+        template,
+        {
+            "page": page_of(request, rows(search=search, status=status)),
+            "search": search,
+            "status": status,
+            "statuses": statuses.choices,
+            "tab": tab,
+            **people_tabs(tenant),
+        },
+    )
+
+
 # --- Join requests ----------------------------------------------------------------------------
 
 
 def join_request_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = member_with(request, catalog.MANAGE_MEMBERS)
-    search = request.GET.get("q", "")
-    status = status_filter(request, JoinRequestStatus.values, JoinRequestStatus.PENDING)
-    return render(
+    return status_list_page(
         request,
-        "roles/join_request_list.html",
-        {
-            "page": page_of(request, selectors.join_request_list(search=search, status=status)),
-            "search": search,
-            "status": status,
-            "statuses": JoinRequestStatus.choices,
-            "tab": "join_requests",
-            **people_tabs(tenant),
-        },
+        template="roles/join_request_list.html",
+        tab="join_requests",
+        statuses=JoinRequestStatus,
+        default=JoinRequestStatus.PENDING,
+        rows=selectors.join_request_list,
     )
 
 
