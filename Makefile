@@ -9,6 +9,16 @@ VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# requirements.txt (runtime) and requirements-dev.txt (+ test and dev tools) are the direct
+# dependencies, edited by hand; `make lock` resolves them into these locks, which pin every
+# transitive package with the hashes of all its distribution files. .venv is installed from them.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+# The lock tool, installed only into a throwaway virtualenv by `make lock`.
+PIP_TOOLS := pip-tools==7.6.2
+LOCK_OPTIONS := --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+
 # `make test PYTEST_ARGS="-k signup -x"` passes arguments through to pytest.
 PYTEST_ARGS ?=
 export PYTEST_ARGS
@@ -44,7 +54,7 @@ FIND_PYTHON = \
 	fi; \
 	echo "$$found"
 
-.PHONY: help venv python run dev services test bench lint clean-data
+.PHONY: help venv lock python run dev services test bench lint clean-data
 
 help:
 	@echo "make run         start everything (http://127.0.0.1:8000, WEB_PORT=... to move it);"
@@ -54,7 +64,9 @@ help:
 	@echo "make bench       benchmarks at full scale"
 	@echo "make lint        ruff check, ruff format --check, mypy, makemigrations --check"
 	@echo "make services    only the embedded PostgreSQL and Redis, until Ctrl-C"
-	@echo "make venv        create or refresh .venv"
+	@echo "make venv        create or refresh .venv from the hashed locks (requirements*.lock)"
+	@echo "make lock        re-resolve requirements*.lock from requirements*.txt, upgrading"
+	@echo "                 every package the pins allow (then make venv installs them)"
 	@echo "make clean-data  delete the embedded PostgreSQL and Redis data"
 
 python:
@@ -62,18 +74,35 @@ python:
 
 venv: $(STAMP)
 
-# Reinstalls only when a requirements file is newer than the stamp. A .venv whose interpreter no
-# longer runs or is older than 3.12 (e.g. its pyenv version was removed) is rebuilt.
-$(STAMP): requirements.txt requirements-dev.txt
+# Reinstalls only when a lock is newer than the stamp. A .venv whose interpreter no longer runs
+# or is older than 3.12 (e.g. its pyenv version was removed) is rebuilt. pip runs in hash-checking
+# mode and resolves nothing: every package comes from the dev lock, which holds the runtime lock.
+$(STAMP): $(LOCK) $(DEV_LOCK)
 	@if ! $(VENV_PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 		python=$$($(FIND_PYTHON)) || exit 1; \
 		if [ -e $(VENV) ]; then echo "Replacing $(VENV): its Python is missing or older than 3.12."; rm -rf $(VENV); fi; \
 		echo "Creating $(VENV) with $$python ($$("$$python" -V 2>&1))"; \
 		"$$python" -m venv $(VENV) || { echo "Could not create $(VENV) with $$python." >&2; exit 1; }; \
 	fi
-	@echo "Installing requirements-dev.txt into $(VENV) ..."
-	@$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "Installing $(DEV_LOCK) into $(VENV) ..."
+	@$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check \
+		--require-hashes --no-deps -r $(DEV_LOCK)
 	@touch $(STAMP)
+
+# Resolves with the interpreter `make venv` picks (markers are evaluated for it), to the newest
+# versions the pins allow; the dev lock is constrained by the runtime lock, so both hold the same
+# runtime versions.
+lock:
+	@python=$$($(FIND_PYTHON)) || exit 1; \
+	tools=$$(mktemp -d) || exit 1; trap 'rm -rf "$$tools"' EXIT; \
+	echo "Resolving with $$python ($$("$$python" -V 2>&1)) and $(PIP_TOOLS) ..."; \
+	"$$python" -m venv "$$tools" \
+	&& "$$tools/bin/python" -m pip install --quiet --disable-pip-version-check $(PIP_TOOLS) \
+	&& export CUSTOM_COMPILE_COMMAND="make lock" \
+	&& "$$tools/bin/pip-compile" $(LOCK_OPTIONS) --output-file=$(LOCK) requirements.txt \
+	&& "$$tools/bin/pip-compile" $(LOCK_OPTIONS) --constraint=$(LOCK) \
+		--output-file=$(DEV_LOCK) requirements-dev.txt
+	@echo "Wrote $(LOCK) and $(DEV_LOCK); make venv installs them."
 
 run: venv
 	$(VENV_PYTHON) scripts/devstack.py run

@@ -202,6 +202,12 @@ def _find_key(parsed: key_format.ParsedKey) -> ApiKey:
         raise _invalid_key()
     if key.revoked_at is not None:
         raise ApiError(401, "api_key_revoked", "The API key has been revoked.")
+    current = key_format.hash_key(parsed.raw)
+    if key.secret_hash != current:
+        # Matched under a SECRET_KEY_FALLBACKS entry: store it under the current secret key,
+        # so the key keeps working once the fallback is dropped (docs/KEYS.md).
+        ApiKey.objects.filter(id=key.id, secret_hash=key.secret_hash).update(secret_hash=current)
+        key.secret_hash = current
     return key
 
 

@@ -11,12 +11,14 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from api.auth import ApiError, error_body, error_response
 from billing.services import LimitReached
+from fastn_console.unavailable import unavailable_response
 
 # ValidationError codes raised by services -> (HTTP status, API error code)
 SERVICE_REFUSALS: dict[str, tuple[int, str]] = {
@@ -70,6 +72,10 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
     return JsonResponse(error_body("invalid_api_key", "The API key is not valid."), status=401)
 
 
+def _unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return unavailable_response(request)
+
+
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = "invalid_request" if exc.status_code < 500 else "server_error"
     return JsonResponse(error_body(code, str(exc)), status=exc.status_code)
@@ -83,4 +89,7 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
     Http404: _not_found,
     AuthenticationError: _unauthenticated,
     HttpError: _http_error,
+    # A database that is away (fastn_console.unavailable answers the same outside the API).
+    OperationalError: _unavailable,
+    InterfaceError: _unavailable,
 }

@@ -18,6 +18,9 @@ RETRY = {
     "retry_backoff_max": 600,
     "retry_jitter": True,
     "max_retries": 12,
+    # Deleting is idempotent: a purge stopped at the limit is retried and goes on.
+    "soft_time_limit": 600,
+    "time_limit": 660,
 }
 
 

@@ -18,7 +18,9 @@ from dataplane import services
 from tenancy.context import ORGANIZATION, TenantContextMissing, context
 
 
-@shared_task(name="dataplane.run_workflow", acks_late=True)
+# At most MAX_STEPS (20) calls of OUTBOUND_TIMEOUT_SECONDS (10 s) each, plus the bookkeeping; at the
+# soft limit the run is recorded as failed.
+@shared_task(name="dataplane.run_workflow", acks_late=True, soft_time_limit=240, time_limit=270)
 def run_workflow(
     *, org_id: str, customer_id: str, execution_id: str, version: int, **_: Any
 ) -> str:

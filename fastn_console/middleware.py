@@ -22,11 +22,14 @@ writes (``tenant_scope(request)``).
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, ResolverMatch, resolve
@@ -37,6 +40,8 @@ from fastn_console.console import Tenant, runs_outside_request_transaction, tena
 from roles.models import Membership, MembershipStatus
 from roles.selectors import membership_for_request
 from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback
+
+request_log = logging.getLogger("fastn_console.requests")
 
 ADMIN_NAMESPACE = "admin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -168,9 +173,19 @@ class TenantContextMiddleware:
             yield state_refusal(request, organization, customer)
 
     def _run(self, request: HttpRequest) -> HttpResponse:
+        started = time.monotonic()
         response = self.get_response(request)
         if response.status_code >= 500:
             mark_rollback()
+        if settings.LOG_REQUESTS:
+            # Written inside the scope, so the line names the organization and customer.
+            request_log.info(
+                "%s %s %s %.0fms",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+            )
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:

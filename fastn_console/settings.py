@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "fastn_console.logcontext.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -189,9 +190,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Every wait has a bound (SPEC §15). A publish to a frozen or unreachable broker fails within
+# BROKER_TIMEOUT_SECONDS instead of hanging the request: no reconnect loop (max_retries 0), socket
+# timeouts on connect and on every reply, and no publish retry. Callers log the failure and leave
+# the committed row to its sweep (tenancy.tasks.publish). Workers poll with BRPOP for 1 s, less
+# than the socket timeout.
+BROKER_TIMEOUT_SECONDS = env.float("BROKER_TIMEOUT_SECONDS", default=2.0)
+if not 1.0 < BROKER_TIMEOUT_SECONDS <= 30.0:
+    raise ImproperlyConfigured("BROKER_TIMEOUT_SECONDS must be more than 1 and at most 30.")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "max_retries": 0,
 }
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_TASK_PUBLISH_RETRY = False
+# Default limits for a task that names none; every task of the console names its own.
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 330
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A test run gets a queue of its own, so a development worker never takes its tasks.
 CELERY_TASK_DEFAULT_QUEUE = env.str(
@@ -213,6 +230,7 @@ CACHES = {
 # --- Application settings -------------------------------------------------------------------
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 EMBED_TOKEN_KEY = env.str("EMBED_TOKEN_KEY", default="")
+EMBED_TOKEN_KEY_FALLBACKS = env.list("EMBED_TOKEN_KEY_FALLBACKS", default=[])
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
@@ -292,20 +310,42 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
+# LOG_FORMAT=json: one JSON object per line (python-json-logger); text otherwise. Either way every
+# line carries request_id, org_id and customer_id (fastn_console.logcontext).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT is text or json.")
+# One line per console request (method, path, status, milliseconds), written inside its scope.
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "fastn_console.logcontext.ContextFilter"}},
     "formatters": {
-        "structured": {
-            "()": "tenancy.logging.ScopeFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s org=%(org_id)s "
-            "customer=%(customer_id)s %(message)s",
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s request=%(request_id)s "
+            "org=%(org_id)s customer=%(customer_id)s %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(org_id)s "
+            "%(customer_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+# Workers log through LOGGING above too, so their lines keep the same fields and format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
 
 # Email is unique case-insensitively through a functional unique index (accounts_user_email_ci).
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]

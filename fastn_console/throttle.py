@@ -111,8 +111,9 @@ def throttle_peek(*checks: tuple[Rule, str], now: float | None = None) -> Refuse
         try:
             count = cache.get(_key(rule, subject, start)) or 0
         except Exception:  # noqa: BLE001 - an unreachable cache lets the attempt through
+            # One timeout is enough: the other rules would wait for the same cache.
             logger.warning("Throttle %s not read: the cache is unreachable", rule.name)
-            continue
+            return None
         if int(count) >= rule.limit:
             return Refused(rule, left)
     return None
@@ -129,8 +130,9 @@ def throttle_hit(*checks: tuple[Rule, str], now: float | None = None) -> Refused
             cache.add(key, 0, rule.window_seconds + 5)
             count = cache.incr(key)
         except Exception:  # noqa: BLE001 - an unreachable cache lets the attempt through
+            # One timeout is enough: the other rules would wait for the same cache.
             logger.warning("Throttle %s not counted: the cache is unreachable", rule.name)
-            continue
+            break
         if count > rule.limit and refused is None:
             refused = Refused(rule, left)
     return refused

@@ -9,6 +9,10 @@ from fastn_console import health
 org = "o/<slug:org_slug>/"
 customer = org + "customers/<uuid:customer_id>/"
 
+# A database or Redis that is away answers 503 with Retry-After, not 500
+# (fastn_console.unavailable).
+handler500 = "fastn_console.unavailable.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

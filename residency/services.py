@@ -31,7 +31,8 @@ from audit.services import audit_record
 from customers.models import Customer, CustomerStatus, Region
 from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
 from residency.models import ACTIVE_STATES, Relocation, RelocationState
-from tenancy.context import ORGANIZATION, context, on_commit, region_alias, require_scope
+from tenancy.context import ORGANIZATION, context, region_alias, require_scope
+from tenancy.tasks import publish_on_commit
 
 # Parents before children: composite foreign keys are checked at once (NOT DEFERRABLE).
 DATA_PLANE_MODELS: tuple[type[models.Model], ...] = (
@@ -108,10 +109,8 @@ def _enqueue(relocation: Relocation) -> None:
 
     org_id, relocation_id = str(relocation.org_id), str(relocation.id)
     queue = getattr(settings, "RESIDENCY_TASK_QUEUE", None)
-    on_commit(
-        lambda: relocate_customer.apply_async(
-            kwargs={"org_id": org_id, "relocation_id": relocation_id}, queue=queue
-        )
+    publish_on_commit(
+        relocate_customer, kwargs={"org_id": org_id, "relocation_id": relocation_id}, queue=queue
     )
 
 

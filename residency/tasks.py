@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from residency.models import ACTIVE_STATES
 from residency.services import LEASE, relocation_run
@@ -11,8 +12,11 @@ from residency.services import LEASE, relocation_run
 @shared_task(
     bind=True,
     name="residency.relocate_customer",
+    # Batches commit one by one: a run stopped at the limit resumes where it was.
+    soft_time_limit=1800,
+    time_limit=1860,
     acks_late=True,
-    autoretry_for=(ConnectionError, OSError),
+    autoretry_for=(ConnectionError, OSError, SoftTimeLimitExceeded),
     retry_backoff=True,
     max_retries=5,
 )

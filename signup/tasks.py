@@ -23,6 +23,9 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 @shared_task(
     bind=True,
     name="signup.run_pipeline",
+    # The model call has its own timeout (OPENAI_TIMEOUT_SECONDS, 20 s); the rest is SQL.
+    soft_time_limit=120,
+    time_limit=150,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT_ERRORS,
@@ -38,6 +41,13 @@ def signup_pipeline_task(self: Any, application_id: str) -> str:
         raise self.retry(countdown=deferred.countdown) from deferred
 
 
-@shared_task(name="signup.sweep_stuck", acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="signup.sweep_stuck",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # Beat sends one a minute: a run never overlaps the next.
+    soft_time_limit=50,
+    time_limit=58,
+)
 def signup_sweep_stuck_task() -> int:
     return len(services.signup_sweep_stuck())

@@ -3,6 +3,12 @@
 With no database URLs configured, the URLs are derived from ``DATABASE_BOOTSTRAP_URL`` (same
 server, logins ``fastn_owner`` / ``fastn_app`` / ``fastn_platform`` with generated passwords,
 databases ``fastn``, ``fastn_us``, ``fastn_eu``, ``fastn_apac``) and written into ``.env``.
+
+With explicit URLs, a region database whose URL names another server than the main database is
+created on that server, and the three logins on every server (logins belong to a server, not to
+a database). Such a server is reached with its entry in ``REGION_BOOTSTRAP_URLS``
+(``eu=postgres://admin:…@eu-db/postgres,…``) or else with ``DATABASE_BOOTSTRAP_URL``'s login, the
+way a region URL reuses the owner's and the platform's credentials.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import environ
@@ -32,13 +38,30 @@ class Login:
     password: str
 
 
+class Server(NamedTuple):
+    """Where a database lives, as libpq reads it from a URL (empty: libpq's default)."""
+
+    host: str
+    port: str
+
+
+class Admin(NamedTuple):
+    """How bootstrap reaches one server: ``url``'s login (CREATEROLE, CREATEDB) on ``server``."""
+
+    url: str
+    server: Server
+
+
 @dataclass(frozen=True)
 class Plan:
     owner: Login
     app: Login
     platform: Login
-    databases: tuple[str, ...]
+    databases: tuple[tuple[Admin, str], ...]
     env_updates: dict[str, str]
+    # Bounds for every session of the runtime and platform logins (SPEC §15): no statement runs
+    # longer, and no transaction sits idle holding locks longer, than this.
+    statement_timeout: str = "30s"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -79,6 +102,14 @@ def _dbname(url: str) -> str:
     return unquote(urlsplit(url).path.lstrip("/"))
 
 
+def _server(url: str) -> Server:
+    cfg = environ.Env.db_url_config(url)
+    options = cfg.get("OPTIONS") or {}
+    # A unix-socket folder arrives as ?host=/path&port=… (OPTIONS entries), which win.
+    host = options.get("host") or cfg.get("HOST") or ""
+    return Server(str(host), str(options.get("port") or cfg.get("PORT") or ""))
+
+
 def _with_db(url: str, login: Login, dbname: str) -> str:
     return urlsplit(with_credentials(url, login.name, login.password))._replace(
         path="/" + dbname, query=""
@@ -105,7 +136,23 @@ def plan(bootstrap_url: str, environment: dict[str, str], env_file: dict[str, st
             raise ValueError("Set DATABASE_OWNER_URL and DATABASE_PLATFORM_URL with DATABASE_URL.")
         regions = parse_region_urls(explicit.get("REGION_DATABASE_URLS", ""))
         app, owner, platform = _login(main), _login(owner_url), _login(platform_url)
-        names = [_dbname(main), *(_dbname(url) for url in regions.values())]
+        try:
+            region_admins = parse_region_urls(environment.get("REGION_BOOTSTRAP_URLS", ""))
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("REGION_DATABASE", "REGION_BOOTSTRAP")) from None
+        main_admin = Admin(bootstrap_url, _server(bootstrap_url))
+
+        def admin_for(region: str, url: str) -> Admin:
+            if region in region_admins:
+                return Admin(region_admins[region], _server(region_admins[region]))
+            if _server(url) == _server(main):
+                return main_admin
+            return Admin(bootstrap_url, _server(url))
+
+        names = [
+            (main_admin, _dbname(main)),
+            *((admin_for(region, url), _dbname(url)) for region, url in regions.items()),
+        ]
     else:
         previous_app = _login(derived_before.get("DATABASE_URL", "postgres://x@h/x"))
         previous_owner = _login(derived_before.get("DATABASE_OWNER_URL", "postgres://x@h/x"))
@@ -120,7 +167,8 @@ def plan(bootstrap_url: str, environment: dict[str, str], env_file: dict[str, st
         owner = keep(previous_owner, "fastn_owner")
         platform = keep(previous_platform, "fastn_platform")
         main_name = environment.get("FASTN_DATABASE_NAME", "fastn")
-        names = [main_name, *(f"{main_name}_{region}" for region in REGIONS)]
+        main_admin = Admin(bootstrap_url, _server(bootstrap_url))
+        names = [(main_admin, main_name), *((main_admin, f"{main_name}_{r}") for r in REGIONS)]
         updates = {
             "DATABASE_URL": _with_db(bootstrap_url, app, main_name),
             "DATABASE_OWNER_URL": _with_db(bootstrap_url, owner, main_name),
@@ -136,16 +184,18 @@ def plan(bootstrap_url: str, environment: dict[str, str], env_file: dict[str, st
     ):
         if not environment.get(key) and not env_file.get(key):
             updates[key] = generate()
-    return Plan(owner, app, platform, tuple(dict.fromkeys(names)), updates)
+    timeout = environment.get("DATABASE_STATEMENT_TIMEOUT") or "30s"
+    if not re.fullmatch(r"[1-9][0-9]*(ms|s|min)?", timeout):
+        raise ValueError("DATABASE_STATEMENT_TIMEOUT is a duration such as 30s, 500ms or 2min.")
+    return Plan(owner, app, platform, tuple(dict.fromkeys(names)), updates, timeout)
 
 
-def _connect(url: str) -> psycopg.Connection[Any]:
+def _connect(url: str, server: Server) -> psycopg.Connection[Any]:
+    """``url``'s login and database on ``server``."""
     cfg = environ.Env.db_url_config(url)
-    options = dict(cfg.get("OPTIONS") or {})
-    # A unix-socket folder arrives as ?host=/path (an OPTIONS entry), which wins over HOST.
     return psycopg.connect(
-        host=options.pop("host", None) or cfg.get("HOST") or None,
-        port=cfg.get("PORT") or None,
+        host=server.host or None,
+        port=server.port or None,
         user=cfg.get("USER") or None,
         password=cfg.get("PASSWORD") or None,
         dbname=cfg.get("NAME") or "postgres",
@@ -154,7 +204,21 @@ def _connect(url: str) -> psycopg.Connection[Any]:
 
 
 def apply(bootstrap_url: str, chosen: Plan, log: Any = print) -> None:
-    with _connect(bootstrap_url) as conn:
+    """Create the logins and databases of ``chosen`` on every server it names; ``chosen`` records
+    how each server is reached (``bootstrap_url``, the URL it was planned with, reaches the main
+    one)."""
+    servers: dict[Admin, list[str]] = {}
+    for admin, name in chosen.databases:
+        servers.setdefault(admin, []).append(name)
+    for admin, names in servers.items():
+        if len(servers) > 1:
+            server = admin.server
+            log(f"On {server.host or 'the default host'}:{server.port or 'the default port'}")
+        _apply_on_server(admin, names, chosen, log)
+
+
+def _apply_on_server(admin: Admin, names: list[str], chosen: Plan, log: Any) -> None:
+    with _connect(admin.url, admin.server) as conn:
         for login, attributes in (
             (chosen.owner, "LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS NOCREATEROLE"),
             (chosen.app, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
@@ -169,6 +233,19 @@ def apply(bootstrap_url: str, chosen: Plan, log: Any = print) -> None:
             )
             conn.execute(statement)
             log(f"{'Updated' if exists else 'Created'} login {login.name}")
+        for login in (chosen.app, chosen.platform):
+            for parameter in ("statement_timeout", "idle_in_transaction_session_timeout"):
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                        sql.Identifier(login.name),
+                        sql.Identifier(parameter),
+                        sql.Literal(chosen.statement_timeout),
+                    )
+                )
+        log(
+            f"Statements of {chosen.app.name} and {chosen.platform.name} end after "
+            f"{chosen.statement_timeout}"
+        )
         is_super = conn.execute(
             "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
         ).fetchone()
@@ -176,7 +253,7 @@ def apply(bootstrap_url: str, chosen: Plan, log: Any = print) -> None:
             conn.execute(
                 sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(chosen.owner.name))
             )
-        for name in chosen.databases:
+        for name in names:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if exists:
                 conn.execute(

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from psycopg_pool import ConnectionPool
+
 REGIONS: tuple[str, ...] = ("us", "eu", "apac")
 REGION_LABELS: dict[str, str] = {
     "us": "United States",
@@ -83,10 +85,13 @@ def build_databases(
     def config(url: str, *, mirror: str | None) -> dict[str, Any]:
         cfg: dict[str, Any] = parse_url(url)
         cfg["CONN_MAX_AGE"] = 0 if pool else conn_max_age
+        # A connection that died with its server (a restart, a failover) is noticed before a
+        # request uses it, so the console recovers without a restart: persistent connections
+        # are health-checked, and the pool checks each connection it hands out.
         cfg["CONN_HEALTH_CHECKS"] = conn_max_age > 0 and not pool
         options = cfg.setdefault("OPTIONS", {})
         if pool:
-            options["pool"] = True
+            options["pool"] = {"check": ConnectionPool.check_connection}
         cfg["DISABLE_SERVER_SIDE_CURSORS"] = disable_server_side_cursors
         if mirror:
             cfg["TEST"] = {"MIRROR": mirror}

@@ -161,10 +161,16 @@ def stop_process(
 
 
 def start_celery_worker(
-    *, name: str, queue: str, env: dict[str, str], log_path: Path, timeout: float = 60
+    *,
+    name: str,
+    queue: str,
+    env: dict[str, str],
+    log_path: Path,
+    timeout: float = 60,
+    pool: str = "solo",
 ) -> subprocess.Popen[bytes]:
-    """Start ``celery -A tests.celery_app worker -P solo`` on ``queue`` and wait until it is
-    ready; the log goes to ``log_path``."""
+    """Start ``celery -A tests.celery_app worker -P <pool>`` (one process or child) on ``queue``
+    and wait until it is ready; the log goes to ``log_path``."""
     from django.conf import settings
 
     with open(log_path, "w") as log:
@@ -177,7 +183,9 @@ def start_celery_worker(
                 "tests.celery_app",
                 "worker",
                 "-P",
-                "solo",
+                pool,
+                "-c",
+                "1",
                 "-l",
                 "info",
                 "-n",

@@ -7,6 +7,10 @@ is valid for ``EMBED_TOKEN_MAX_AGE_SECONDS`` (8 hours). A valid token can be exc
 fresh one (``refresh``) until ``MAX_LIFETIME`` after the first issue, so an embedding page that
 stays open keeps working but a leaked token cannot be renewed forever.
 
+Rotation (docs/KEYS.md): ``settings.EMBED_TOKEN_KEY_FALLBACKS`` lists former keys, newest first.
+A token signed with one of them still verifies; every new or refreshed token is signed with
+``EMBED_TOKEN_KEY``. Dropping a fallback ends the tokens signed with it that were not refreshed.
+
 The grant is the ``widget.models.EmbedGrant`` row ``widget.services.embed_token_issue`` records
 for every token it issues; a refreshed token names the same grant. This module only signs and
 checks signatures: the widget's resolver also refuses a token whose grant is revoked, past its
@@ -32,6 +36,7 @@ CONNECT_LINK = "link"
 EMBED = "embed"
 KINDS = (CONNECT_LINK, EMBED)
 MAX_LIFETIME_SECONDS = 7 * 24 * 3600
+MIN_KEY_LENGTH = 32
 END_USER_KEYS = catalog.SYSTEM_ROLES_BY_KEY[catalog.END_USER].permissions
 # Organization-level reads a customer-restricted principal may make (SPEC §5.5: connectors,
 # agents and tools stay readable to customer-restricted principals).
@@ -78,11 +83,21 @@ class EmbedPrincipal:
 
 def _key() -> str:
     key = settings.EMBED_TOKEN_KEY
-    if not key or len(key) < 32:
+    if not key or len(key) < MIN_KEY_LENGTH:
         raise ImproperlyConfigured(
             "EMBED_TOKEN_KEY must be set to a random value of at least 32 characters."
         )
     return str(key)
+
+
+def _fallback_keys() -> list[str | bytes]:
+    """Former keys that still verify; a short one would let weakly signed tokens in."""
+    keys: list[str | bytes] = [str(key) for key in settings.EMBED_TOKEN_KEY_FALLBACKS if key]
+    if any(len(key) < MIN_KEY_LENGTH for key in keys):
+        raise ImproperlyConfigured(
+            f"EMBED_TOKEN_KEY_FALLBACKS holds a key shorter than {MIN_KEY_LENGTH} characters."
+        )
+    return keys
 
 
 def issue(
@@ -112,7 +127,11 @@ def verify(token: str) -> EmbedPrincipal:
         raise TokenInvalid("invalid")
     try:
         payload = signing.loads(
-            token, key=_key(), salt=SALT, max_age=settings.EMBED_TOKEN_MAX_AGE_SECONDS
+            token,
+            key=_key(),
+            fallback_keys=_fallback_keys(),
+            salt=SALT,
+            max_age=settings.EMBED_TOKEN_MAX_AGE_SECONDS,
         )
     except signing.SignatureExpired:
         raise TokenInvalid("expired") from None

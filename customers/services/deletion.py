@@ -33,7 +33,8 @@ from customers.services.organizations import require_organization_in_scope
 from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
 from roles.models import Membership
 from roles.services import membership_groups_leave
-from tenancy.context import on_commit, region_runtime_aliases
+from tenancy.context import region_runtime_aliases
+from tenancy.tasks import publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +73,9 @@ def customer_delete_request(*, acting_user: Any, customer: Customer) -> None:
     )
     org_id, customer_id = str(locked.org_id), str(locked.id)
     user_id = _actor_id(acting_user)
-    on_commit(
-        lambda: customer_purge_task.delay(
-            org_id=org_id, customer_id=customer_id, acting_user_id=user_id
-        )
+    publish_on_commit(
+        customer_purge_task,
+        kwargs={"org_id": org_id, "customer_id": customer_id, "acting_user_id": user_id},
     )
 
 
@@ -167,7 +167,7 @@ def organization_delete_request(*, acting_user: Any, organization: Organization)
     )
     org_id = str(locked.id)
     user_id = _actor_id(acting_user)
-    on_commit(lambda: organization_purge_task.delay(org_id=org_id, acting_user_id=user_id))
+    publish_on_commit(organization_purge_task, kwargs={"org_id": org_id, "acting_user_id": user_id})
 
 
 def organization_purge(*, organization_id: uuid.UUID) -> dict[str, int] | None:

@@ -41,9 +41,9 @@ from tenancy.context import (
     ORGANIZATION,
     TenantContextMissing,
     context,
-    on_commit,
     require_scope,
 )
+from tenancy.tasks import publish_on_commit
 
 
 def credential_headers(*, auth_method: str, credentials: dict[str, str]) -> dict[str, str]:
@@ -135,7 +135,7 @@ def workflow_run(
         "execution_id": str(execution.id),
         "version": workflow.current_version,
     }
-    on_commit(lambda: run_workflow.apply_async(kwargs=kwargs))
+    publish_on_commit(run_workflow, kwargs=kwargs)
     return execution
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -46,14 +45,13 @@ class Worker:
         stop_process(self.process, group=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_worker(
-    *, queue: str, workdir: Path, fake: FakeOpenAI, extra_env: dict[str, str] | None = None
+    *,
+    queue: str,
+    workdir: Path,
+    fake: FakeOpenAI,
+    extra_env: dict[str, str] | None = None,
+    pool: str = "solo",
 ) -> Worker:
     from tests.conftest import start_celery_worker, test_database_environment
 
@@ -73,7 +71,7 @@ def start_worker(
         **(extra_env or {}),
     }
     name = f"signup-{os.getpid()}-{time.monotonic_ns()}@localhost"
-    process = start_celery_worker(name=name, queue=queue, env=env, log_path=log_path)
+    process = start_celery_worker(name=name, queue=queue, env=env, log_path=log_path, pool=pool)
     return Worker(process, queue, log_path, mail_dir)
 
 

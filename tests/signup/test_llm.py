@@ -102,7 +102,7 @@ def test_timeout_is_unavailable_within_the_configured_timeout(llm_settings) -> N
 
 
 def test_unreachable_server_is_unavailable(llm_settings) -> None:
-    from tests.signup.conftest import free_port
+    from tests.brokers import free_port
 
     llm_settings.OPENAI_BASE_URL = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(llm.LLMUnavailable):

@@ -5,13 +5,12 @@ and a worker killed mid-step leaves the task to be redelivered and resumed."""
 from __future__ import annotations
 
 import logging
-import subprocess
+import os
+import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
+import psutil
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -19,75 +18,12 @@ from django.utils import timezone
 from signup import services
 from signup.models import SignupApplication, SignupStatus
 from signup.tasks import signup_pipeline_task, signup_sweep_stuck_task
-from tests.conftest import ALL_DATABASES, require_binary
-from tests.signup.conftest import free_port, start_worker
+from tests.brokers import cache_settings, celery_broker, free_port, redis_server
+from tests.conftest import ALL_DATABASES
+from tests.signup.conftest import start_worker
 from tests.signup.helpers import decided, form_data, make_application, step_entries, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
-
-
-@contextmanager
-def redis_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A redis-server of the test's own on a free port; the shared one is never touched."""
-    binary = require_binary("redis-server")
-    assert binary is not None
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    try:
-        yield f"redis://127.0.0.1:{port}/0", process
-    finally:
-        client.close()
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-@contextmanager
-def celery_broker(url: str) -> Iterator[None]:
-    """Point the test process's Celery app at another broker for the duration."""
-    from fastn_console.celery import app
-
-    def reset() -> None:
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    previous = app.conf.broker_url
-    app.conf.broker_url = url
-    reset()
-    try:
-        yield
-    finally:
-        app.conf.broker_url = previous
-        reset()
 
 
 def _backdate(*applications: SignupApplication, minutes: int = 30) -> None:
@@ -170,6 +106,37 @@ def test_signup_survives_redis_going_down_mid_run(pipeline, tmp_path, caplog, ma
         assert wait_for(application.id, decided).status == SignupStatus.APPROVED
 
 
+def test_signup_is_answered_within_five_seconds_while_redis_is_frozen(
+    pipeline, tmp_path, settings, caplog, mailoutbox
+) -> None:
+    """A frozen Redis accepts connections and never answers: the throttles and the broker
+    publish each give up at their timeout, the applicant sees success, and the sweep queues the
+    application once Redis is back."""
+    caplog.set_level(logging.WARNING)
+    client = Client()
+    data = form_data("Approve Frozen Redis Co")
+    with redis_server(tmp_path) as (url, process), celery_broker(url):
+        settings.CACHES = cache_settings(url)
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            response = client.post("/signup/", data)
+            elapsed = time.monotonic() - started
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+    assert response.status_code == 302, response.content[:500]
+    assert elapsed <= 5, f"the signup took {elapsed:.1f} s"
+    assert "Could not enqueue signup application" in caplog.text
+    assert "the cache is unreachable" in caplog.text
+    application = SignupApplication.objects.get(email=data["email"])
+    assert application.last_enqueued_at is None
+    assert client.get(response["Location"]).status_code == 200
+
+    _backdate(application)
+    assert application.id in services.signup_sweep_stuck()
+    assert wait_for(application.id, decided).status == SignupStatus.APPROVED
+
+
 def test_running_the_task_twice_changes_nothing(pipeline, fake_openai) -> None:
     application = make_application("Approve Redelivered Co")
     signup_pipeline_task.apply_async(args=[str(application.id)], queue=pipeline.queue)
@@ -225,3 +192,33 @@ def test_worker_killed_mid_step_is_resumed_by_another(fake_openai, llm_settings,
     ]
     assert len(step_entries(resumed, "classification")) == 1
     assert fake_openai.calls_for("Hold Killed Worker Co") == 2
+
+
+def test_worker_child_killed_mid_task_is_redelivered_and_completed_once(
+    fake_openai, llm_settings, tmp_path
+) -> None:
+    """A prefork worker whose child dies mid-task (the kernel's OOM killer, say) gives the
+    message back (``reject_on_worker_lost``); its next child runs it to the end, once."""
+    application = make_application("Hold Killed Child Co")
+    queue = f"signup-child-{application.id.hex[:8]}"
+    worker = start_worker(queue=queue, workdir=tmp_path, fake=fake_openai, pool="prefork")
+    try:
+        fake_openai.release.clear()
+        fake_openai.holding.clear()
+        signup_pipeline_task.apply_async(args=[str(application.id)], queue=queue)
+        assert fake_openai.holding.wait(timeout=30), worker.log()
+        children = psutil.Process(worker.process.pid).children()
+        assert len(children) == 1, children
+        children[0].kill()
+        fake_openai.release.set()
+        resumed = wait_for(application.id, decided, timeout=60, what="the redelivery")
+        assert psutil.Process(worker.process.pid).is_running()  # the worker itself lived on
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nworker log:\n{worker.log()}") from None
+    finally:
+        worker.stop()
+    assert "WorkerLostError" in worker.log() or "exited prematurely" in worker.log()
+    assert resumed.status == SignupStatus.APPROVED
+    assert len(step_entries(resumed, "classification")) == 1
+    assert len(step_entries(resumed, "decision")) == 1
+    assert fake_openai.calls_for("Hold Killed Child Co") == 2
