@@ -65,6 +65,9 @@ def _load(org_id: uuid.UUID, count: int) -> None:
 
 
 def _queries(client: Any, url: str) -> int:
+    """Statements the request sends to the database servers. Django notes BEGIN and COMMIT for
+    every atomic block; psycopg sends them only for a transaction that ran a statement, so they
+    count only there."""
     from django.db import connections
     from django.test.utils import CaptureQueriesContext
 
@@ -74,7 +77,12 @@ def _queries(client: Any, url: str) -> int:
         ]
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-    return sum(len(c.captured_queries) for c in captured)
+    total = 0
+    for capture in captured:
+        sqls = [query["sql"] for query in capture.captured_queries]
+        statements = [sql for sql in sqls if sql not in ("BEGIN", "COMMIT")]
+        total += len(sqls) if statements else 0
+    return total
 
 
 def run(scale: str) -> dict[str, Any]:
@@ -128,7 +136,8 @@ def report(figures: dict) -> str:
         lines.append(f"  {label:<16} queries: {large} (30 customers: {small})")
     for label, ms in figures["ms"].items():
         lines.append(f"  {label:<16} {ms:8.2f} ms (median)")
-    lines.append(f"ratio list / minimal page: {figures['ratio']:.2f}  (target <= 3)")
+    lines.append(f"list queries: {figures['queries']['list'][1]}  (target <= 12)")
+    lines.append(f"ratio list / minimal page: {figures['ratio']:.2f}  (target <= 2)")
     return "\n".join(lines)
 
 

@@ -87,6 +87,8 @@ class Tenant:
     membership: Membership
     scope: Scope
     customer: Customer | None = None
+    # The user's active memberships in live organizations (the organization switcher).
+    memberships: list[Membership] = field(default_factory=list)
     permissions: MemberPermissions = field(init=False)
 
     def __post_init__(self) -> None:

@@ -26,5 +26,9 @@ def console(request: HttpRequest) -> dict[str, Any]:
         and scope.user_id
         and not scope.platform
     ):
-        data["switcher"] = list(memberships_of_current_user())
+        # The console middleware already loaded them for an organization's page.
+        if isinstance(tenant, Tenant):
+            data["switcher"] = tenant.memberships
+        else:
+            data["switcher"] = list(memberships_of_current_user())
     return data

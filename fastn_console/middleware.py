@@ -34,10 +34,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, ResolverMatch, resolve
 
+from accounts.selectors import memberships_of_current_user
 from customers import states
 from customers.models import Customer, Organization
 from fastn_console.console import Tenant, runs_outside_request_transaction, tenant_attach
-from roles.models import Membership, MembershipStatus
 from roles.selectors import membership_for_request
 from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback
 
@@ -134,15 +134,16 @@ class TenantContextMiddleware:
         the state table's refusal page, or ``None``: go on with the view. A non-member holding
         a token on a token page gets ``None`` and no tenant (the view's own resolver checks
         the token)."""
-        organization = Organization.objects.live().filter(slug=org_slug).first()
+        # The user's active memberships in live organizations, in one query: this page's one
+        # and the organization switcher's list (Tenant.memberships).
+        memberships = list(memberships_of_current_user().select_related("user"))
+        membership = next((m for m in memberships if m.org.slug == org_slug), None)
+        if membership is not None:
+            organization: Organization | None = membership.org
+        else:
+            organization = Organization.objects.live().filter(slug=org_slug).first()
         if organization is None:
             raise Http404
-        membership = (
-            Membership.objects.of_current_user()
-            .filter(org_id=organization.id, status=MembershipStatus.ACTIVE)
-            .select_related("user")
-            .first()
-        )
         if membership is None:
             # Pages whose views accept an embed token from people who are not members.
             token_page = bool(TOKEN_NAMESPACES & set(match.namespaces))
@@ -168,7 +169,10 @@ class TenantContextMiddleware:
                 if customer is None:
                     raise Http404
             tenant_attach(
-                request, Tenant(organization, membership_for_request(membership), scope, customer)
+                request,
+                Tenant(
+                    organization, membership_for_request(membership), scope, customer, memberships
+                ),
             )
             yield state_refusal(request, organization, customer)
 

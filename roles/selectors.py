@@ -110,9 +110,13 @@ def _granted_keys(membership: Membership, organization: Organization) -> frozens
     remembered = getattr(membership, _GRANTS_ATTRIBUTE, False)
     if isinstance(remembered, frozenset):
         return remembered
-    visible = Membership.objects.filter(
-        id=membership.id, user_id=membership.user_id, status=MembershipStatus.ACTIVE
-    ).exists()
+    # The console middleware loaded a request's membership active, under RLS, this request:
+    # it is visible; any other membership object is checked again.
+    visible = remembered is None or (
+        Membership.objects.filter(
+            id=membership.id, user_id=membership.user_id, status=MembershipStatus.ACTIVE
+        ).exists()
+    )
     if not visible:
         return None
     codenames = _role_grants(membership, organization)

@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.db import connections, transaction
@@ -82,18 +83,83 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _apply(alias: str, scope: Scope | None) -> None:
-    if scope is None or scope.platform:
-        values = ("", "", "", "")
-    else:
-        values = (
-            _text(scope.user_id),
-            _text(scope.org_id),
-            _text(scope.customer_id),
-            _text(scope.role) if scope.org_id else "",
-        )
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_SET_CONFIG_SQL, values)
+# --- The scope's settings reach each connection lazily ---------------------------------------
+#
+# ``context()`` only opens the transactions; the four ``app.*`` settings are written on a
+# connection just before the first query that needs them (``sync_scope_settings``, an execute
+# wrapper on every runtime alias), in that query's transaction. A region the request never
+# queries costs nothing, and leaving a nested scope costs nothing until the next query. What a
+# connection holds is known only while it is certain: the settings are transaction-local, so
+# they are gone when the transaction ended (psycopg reports it idle), and a savepoint that was
+# rolled back or released since they were written may have undone them — then they are written
+# again. Fail-closed either way: a query that reaches PostgreSQL without them sees nothing.
+
+EMPTY: tuple[str, str, str, str] = ("", "", "", "")
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+@dataclass(frozen=True)
+class _Written:
+    raw: Any  # the psycopg connection they were written on
+    values: tuple[str, str, str, str]
+    savepoints: tuple[str, ...]  # the savepoints open then
+
+
+def _wanted(alias: str) -> tuple[str, str, str, str]:
+    scope = _current.get()
+    if scope is None or scope.platform or alias not in scope.aliases:
+        return EMPTY
+    return (
+        _text(scope.user_id),
+        _text(scope.org_id),
+        _text(scope.customer_id),
+        _text(scope.role) if scope.org_id else "",
+    )
+
+
+def _open_savepoints(connection: Any) -> tuple[str, ...]:
+    return tuple(sid for sid in connection.savepoint_ids if sid)
+
+
+def _held(connection: Any) -> tuple[str, str, str, str] | None:
+    """The settings the connection certainly holds now, or ``None`` when unsure."""
+    written: _Written | None = getattr(connection, "_tenancy_written", None)
+    if written is None or written.raw is not connection.connection:
+        return EMPTY
+    if _open_savepoints(connection)[: len(written.savepoints)] != written.savepoints:
+        return None  # a savepoint open when they were written is gone: maybe rolled back
+    return written.values
+
+
+def sync_scope_settings(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    """Execute wrapper: write the scope's settings first when the connection lacks them."""
+    connection = context["connection"]
+    if connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        connection._tenancy_written = None  # the transaction that held them has ended
+    if not getattr(connection, "_tenancy_writing", False) and not sql.startswith(
+        _TRANSACTION_CONTROL
+    ):
+        wanted = _wanted(connection.alias)
+        if _held(connection) != wanted:
+            connection._tenancy_writing = True
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(_SET_CONFIG_SQL, wanted)
+            finally:
+                connection._tenancy_writing = False
+            connection._tenancy_written = _Written(
+                connection.connection, wanted, _open_savepoints(connection)
+            )
+    return execute(sql, params, many, context)
+
+
+def install_scope_settings(sender: Any, connection: Any, **_: Any) -> None:
+    """``connection_created`` receiver: runtime aliases get the wrapper (once per wrapper)."""
+    runtime = {MAIN_ALIAS, *region_runtime_aliases().values()}
+    if connection.alias in runtime and sync_scope_settings not in connection.execute_wrappers:
+        connection.execute_wrappers.append(sync_scope_settings)
 
 
 def _customer_region(customer_id: uuid.UUID) -> str | None:
@@ -128,9 +194,10 @@ def context(
 
     Opens a transaction (or savepoint) on the main alias first, then on every region alias the
     scope may touch: the customer's region for a customer scope, every region for an
-    organization-wide scope, none without an organization. Settings are transaction-local and
-    the previous scope's values are restored on exit, so nesting never leaks. An exception rolls
-    the transactions back.
+    organization-wide scope, none without an organization. The settings are written on each
+    connection before its first query in the scope (``sync_scope_settings``); they are
+    transaction-local, and after the block the next query gets the previous scope's again, so
+    nesting never leaks. An exception rolls the transactions back.
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
@@ -147,15 +214,21 @@ def context(
 
     with ExitStack() as stack:
         stack.enter_context(transaction.atomic(using=MAIN_ALIAS))
-        draft = Scope(org_id=org, customer_id=customer, role=role, user_id=user)
-        _apply(MAIN_ALIAS, draft)
-        if org is None:
-            wanted: list[str] = []
-        elif customer is not None:
-            region = region or _customer_region(customer)
-            wanted = [region_alias(region)] if region else []
-        else:
-            wanted = list(region_runtime_aliases().values())
+        draft = Scope(
+            org_id=org, customer_id=customer, role=role, user_id=user, aliases=(MAIN_ALIAS,)
+        )
+        token = _current.set(draft)
+        try:
+            if org is None:
+                wanted: list[str] = []
+            elif customer is not None:
+                # Read under the draft scope: the customer row is the organization's.
+                region = region or _customer_region(customer)
+                wanted = [region_alias(region)] if region else []
+            else:
+                wanted = list(region_runtime_aliases().values())
+        finally:
+            _current.reset(token)
         extra = [alias for alias in dict.fromkeys(wanted) if alias != MAIN_ALIAS]
         scope = Scope(
             org_id=org,
@@ -167,20 +240,11 @@ def context(
         )
         for alias in extra:
             stack.enter_context(transaction.atomic(using=alias))
-            _apply(alias, scope)
         token = _current.set(scope)
         try:
             yield scope
         finally:
             _current.reset(token)
-        # Only a normal exit gets here. On an exception the atomic blocks roll back to their
-        # savepoints, which undoes set_config too; running SQL first would replace a database
-        # error with "current transaction is aborted".
-        for alias in scope.aliases:
-            connection = connections[alias]
-            nested = len(connection.atomic_blocks) > 1
-            if nested and not connection.needs_rollback:
-                _apply(alias, previous if previous and alias in previous.aliases else None)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from psycopg_pool import ConnectionPool
 
 REGIONS: tuple[str, ...] = ("us", "eu", "apac")
+POOL_TIMEOUT_SECONDS = 3.0
 REGION_LABELS: dict[str, str] = {
     "us": "United States",
     "eu": "European Union",
@@ -91,7 +92,13 @@ def build_databases(
         cfg["CONN_HEALTH_CHECKS"] = conn_max_age > 0 and not pool
         options = cfg.setdefault("OPTIONS", {})
         if pool:
-            options["pool"] = {"check": ConnectionPool.check_connection}
+            # A request waits at most POOL_TIMEOUT_SECONDS for a connection: while the server is
+            # away the pool cannot open one, and the request answers 503 instead of hanging
+            # for psycopg-pool's default 30 s.
+            options["pool"] = {
+                "check": ConnectionPool.check_connection,
+                "timeout": POOL_TIMEOUT_SECONDS,
+            }
         cfg["DISABLE_SERVER_SIDE_CURSORS"] = disable_server_side_cursors
         if mirror:
             cfg["TEST"] = {"MIRROR": mirror}

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,11 +180,17 @@ class PostgresServer:
         )
         self.pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
 
-    def restart(self, *, down_for: float = 0.0) -> None:
+    def restart(
+        self, *, down_for: float = 0.0, until: Callable[[], bool] | None = None, limit: float = 30
+    ) -> None:
         """Stop the server as a restart does (fast shutdown: sessions are cut, queries in flight
-        fail), stay down for ``down_for`` seconds, start it again on the same port."""
+        fail), stay down for ``down_for`` seconds and, with ``until``, until it answers true (at
+        most ``limit`` seconds), then start it again on the same port."""
         self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "30")
         time.sleep(down_for)
+        deadline = time.monotonic() + limit
+        while until is not None and not until() and time.monotonic() < deadline:
+            time.sleep(0.05)
         self._start_postmaster()
 
     def stop(self) -> None:

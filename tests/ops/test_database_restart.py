@@ -95,6 +95,9 @@ class Load:
         finally:
             connection.close()
 
+    def saw_the_outage(self) -> bool:
+        return any(answer.status == 503 for answer in list(self.answers))
+
     def paths(self) -> list[str]:
         return [*self.seeded["pages"], "/api/v1/customers"]  # type: ignore[misc]
 
@@ -142,7 +145,9 @@ def test_a_postgresql_restart_mid_request_gives_503s_never_500s_and_heals_itself
                 workers = worker_pids(web)
                 with load:
                     time.sleep(0.5)
-                    server.restart(down_for=1.5)
+                    # Down for a second and a half, and until a request has seen it (on a busy
+                    # machine requests may be slow to come).
+                    server.restart(down_for=1.5, until=load.saw_the_outage)
                     time.sleep(1.0)
                 after = [load.ask(path) for path in load.paths()]
                 assert worker_pids(web) == workers, f"{name}: gunicorn replaced its workers"
