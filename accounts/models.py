@@ -43,6 +43,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Two-factor authentication (accounts.two_factor): one TOTP authenticator per person, kept
+    # on the person's row (no table of its own), its secret encrypted with
+    # FIELD_ENCRYPTION_KEYS; the last accepted time step refuses a code used twice; recovery
+    # codes as SHA-256 digests, each removed when used.
+    totp_secret_encrypted = models.TextField(blank=True, default="")
+    totp_enabled_at = models.DateTimeField(null=True, blank=True)
+    totp_last_step = models.BigIntegerField(null=True, blank=True)
+    recovery_code_digests = models.JSONField(default=list, blank=True)
 
     objects = UserManager()
 
@@ -61,6 +69,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_full_name(self) -> str:
         return self.full_name or self.email
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email

@@ -6,8 +6,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path, reverse_lazy
 from django.views import View
 
-from accounts.forms import EmailAuthenticationForm
-from accounts.views import PasswordResetView
+from accounts import views
+from accounts.views import (
+    LoginView,
+    LogoutView,
+    PasswordChangeView,
+    PasswordResetConfirmView,
+    PasswordResetView,
+)
 
 app_name = "accounts"
 
@@ -22,17 +28,21 @@ def _page(
 
 
 urlpatterns = [
-    _page(
-        "login/",
-        auth_views.LoginView,
-        "login",
-        authentication_form=EmailAuthenticationForm,
-        redirect_authenticated_user=True,
+    _page("login/", LoginView, "login"),
+    path("login/code/", views.login_code, name="login_code"),
+    path("two-factor/", views.two_factor_page, name="two_factor"),
+    path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("two-factor/recovery-codes/", views.recovery_codes, name="recovery_codes"),
+    path(
+        "two-factor/recovery-codes/regenerate/",
+        views.recovery_codes_regenerate,
+        name="recovery_codes_regenerate",
     ),
-    _page("logout/", auth_views.LogoutView, "logout"),
+    path("two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
+    _page("logout/", LogoutView, "logout"),
     _page(
         "password/change/",
-        auth_views.PasswordChangeView,
+        PasswordChangeView,
         "password_change",
         then="password_change_done",
     ),
@@ -47,7 +57,7 @@ urlpatterns = [
     _page("password/reset/sent/", auth_views.PasswordResetDoneView, "password_reset_done"),
     _page(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView,
+        PasswordResetConfirmView,
         "password_reset_confirm",
         then="password_reset_complete",
     ),

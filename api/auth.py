@@ -50,6 +50,7 @@ from fastn_console.throttle import (
     throttle_peek,
 )
 from tenancy.context import CUSTOMER, ORGANIZATION, context, mark_rollback, require_scope
+from webhooks.services import limit_notices_record
 
 logger = logging.getLogger(__name__)
 
@@ -343,6 +344,9 @@ def charge(api: ApiRequest, *, events: int = 0) -> None:
             "The service cannot count calls right now; retry shortly.",
             headers={"Retry-After": "5"},
         ) from None
+    limit_notices_record(
+        organization=api.organization, customer=api.customer, decision=decision, amounts=amounts
+    )
     if not decision.allowed:
         raise rate_limit_error(decision)
     api.decision = decision

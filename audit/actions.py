@@ -82,10 +82,44 @@ JOIN_REQUEST_DECLINE = _action("join_request.decline", "Join request declined")
 API_KEY_CREATE = _action("api_key.create", "API key created")
 API_KEY_REVOKE = _action("api_key.revoke", "API key revoked")
 
+# Webhooks (webhooks app)
+WEBHOOK_ENDPOINT_CREATE = _action("webhook_endpoint.create", "Webhook endpoint created")
+WEBHOOK_ENDPOINT_UPDATE = _action("webhook_endpoint.update", "Webhook endpoint changed")
+WEBHOOK_ENDPOINT_DELETE = _action("webhook_endpoint.delete", "Webhook endpoint deleted")
+WEBHOOK_ENDPOINT_ENABLE = _action("webhook_endpoint.enable", "Webhook endpoint enabled")
+WEBHOOK_ENDPOINT_DISABLE = _action(
+    "webhook_endpoint.disable", "Webhook endpoint disabled after failing for 24 hours"
+)
+WEBHOOK_ENDPOINT_TEST = _action("webhook_endpoint.test", "Webhook test event sent")
+WEBHOOK_DELIVERY_REDELIVER = _action("webhook_delivery.redeliver", "Webhook event redelivered")
+
 # Signup pipeline
 SIGNUP_PROVISION = _action("signup.provision", "Organization provisioned from a signup")
 SIGNUP_STAFF_APPROVE = _action("signup.staff_approve", "Signup approved by staff")
 SIGNUP_STAFF_REJECT = _action("signup.staff_reject", "Signup rejected by staff")
+
+# Sign-in and account security (SPEC §14). A person belongs to no one organization, so each of
+# these is written once in every organization where they are an active member.
+AUTH_LOGIN = _action("auth.login", "Signed in")
+AUTH_LOGIN_FAILED = _action("auth.login_failed", "Sign-in failed")
+AUTH_LOGOUT = _action("auth.logout", "Signed out")
+AUTH_PASSWORD_CHANGE = _action("auth.password_change", "Password changed")
+AUTH_PASSWORD_RESET_REQUEST = _action("auth.password_reset_request", "Password reset requested")
+AUTH_PASSWORD_RESET = _action("auth.password_reset", "Password reset with an emailed link")
+AUTH_TWO_FACTOR_ENABLE = _action("auth.two_factor_enable", "Two-factor authentication turned on")
+AUTH_TWO_FACTOR_DISABLE = _action("auth.two_factor_disable", "Two-factor authentication turned off")
+AUTH_TWO_FACTOR_FAILED = _action("auth.two_factor_failed", "Two-factor code refused")
+AUTH_RECOVERY_CODES_REGENERATE = _action(
+    "auth.recovery_codes_regenerate", "Recovery codes regenerated"
+)
+ORGANIZATION_REQUIRE_TWO_FACTOR = _action(
+    "organization.require_two_factor", "Two-factor requirement changed"
+)
+
+# Refusals and exports
+ACCESS_DENIED = _action("access.denied", "Action refused (403)")
+AUDIT_EXPORT = _action("audit.export", "Audit log exported")
+CUSTOMER_EXPORT = _action("customer.export", "Customer data exported")
 
 # Data plane (ids and field names only, never values)
 CONNECTION_CREATE = _action("connection.create", "Connection created")

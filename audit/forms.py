@@ -8,6 +8,7 @@ from django import forms
 class AuditFilterForm(forms.Form):
     actor = forms.ChoiceField(required=False)
     action = forms.ChoiceField(required=False)
+    customer = forms.ChoiceField(required=False)
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -20,15 +21,18 @@ class AuditFilterForm(forms.Form):
         *args: Any,
         actors: list[tuple[str, str]],
         actions: list[tuple[str, str]],
+        customers: list[tuple[str, str]],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        actor_field = self.fields["actor"]
-        action_field = self.fields["action"]
-        assert isinstance(actor_field, forms.ChoiceField)
-        assert isinstance(action_field, forms.ChoiceField)
-        actor_field.choices = [("", "Anyone"), *actors]
-        action_field.choices = [("", "Any action"), *actions]
+        for name, anything, choices in (
+            ("actor", "Anyone", actors),
+            ("action", "Any action", actions),
+            ("customer", "Any customer", customers),
+        ):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [("", anything), *choices]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -43,6 +47,7 @@ class AuditFilterForm(forms.Form):
         return {
             "actor": data.get("actor") or "",
             "action": data.get("action") or "",
+            "customer": data.get("customer") or "",
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
         }

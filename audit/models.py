@@ -32,12 +32,23 @@ class AuditLogEntry(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
+    # From where (audit.origin): the client's address behind the trusted proxies, and its user
+    # agent; empty for rows written outside a request (tasks, commands).
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedManager["AuditLogEntry"]()
 
     class Meta:
-        indexes = [models.Index(fields=["org", "-created_at"], name="audit_org_created_idx")]
+        indexes = [
+            models.Index(fields=["org", "-created_at"], name="audit_org_created_idx"),
+            # The log's customer filter.
+            models.Index(
+                fields=["org", "subject_customer_id", "-created_at"],
+                name="audit_org_customer_idx",
+            ),
+        ]
         ordering = ["-created_at"]
         verbose_name_plural = "audit log entries"
 

@@ -17,26 +17,41 @@ from audit.services import ORGANIZATION_WIDE
 from customers.models import Customer
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CSV_HEADER = ("time", "actor", "action", "customer", "target_type", "target_id", "before", "after")
+CSV_HEADER = (
+    "time",
+    "actor",
+    "action",
+    "customer",
+    "target_type",
+    "target_id",
+    "before",
+    "after",
+    "ip_address",
+    "user_agent",
+)
+# The customer filter's value for rows about the organization itself (no customer).
+NO_CUSTOMER = "none"
 
 
 def audit_entries(
     *,
     actor: str = "",
     action: str = "",
+    customer: str = "",
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
 ) -> QuerySet[AuditLogEntry]:
-    """Entries newest first. ``actor`` is a user id or ``system``; dates are UTC days,
-    both ends included."""
+    """Entries newest first. ``actor`` is a user id or ``system``; ``customer`` a customer id
+    or ``NO_CUSTOMER`` (organization-wide rows); dates are UTC days, both ends included."""
     entries = AuditLogEntry.objects.all()
     if actor == "system":
         entries = entries.filter(actor__isnull=True)
     elif actor:
-        try:
-            entries = entries.filter(actor_id=uuid.UUID(actor))
-        except ValueError:
-            entries = entries.none()
+        entries = _by_uuid(entries, "actor_id", actor)
+    if customer == NO_CUSTOMER:
+        entries = entries.filter(subject_customer_id__isnull=True)
+    elif customer:
+        entries = _by_uuid(entries, "subject_customer_id", customer)
     if action:
         entries = entries.filter(action=action)
     if date_from:
@@ -44,6 +59,28 @@ def audit_entries(
     if date_to:
         entries = entries.filter(created_at__date__lte=date_to)
     return entries.order_by("-created_at", "-id")
+
+
+def _by_uuid(entries: QuerySet[AuditLogEntry], field: str, value: str) -> QuerySet[AuditLogEntry]:
+    try:
+        return entries.filter(**{field: uuid.UUID(value)})
+    except ValueError:
+        return entries.none()
+
+
+def audit_customers() -> list[tuple[str, str]]:
+    """(value, label) for the customer filter: organization-wide rows, then every customer
+    that appears in the log, by name (a deleted customer by its id)."""
+    ids = (
+        AuditLogEntry.objects.filter(subject_customer_id__isnull=False)
+        .order_by("subject_customer_id")
+        .values_list("subject_customer_id", flat=True)
+        .distinct()
+    )
+    found = {customer_id for customer_id in ids if customer_id is not None}
+    names = dict(Customer.objects.filter(id__in=found).values_list("id", "name")) if found else {}
+    named = sorted(((str(i), names.get(i, str(i))) for i in found), key=lambda c: c[1].lower())
+    return [(NO_CUSTOMER, ORGANIZATION_WIDE), *named]
 
 
 def audit_actions() -> list[tuple[str, str]]:
@@ -157,4 +194,6 @@ def _csv_chunk(chunk: list[AuditLogEntry]) -> Iterator[list[Any]]:
             entry.target_id,
             json.dumps(entry.before, sort_keys=True) if entry.before else "",
             json.dumps(entry.after, sort_keys=True) if entry.after else "",
+            entry.ip_address or "",
+            _cell(entry.user_agent or ""),
         ]

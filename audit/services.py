@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+import hashlib
+import logging
+import time
 import uuid
 from typing import Any, TypedDict, Unpack
 
+from django.core.cache import cache
+
+from audit import actions
 from audit.models import AuditLogEntry
+from audit.origin import current_origin
 from tenancy.context import TenantContextMissing, require_scope
 
+logger = logging.getLogger(__name__)
+
 ORGANIZATION_WIDE = "Organization-wide"
+# A refused action is recorded once per principal, action and window (SPEC §14).
+REFUSAL_WINDOW_SECONDS = 60
 
 
 def audit_record(
@@ -25,7 +36,8 @@ def audit_record(
     (the system). Data-plane changes pass ids and field names only, never values.
 
     In a tenant scope the row belongs to the scope's organization; staff in the platform scope
-    (which has none) name the organization with ``org_id``."""
+    (which has none) name the organization with ``org_id``. The row carries the address and
+    user agent of the request being served (``audit.origin``), if any."""
     scope = require_scope()
     if scope.platform:
         organization = org_id
@@ -35,8 +47,11 @@ def audit_record(
         organization = scope.org_id
     if organization is None:
         raise TenantContextMissing("Audit rows belong to an organization; enter its scope.")
+    origin = current_origin()
     return AuditLogEntry.objects.create(
         org_id=organization,
+        ip_address=origin.ip_address,
+        user_agent=origin.user_agent,
         actor=actor if getattr(actor, "pk", None) else None,
         actor_label=actor_label or getattr(actor, "email", "") or "system",
         action=action,
@@ -76,3 +91,45 @@ def audit_organization(
     return audit_record(
         actor=actor, action=action, target_type="organization", target_id=organization_id, **change
     )
+
+
+def audit_refusal(
+    *,
+    actor: Any,
+    principal_id: object,
+    permission: str,
+    view_name: str,
+    method: str,
+    subject_customer_id: uuid.UUID | None = None,
+    now: float | None = None,
+) -> AuditLogEntry | None:
+    """Record a refused action (a 403) in the current scope, once per principal and action
+    (the view and the permission it lacked) per ``REFUSAL_WINDOW_SECONDS``: a client retrying
+    a refused button, or a script probing, leaves one row a minute, not thousands. Returns
+    ``None`` for a repeat. When the cache cannot be reached every refusal is recorded."""
+    scope = require_scope()
+    window = int((time.time() if now is None else now) // REFUSAL_WINDOW_SECONDS)
+    action = hashlib.sha256(f"{method} {view_name} {permission}".encode()).hexdigest()[:32]
+    # Named like the throttles' keys (it throttles rows), so tests start each with none.
+    key = f"throttle:audit_refusal:{scope.org_id}:{principal_id}:{action}:{window}"
+    try:
+        first = cache.add(key, 1, REFUSAL_WINDOW_SECONDS * 2)
+    except Exception:  # noqa: BLE001 - an unreachable cache records rather than forgets
+        logger.warning("Refusal not deduplicated: the cache is unreachable")
+        first = True
+    if not first:
+        return None
+    return audit_record(
+        actor=actor,
+        action=actions.ACCESS_DENIED,
+        target_type="permission" if permission else "",
+        target_id=permission,
+        subject_customer_id=subject_customer_id,
+        after={"permission": permission, "view": view_name, "method": method},
+    )
+
+
+def audit_log_exported(*, actor: Any, filters: dict[str, Any]) -> AuditLogEntry:
+    """The audit log itself was exported, with these filters (empty ones left out)."""
+    used = {name: str(value) for name, value in filters.items() if value}
+    return audit_record(actor=actor, action=actions.AUDIT_EXPORT, after={"filters": used})

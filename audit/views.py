@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit import selectors
 from audit.forms import AuditFilterForm
+from audit.services import audit_log_exported
 from fastn_console.console import organization_wide
 from roles.catalog import MANAGE_MEMBERS
 
@@ -21,7 +22,10 @@ PAGE_SIZE = 50
 def _filter_form(request: HttpRequest) -> AuditFilterForm:
     organization_wide(request).authorize(MANAGE_MEMBERS)
     return AuditFilterForm(
-        request.GET or None, actors=selectors.audit_actors(), actions=selectors.audit_actions()
+        request.GET or None,
+        actors=selectors.audit_actors(),
+        actions=selectors.audit_actions(),
+        customers=selectors.audit_customers(),
     )
 
 
@@ -57,14 +61,16 @@ class _Echo:
 
 
 def audit_log_export(request: HttpRequest, org_slug: str) -> HttpResponse:
-    """The filtered log as CSV. Built in full before responding: data pages do not stream,
-    because the tenant context ends when the view returns (SPEC §5.7)."""
+    """The filtered log as CSV, the export itself audited (SPEC §14). Built in full before
+    responding: data pages do not stream, because the tenant context ends when the view returns
+    (SPEC §5.7)."""
     form = _filter_form(request)
     filters = form.filters() if form.is_bound else {}
     writer = csv.writer(_Echo())
     body = "".join(
         writer.writerow(row) for row in selectors.audit_csv_rows(selectors.audit_entries(**filters))
     )
+    audit_log_exported(actor=request.user, filters=filters)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{org_slug}-{stamp}.csv"'

@@ -74,6 +74,9 @@ class Organization(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_organizations"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # SPEC §14: members without two-factor authentication are sent to set it up before any
+    # of this organization's pages (accounts.middleware).
+    require_two_factor = models.BooleanField(default=False)
 
     objects = OrganizationQuerySet.as_manager()
 

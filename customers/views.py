@@ -23,6 +23,7 @@ from customers.forms import (
     TypedConfirmationForm,
 )
 from customers.models import HIDDEN_CUSTOMER_STATES, Customer, CustomerStatus, Organization, Region
+from customers.overview import organization_overview
 from customers.services.email_domain import pending_email_domain
 from dataplane.models import Connection, ExecutionStatus, Workflow
 from fastn_console.console import (
@@ -61,18 +62,11 @@ def _customer_for(request: HttpRequest, customer_id: uuid.UUID, key: str) -> Cus
 # --- Overview ---------------------------------------------------------------------------------
 
 
+@require_GET
 def organization_home(request: HttpRequest, org_slug: str) -> HttpResponse:
-    organization_wide(request).authorize("customers.read")
-    customers = selectors.customer_list()
-    return render(
-        request,
-        "customers/organization_home.html",
-        {
-            "customer_count": customers.count(),
-            "active_count": customers.filter(status=CustomerStatus.ACTIVE).count(),
-            "recent_customers": customers.order_by("-created_at")[:5],
-        },
-    )
+    """The Overview: each card the member may see (``customers.overview``)."""
+    overview = organization_overview(tenant=organization_wide(request))
+    return render(request, "customers/organization_home.html", {"overview": overview})
 
 
 # --- Settings → General -----------------------------------------------------------------------

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "billing",
     "widget",
     "residency",
+    "webhooks",  # webhooks and limit notifications: settings in the block at the end
 ]
 
 MIDDLEWARE = [
@@ -78,7 +79,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Identity and audit (SPEC §14): the request's address and user agent on audit rows, and
+    # refused actions recorded; outside the tenant context (audit.middleware says why).
+    "audit.middleware.AuditMiddleware",
     "fastn_console.middleware.TenantContextMiddleware",
+    # Identity (SPEC §14): two-factor where the organization or the staff admin requires it;
+    # after the tenant middleware, whose tenant it reads.
+    "accounts.middleware.TwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "fastn_console.urls"
@@ -180,6 +187,12 @@ AXES_CLIENT_IP_CALLABLE = "fastn_console.clients.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-pass-123")
+
+# --- Identity and audit (SPEC §14) ----------------------------------------------------------
+# Two-factor authentication (accounts.two_factor): staff need it for /admin/ under production
+# settings; development and the test suite (whose staff sign in without it) leave it off unless
+# asked.
+STAFF_REQUIRE_TWO_FACTOR = env.bool("STAFF_REQUIRE_TWO_FACTOR", default=not DEBUG and not TESTING)
 
 # --- Redis, Celery, cache -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -375,3 +388,36 @@ CELERY_BEAT_SCHEDULE = {
     # API usage counters: Redis -> UsageRecord rows, in batches (api.services.usage_flush).
     "api-flush-usage": {"task": "api.flush_usage", "schedule": 60.0},
 }
+
+# --- Webhooks and limit notifications (SPEC §12; docs/WEBHOOKS.md) --------------------------
+# Delays before each retry of a failed delivery; a last try comes at WEBHOOK_RETRY_WINDOW_SECONDS
+# after the first, then the delivery has failed. Delays up to WEBHOOK_COUNTDOWN_MAX_SECONDS are
+# queued with a countdown; longer ones are queued by the sweep when due (an ETA held by a
+# worker past the broker's visibility timeout would be delivered twice).
+WEBHOOK_RETRY_DELAYS = [
+    float(d)
+    for d in env.list(
+        "WEBHOOK_RETRY_DELAYS", default=["5", "300", "1800", "7200", "18000", "36000"]
+    )
+]
+WEBHOOK_RETRY_WINDOW_SECONDS = env.float("WEBHOOK_RETRY_WINDOW_SECONDS", default=24 * 3600.0)
+# An endpoint whose every attempt failed for this long is disabled and its owner emailed.
+WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", default=24 * 3600.0)
+WEBHOOK_COUNTDOWN_MAX_SECONDS = 300.0
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15.0)
+# Receivers answer briefly; a longer body is not read (the attempt still counts as answered).
+WEBHOOK_MAX_RESPONSE_BYTES = 65_536
+WEBHOOK_RESPONSE_EXCERPT_CHARS = 1_000
+# Events not fanned out and deliveries overdue by this long are queued again by the sweep.
+WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=60.0)
+if (
+    not WEBHOOK_RETRY_DELAYS
+    or any(d < 0 for d in WEBHOOK_RETRY_DELAYS)
+    or not 0 < WEBHOOK_TIMEOUT_SECONDS <= 60
+    or WEBHOOK_RETRY_WINDOW_SECONDS <= 0
+):
+    raise ImproperlyConfigured(
+        "WEBHOOK_RETRY_DELAYS must be delays >= 0, WEBHOOK_TIMEOUT_SECONDS in (0, 60] and "
+        "WEBHOOK_RETRY_WINDOW_SECONDS > 0."
+    )
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": 60.0}

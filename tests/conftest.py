@@ -22,7 +22,7 @@ import pytest
 
 ALL_DATABASES = "__all__"
 
-pytest_plugins = ["tests.browser.fixtures"]
+pytest_plugins = ["tests.browser.fixtures", "tests.world"]
 
 
 @pytest.fixture(scope="session")

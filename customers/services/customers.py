@@ -15,6 +15,8 @@ from customers.models import Customer, CustomerStatus, Organization
 from customers.services.organizations import require_organization_in_scope
 from customers.slugs import unique_slug
 from tenancy.context import scope_aliases
+from webhooks import events as webhook_events
+from webhooks.services import customer_event_record
 
 EXTERNAL_ID_TAKEN = "Another customer already has this external ID."
 
@@ -66,6 +68,7 @@ def customer_create(
             customer_id=customer.id,
             after={"name": customer.name, "region": customer.region, "status": customer.status},
         )
+        customer_event_record(event_type=webhook_events.CUSTOMER_CREATED, customer=customer)
     return customer
 
 
@@ -95,6 +98,7 @@ def customer_update(
         before=before,
         after={"name": name, "external_id": external_id},
     )
+    customer_event_record(event_type=webhook_events.CUSTOMER_UPDATED, customer=customer)
     return customer
 
 
@@ -127,5 +131,11 @@ def customer_status_change(*, acting_user: Any, customer: Customer, status: str)
         customer_id=locked.id,
         before={"status": before},
         after={"status": status},
+    )
+    customer_event_record(
+        event_type=webhook_events.CUSTOMER_ACTIVATED
+        if status == CustomerStatus.ACTIVE
+        else webhook_events.CUSTOMER_SUSPENDED,
+        customer=locked,
     )
     return locked

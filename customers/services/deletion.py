@@ -35,6 +35,8 @@ from roles.models import Membership
 from roles.services import membership_groups_leave
 from tenancy.context import region_runtime_aliases
 from tenancy.tasks import publish_on_commit
+from webhooks import events as webhook_events
+from webhooks.services import customer_event_record
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ def customer_delete_request(*, acting_user: Any, customer: Customer) -> None:
         before={"status": before, "name": locked.name, "region": locked.region},
         after={"status": CustomerStatus.DELETING},
     )
+    customer_event_record(event_type=webhook_events.CUSTOMER_DELETED, customer=locked)
     org_id, customer_id = str(locked.org_id), str(locked.id)
     user_id = _actor_id(acting_user)
     publish_on_commit(

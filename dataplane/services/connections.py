@@ -34,6 +34,8 @@ from dataplane.services.runs import (
     execution_log_record,
 )
 from tenancy.context import context as tenant_context
+from webhooks import events as webhook_events
+from webhooks.services import connection_event_record
 
 
 def _clean_credentials(
@@ -93,6 +95,9 @@ def connection_connect(
         connection,
         customer,
         after={"connector": str(connector.id), "credential_fields": sorted(values)},
+    )
+    connection_event_record(
+        event_type=webhook_events.CONNECTION_CREATED, connection=connection, customer=customer
     )
     return connection
 
@@ -155,6 +160,9 @@ def connection_remove(
         connection,
         customer,
         before={"connector": str(connection.connector_id)},
+    )
+    connection_event_record(
+        event_type=webhook_events.CONNECTION_REMOVED, connection=connection, customer=customer
     )
     connection.delete()
 

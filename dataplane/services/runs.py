@@ -44,6 +44,7 @@ from tenancy.context import (
     require_scope,
 )
 from tenancy.tasks import publish_on_commit
+from webhooks.services import execution_event_record
 
 
 def credential_headers(*, auth_method: str, credentials: dict[str, str]) -> dict[str, str]:
@@ -293,3 +294,4 @@ def execution_finish(*, execution_id: uuid.UUID | str, outcome: RunOutcome) -> N
     execution.duration_ms = outcome.duration_ms
     execution.message = outcome.message
     execution.save(update_fields=["status", "finished_at", "duration_ms", "message"])
+    execution_event_record(execution=execution)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -17,6 +18,7 @@ from signup.decision import ClassifierState, EmailVerdict, decide
 from signup.emailcheck import EmailInvalid, check_email
 from signup.models import SignupApplication, SignupStatus
 from signup.services.provisioning import domain_holder, record_duplicate, signup_provision
+from signup.services.review import signup_review_staff_notify
 from signup.services.steps import (
     DUPLICATE,
     NO_DUPLICATE,
@@ -252,3 +254,8 @@ def _decision_step(application_id: uuid.UUID | str) -> None:
             provisional_min=settings.SIGNUP_PROVISIONAL_MIN,
         )
         application.save(update_fields=["status", "reason", "steps", "updated_at"])
+        if decision.status == SignupStatus.MANUAL_REVIEW:
+            transaction.on_commit(
+                partial(signup_review_staff_notify, application_id=application.id),
+                using=db_alias(),
+            )

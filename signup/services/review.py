@@ -1,15 +1,29 @@
 """Staff review in the Django admin (platform scope): approve, reject with a reason, or classify
 again. Each decision is recorded on the application, and in the organization's audit log once the
-organization exists."""
+organization exists.
+
+Email (SPEC §14): staff hear of every application that enters ``manual_review``, with a link to
+it in the admin (``signup_review_staff_notify``, sent by the pipeline's decision step once it
+commits); the applicant hears the staff decision, approved or rejected with the reason
+(``signup_decision_notify``, sent once the decision commits). A message that cannot be sent is
+logged: the decision stands and the admin lists the application either way.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 
+from accounts.models import User
 from audit import actions
 from audit.services import audit_record
 from customers.models import Organization, OrganizationStatus
@@ -30,6 +44,73 @@ from signup.services.steps import (
     step_result,
 )
 from tenancy.context import ORGANIZATION, context, current_scope
+
+logger = logging.getLogger(__name__)
+
+
+def _public_url(path: str) -> str:
+    return settings.SIGNUP_PUBLIC_URL.rstrip("/") + path
+
+
+def signup_review_staff_notify(*, application_id: uuid.UUID | str) -> int:
+    """Tell every active staff member that an application waits for their review; returns
+    how many were told."""
+    application = SignupApplication.objects.get(id=application_id)
+    staff = sorted(
+        User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
+    )
+    if not staff:
+        logger.warning("Signup %s is in review, but there are no staff to tell", application_id)
+        return 0
+    body = render_to_string(
+        "signup/staff_review_email.txt",
+        {
+            "application": application,
+            "admin_link": _public_url(
+                reverse("admin:signup_signupapplication_change", args=[application.id])
+            ),
+        },
+    )
+    try:
+        EmailMessage(
+            subject=f"Signup to review: {application.company_name}", body=body, bcc=staff
+        ).send()
+    except Exception:
+        logger.exception("Could not tell staff about signup %s in review", application_id)
+        return 0
+    return len(staff)
+
+
+def signup_decision_notify(*, application_id: uuid.UUID | str, reason: str = "") -> bool:
+    """Tell the applicant what staff decided (the application's status: approved or rejected,
+    with ``reason``)."""
+    application = SignupApplication.objects.get(id=application_id)
+    approved = application.status == SignupStatus.APPROVED
+    body = render_to_string(
+        "signup/decision_email.txt",
+        {
+            "application": application,
+            "approved": approved,
+            "reason": reason,
+            "provisioned": application.provisioned_organization_id is not None,
+            "confirmed": application.email_confirmed_at is not None,
+            "login_link": _public_url(reverse("accounts:login")),
+            "status_link": _public_url(
+                reverse("signup:status", kwargs={"token": application.status_token})
+            ),
+        },
+    )
+    subject = (
+        "Your Fastn partner application is approved"
+        if approved
+        else "Your Fastn partner application was not approved"
+    )
+    try:
+        EmailMessage(subject=subject, body=body, to=[application.email]).send()
+    except Exception:
+        logger.exception("Could not tell the applicant of signup %s the decision", application_id)
+        return False
+    return True
 
 
 class SignupActionRefused(ValueError):
@@ -131,6 +212,9 @@ def signup_application_approve(
             )
         elif application.email_confirmed_at is not None:
             enqueue_on_commit(application_id)
+        transaction.on_commit(
+            partial(signup_decision_notify, application_id=application.id), using=db_alias()
+        )
     return application
 
 
@@ -161,6 +245,10 @@ def signup_application_reject(
                 application,
                 action=actions.SIGNUP_STAFF_REJECT,
             )
+        transaction.on_commit(
+            partial(signup_decision_notify, application_id=application.id, reason=reason),
+            using=db_alias(),
+        )
     return application
 
 

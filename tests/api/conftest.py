@@ -1,4 +1,5 @@
-"""Fixtures for the API tests: organizations, keys made through the service, an HTTP helper."""
+"""Fixtures for the API tests: the world on the Starter plan, keys made through the service, an
+HTTP helper."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from api.services import CreatedKey, api_key_create
 from customers.models import Customer, Organization
 from roles.models import Membership, Role
 from tenancy.context import ORGANIZATION, context
-from tests.factories import make_customer, make_org
+from tests.world import World, build_world
 
 
 def owner_membership(org: Organization) -> Membership:
@@ -77,26 +77,11 @@ def api() -> Api:
     return Api(Client())
 
 
-class World:
-    """Acme with two customers; Globex (another organization) is made on first use."""
-
-    def __init__(self) -> None:
-        self.acme = make_org("Acme", plan_code="starter")
-        self.a1 = make_customer(self.acme, "Acme One", region="eu")
-        self.a2 = make_customer(self.acme, "Acme Two", region="us")
-
-    @cached_property
-    def globex(self) -> Organization:
-        return make_org("Globex", plan_code="starter")
-
-    @cached_property
-    def g1(self) -> Customer:
-        return make_customer(self.globex, "Globex One", region="eu")
-
-
 @pytest.fixture
 def world() -> World:
-    return World()
+    """The suite's world (``tests/world.py``) with Acme on the Starter plan: the API tests make
+    more keys than the Free plan's two and read the Starter plan's rate limits."""
+    return build_world(plan_code="starter")
 
 
 def wait_for_fresh_minute(margin: float = 3.0) -> None:

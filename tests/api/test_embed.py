@@ -8,15 +8,16 @@ import pytest
 from django.conf import settings
 from django.core import signing
 
-from tests.api.conftest import Api, World, make_key
+from tests.api.conftest import Api, make_key
 from tests.conftest import ALL_DATABASES
+from tests.world import World
 from widget import tokens
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 def _issue(world: World, api: Api) -> dict:
-    response = api("POST", "/embed/token", make_key(world.acme, "operator"), customer=world.a1)
+    response = api("POST", "/embed/token", make_key(world.org, "operator"), customer=world.customer)
     assert response.status_code == 201, response.content
     return response.json()
 
@@ -24,10 +25,12 @@ def _issue(world: World, api: Api) -> dict:
 def test_token_opens_only_its_customer_with_end_user_permissions(world: World, api: Api) -> None:
     body = _issue(world, api)
     principal = tokens.verify(body["token"])
-    assert (principal.org_id, principal.customer_id) == (world.acme.id, world.a1.id)
-    assert principal.has_catalog_permission("connections.read", world.acme, world.a1)
-    assert not principal.has_catalog_permission("connections.read", world.acme, world.a2)
-    assert not principal.has_catalog_permission("customers.create", world.acme, None)
+    assert (principal.org_id, principal.customer_id) == (world.org.id, world.customer.id)
+    assert principal.has_catalog_permission("connections.read", world.org, world.customer)
+    assert not principal.has_catalog_permission(
+        "connections.read", world.org, world.second_customer
+    )
+    assert not principal.has_catalog_permission("customers.create", world.org, None)
 
 
 def test_token_expires(world: World, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,9 +56,9 @@ def test_token_for_a_suspended_customer_is_refused(world: World, api: Api) -> No
     from customers.models import Customer
     from tenancy.context import ORGANIZATION, context
 
-    raw = make_key(world.acme, "operator")
-    with context(org_id=world.acme.id, role=ORGANIZATION):
-        Customer.objects.filter(id=world.a1.id).update(status="suspended")
-    response = api("POST", "/embed/token", raw, customer=world.a1)
+    raw = make_key(world.org, "operator")
+    with context(org_id=world.org.id, role=ORGANIZATION):
+        Customer.objects.filter(id=world.customer.id).update(status="suspended")
+    response = api("POST", "/embed/token", raw, customer=world.customer)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "customer_suspended"

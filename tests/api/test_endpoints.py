@@ -10,9 +10,10 @@ from audit.models import AuditLogEntry
 from customers.models import Customer, CustomerLimitOverride
 from dataplane.models import Connection, ExecutionLog
 from tenancy.context import ORGANIZATION, context
-from tests.api.conftest import Api, World, make_key
+from tests.api.conftest import Api, make_key
 from tests.conftest import ALL_DATABASES
 from tests.factories import _connector_id, make_customer, make_customer_data
+from tests.world import World
 
 
 def _connector(org) -> uuid.UUID:
@@ -32,53 +33,58 @@ def _set_customer_status(customer: Customer, status: str) -> None:
 
 
 def test_key_limited_to_customer_a_asking_for_b_is_404(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "operator", customers=[world.a1])
-    assert api("GET", "/customers", raw, customer=world.a1).status_code == 200
-    for other in (world.a2, world.g1, uuid.uuid4(), "not-a-uuid"):
+    raw = make_key(world.org, "operator", customers=[world.customer])
+    assert api("GET", "/customers", raw, customer=world.customer).status_code == 200
+    for other in (world.second_customer, world.other_customer, uuid.uuid4(), "not-a-uuid"):
         response = api("GET", "/customers", raw, customer=other)
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "customer_not_found"
-    assert api("GET", f"/customers/{world.a2.id}", raw, customer=world.a1).status_code == 404
+    assert (
+        api(
+            "GET", f"/customers/{world.second_customer.id}", raw, customer=world.customer
+        ).status_code
+        == 404
+    )
 
 
 def test_key_limited_to_selected_customers_needs_x_end_org_id(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "operator", customers=[world.a1])
+    raw = make_key(world.org, "operator", customers=[world.customer])
     response = api("GET", "/customers", raw)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "end_org_id_required"
 
 
 def test_limited_key_lists_only_its_customer(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "viewer", customers=[world.a1, world.a2])
-    body = api("GET", "/customers", raw, customer=world.a1).json()
-    assert [item["id"] for item in body["items"]] == [str(world.a1.id)]
+    raw = make_key(world.org, "viewer", customers=[world.customer, world.second_customer])
+    body = api("GET", "/customers", raw, customer=world.customer).json()
+    assert [item["id"] for item in body["items"]] == [str(world.customer.id)]
 
 
 def test_organization_wide_key_sees_every_customer_of_its_organization_only(
     world: World, api: Api
 ) -> None:
-    raw = make_key(world.acme, "viewer")
+    raw = make_key(world.org, "viewer")
     ids = {item["id"] for item in api("GET", "/customers", raw).json()["items"]}
-    assert ids == {str(world.a1.id), str(world.a2.id)}
-    assert api("GET", f"/customers/{world.g1.id}", raw).status_code == 404
-    assert api("GET", "/customers", raw, customer=world.g1).status_code == 404
+    assert ids == {str(world.customer.id), str(world.second_customer.id)}
+    assert api("GET", f"/customers/{world.other_customer.id}", raw).status_code == 404
+    assert api("GET", "/customers", raw, customer=world.other_customer).status_code == 404
 
 
 def test_customer_data_stays_with_its_customer(world: World, api: Api) -> None:
-    a1_data = make_customer_data(world.acme, world.a1)
-    a2_data = make_customer_data(world.acme, world.a2)
-    raw = make_key(world.acme, "viewer")
-    connections = api("GET", "/connections", raw, customer=world.a1).json()["items"]
+    a1_data = make_customer_data(world.org, world.customer)
+    a2_data = make_customer_data(world.org, world.second_customer)
+    raw = make_key(world.org, "viewer")
+    connections = api("GET", "/connections", raw, customer=world.customer).json()["items"]
     assert [c["id"] for c in connections] == [str(a1_data.connection.id)]
-    executions = api("GET", "/executions", raw, customer=world.a2).json()["items"]
+    executions = api("GET", "/executions", raw, customer=world.second_customer).json()["items"]
     assert [e["id"] for e in executions] == [str(a2_data.execution.id)]
     missing = api("GET", "/connections", raw)
     assert missing.json()["error"]["code"] == "end_org_id_required"
     other = api(
         "DELETE",
         f"/connections/{a2_data.connection.id}",
-        make_key(world.acme, "admin"),
-        customer=world.a1,
+        make_key(world.org, "admin"),
+        customer=world.customer,
     )
     assert other.status_code == 404
 
@@ -87,36 +93,36 @@ def test_customer_data_stays_with_its_customer(world: World, api: Api) -> None:
 
 
 def test_viewer_key_cannot_create_a_customer(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "viewer")
+    raw = make_key(world.org, "viewer")
     response = api("POST", "/customers", raw, json={"name": "Nope"})
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
-    with context(org_id=world.acme.id, role=ORGANIZATION):
+    with context(org_id=world.org.id, role=ORGANIZATION):
         assert not Customer.objects.filter(name="Nope").exists()
 
 
 def test_operator_key_creates_a_customer_audited_as_the_key(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "operator", name="CRM sync")
+    raw = make_key(world.org, "operator", name="CRM sync")
     response = api("POST", "/customers", raw, json={"name": "New Co", "external_id": "crm-9"})
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["name"] == "New Co" and body["external_id"] == "crm-9"
-    with context(org_id=world.acme.id, role=ORGANIZATION):
+    with context(org_id=world.org.id, role=ORGANIZATION):
         entry = AuditLogEntry.objects.get(action="customer.create", target_id=body["id"])
     assert entry.actor_id is None and entry.actor_label.startswith("API key CRM sync")
 
 
 def test_customer_limited_key_cannot_create_customers(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "operator", customers=[world.a1])
-    response = api("POST", "/customers", raw, customer=world.a1, json={"name": "Nope"})
+    raw = make_key(world.org, "operator", customers=[world.customer])
+    response = api("POST", "/customers", raw, customer=world.customer, json={"name": "Nope"})
     assert response.status_code == 403
 
 
 def test_viewer_key_cannot_update_but_operator_can(world: World, api: Api) -> None:
-    viewer = make_key(world.acme, "viewer")
-    path = f"/customers/{world.a1.id}"
+    viewer = make_key(world.org, "viewer")
+    path = f"/customers/{world.customer.id}"
     assert api("PATCH", path, viewer, json={"name": "Renamed"}).status_code == 403
-    operator = make_key(world.acme, "operator")
+    operator = make_key(world.org, "operator")
     response = api("PATCH", path, operator, json={"name": "Renamed", "external_id": "ext-1"})
     assert response.status_code == 200, response.content
     assert response.json()["name"] == "Renamed" and response.json()["external_id"] == "ext-1"
@@ -127,84 +133,90 @@ def test_viewer_key_cannot_update_but_operator_can(world: World, api: Api) -> No
 def _viewer_refused_operator_served(world: World, api: Api, method: str, path: str, status: int):
     """``method path`` for customer a1: 403 with a viewer key, then ``status`` with an operator
     key. Returns the viewer key and the operator's response."""
-    viewer = make_key(world.acme, "viewer")
-    assert api(method, path, viewer, customer=world.a1).status_code == 403
-    response = api(method, path, make_key(world.acme, "operator"), customer=world.a1)
+    viewer = make_key(world.org, "viewer")
+    assert api(method, path, viewer, customer=world.customer).status_code == 403
+    response = api(method, path, make_key(world.org, "operator"), customer=world.customer)
     assert response.status_code == status, response.content
     return viewer, response
 
 
 def test_viewer_key_cannot_delete_connections_but_operator_can(world: World, api: Api) -> None:
-    data = make_customer_data(world.acme, world.a1)
+    data = make_customer_data(world.org, world.customer)
     _viewer_refused_operator_served(world, api, "DELETE", f"/connections/{data.connection.id}", 204)
-    with context(org_id=world.acme.id, customer_id=world.a1.id, role=ORGANIZATION):
+    with context(org_id=world.org.id, customer_id=world.customer.id, role=ORGANIZATION):
         assert not Connection.objects.filter(id=data.connection.id).exists()
 
 
 def test_operator_key_connects_a_customer_and_never_returns_credentials(
     world: World, api: Api
 ) -> None:
-    connector_id = _connector(world.acme)
-    raw = make_key(world.acme, "operator")
+    connector_id = _connector(world.org)
+    raw = make_key(world.org, "operator")
     response = api(
         "POST",
         "/connections",
         raw,
-        customer=world.a1,
+        customer=world.customer,
         json={"connector_id": str(connector_id), "name": "Slack", "credentials": {}},
     )
     assert response.status_code == 201, response.content
     assert "credentials" not in response.json()
-    viewer = make_key(world.acme, "viewer")
+    viewer = make_key(world.org, "viewer")
     denied = api(
-        "POST", "/connections", viewer, customer=world.a1, json={"connector_id": str(connector_id)}
+        "POST",
+        "/connections",
+        viewer,
+        customer=world.customer,
+        json={"connector_id": str(connector_id)},
     )
     assert denied.status_code == 403
 
 
 def test_workflow_run_needs_workflows_execute(world: World, api: Api) -> None:
-    data = make_customer_data(world.acme, world.a1)
+    data = make_customer_data(world.org, world.customer)
     viewer, response = _viewer_refused_operator_served(
         world, api, "POST", f"/workflows/{data.workflow.id}/run", 202
     )
     assert response.json()["status"] == "queued"
-    listed = api("GET", "/workflows", viewer, customer=world.a1).json()["items"]
+    listed = api("GET", "/workflows", viewer, customer=world.customer).json()["items"]
     assert [w["id"] for w in listed] == [str(data.workflow.id)]
 
 
 def test_events_need_workflows_execute(world: World, api: Api) -> None:
-    viewer = make_key(world.acme, "viewer")
+    viewer = make_key(world.org, "viewer")
     assert (
-        api("POST", "/events", viewer, customer=world.a1, json={"name": "signup"}).status_code
+        api("POST", "/events", viewer, customer=world.customer, json={"name": "signup"}).status_code
         == 403
     )
-    operator = make_key(world.acme, "operator")
-    response = api("POST", "/events", operator, customer=world.a1, json={"name": "signup"})
+    operator = make_key(world.org, "operator")
+    response = api("POST", "/events", operator, customer=world.customer, json={"name": "signup"})
     assert response.status_code == 202
     assert response.json() == {"accepted": 1}
-    with context(org_id=world.acme.id, customer_id=world.a1.id, role=ORGANIZATION):
+    with context(org_id=world.org.id, customer_id=world.customer.id, role=ORGANIZATION):
         assert ExecutionLog.objects.filter(source="event").count() == 1
 
 
 def test_usage_needs_billing_read(world: World, api: Api) -> None:
-    assert api("GET", "/usage", make_key(world.acme, "operator")).status_code == 403
-    response = api("GET", "/usage", make_key(world.acme, "admin"), customer=world.a1)
+    assert api("GET", "/usage", make_key(world.org, "operator")).status_code == 403
+    response = api("GET", "/usage", make_key(world.org, "admin"), customer=world.customer)
     assert response.status_code == 200
     body = response.json()
-    assert body["customer_id"] == str(world.a1.id)
+    assert body["customer_id"] == str(world.customer.id)
     assert body["windows"]["api_calls_per_minute"]["limit"] == 200
     assert len(body["daily"]) == 30
 
 
 def test_embed_token_needs_connections_share(world: World, api: Api) -> None:
     assert (
-        api("POST", "/embed/token", make_key(world.acme, "viewer"), customer=world.a1).status_code
+        api(
+            "POST", "/embed/token", make_key(world.org, "viewer"), customer=world.customer
+        ).status_code
         == 403
     )
-    response = api("POST", "/embed/token", make_key(world.acme, "operator"), customer=world.a1)
+    response = api("POST", "/embed/token", make_key(world.org, "operator"), customer=world.customer)
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["token"] and str(world.a1.id) in body["widget_url"]
+    assert body["token"] and str(world.customer.id) in body["widget_url"]
 
 
 # --- States (SPEC §3) --------------------------------------------------------------------------
@@ -215,33 +227,33 @@ def test_embed_token_needs_connections_share(world: World, api: Api) -> None:
     [("suspended", "customer_suspended"), ("pending_activation", "customer_pending_activation")],
 )
 def test_refused_customer_states(world: World, api: Api, status: str, code: str) -> None:
-    raw = make_key(world.acme, "admin")
-    _set_customer_status(world.a1, status)
-    response = api("GET", "/connections", raw, customer=world.a1)
+    raw = make_key(world.org, "admin")
+    _set_customer_status(world.customer, status)
+    response = api("GET", "/connections", raw, customer=world.customer)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == code
 
 
 def test_relocating_customer_reads_but_refuses_writes(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "admin")
-    _set_customer_status(world.a1, "relocating")
-    assert api("GET", "/connections", raw, customer=world.a1).status_code == 200
-    response = api("POST", "/events", raw, customer=world.a1, json={"name": "x"})
+    raw = make_key(world.org, "admin")
+    _set_customer_status(world.customer, "relocating")
+    assert api("GET", "/connections", raw, customer=world.customer).status_code == 200
+    response = api("POST", "/events", raw, customer=world.customer, json={"name": "x"})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "customer_relocating"
 
 
 def test_deleting_customer_is_hidden(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "admin")
-    _set_customer_status(world.a1, "deleting")
-    assert api("GET", "/customers", raw, customer=world.a1).status_code == 404
-    assert api("GET", f"/customers/{world.a1.id}", raw).status_code == 404
+    raw = make_key(world.org, "admin")
+    _set_customer_status(world.customer, "deleting")
+    assert api("GET", "/customers", raw, customer=world.customer).status_code == 404
+    assert api("GET", f"/customers/{world.customer.id}", raw).status_code == 404
 
 
 def test_suspended_organization_is_refused(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "admin")
-    with context(org_id=world.acme.id, role=ORGANIZATION):
-        type(world.acme).objects.filter(id=world.acme.id).update(status="suspended")
+    raw = make_key(world.org, "admin")
+    with context(org_id=world.org.id, role=ORGANIZATION):
+        type(world.org).objects.filter(id=world.org.id).update(status="suspended")
     response = api("GET", "/customers", raw)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "organization_suspended"
@@ -251,25 +263,25 @@ def test_suspended_organization_is_refused(world: World, api: Api) -> None:
 
 
 def test_invalid_body_uses_the_error_shape(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "admin")
+    raw = make_key(world.org, "admin")
     response = api("POST", "/customers", raw, json={"name": ""})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"
 
 
 def test_count_limit_is_a_409_naming_the_limit(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "admin")
-    with context(org_id=world.acme.id, role=ORGANIZATION):
+    raw = make_key(world.org, "admin")
+    with context(org_id=world.org.id, role=ORGANIZATION):
         CustomerLimitOverride.objects.create(
-            org=world.acme, customer=world.a1, limit_key="connections_per_customer", value=1
+            org=world.org, customer=world.customer, limit_key="connections_per_customer", value=1
         )
-    make_customer_data(world.acme, world.a1)
+    make_customer_data(world.org, world.customer)
     response = api(
         "POST",
         "/connections",
         raw,
-        customer=world.a1,
-        json={"connector_id": str(_connector(world.acme))},
+        customer=world.customer,
+        json={"connector_id": str(_connector(world.org))},
     )
     assert response.status_code == 409
     assert response.json()["error"]["limit"]["name"] == "connections_per_customer"
@@ -290,20 +302,20 @@ def test_openapi_schema_and_docs_are_served(api: Api) -> None:
 
 
 def test_session_login_does_not_authenticate_the_api(world: World, api: Api) -> None:
-    api.client.force_login(world.acme.owner)
+    api.client.force_login(world.org.owner)
     assert api("GET", "/customers", None).status_code == 401
 
 
 def test_another_customer_created_later_is_not_visible_to_a_limited_key(
     world: World, api: Api
 ) -> None:
-    raw = make_key(world.acme, "admin", customers=[world.a1])
-    later = make_customer(world.acme, "Later")
+    raw = make_key(world.org, "admin", customers=[world.customer])
+    later = make_customer(world.org, "Later")
     assert api("GET", "/customers", raw, customer=later).status_code == 404
 
 
 def test_malformed_json_body_uses_the_error_shape(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "admin")
+    raw = make_key(world.org, "admin")
     response = api.client.post(
         "/api/v1/customers",
         "{not json",

@@ -13,10 +13,11 @@ from api import ratelimit
 from customers.models import CustomerLimitOverride
 from dataplane.models import ExecutionLog
 from tenancy.context import ORGANIZATION, context
-from tests.api.conftest import Api, World, make_key, wait_for_fresh_minute
+from tests.api.conftest import Api, make_key, wait_for_fresh_minute
 from tests.api.hammer import hammer
 from tests.conftest import ALL_DATABASES
 from tests.factories import make_customer, make_org
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -150,24 +151,27 @@ def test_counters_expire_when_their_window_ends() -> None:
 
 
 def test_event_batch_is_accepted_whole_or_refused_whole(world: World, api: Api) -> None:
-    raw = make_key(world.acme, "operator")
-    _override(world.a1, "events_per_minute", 10)
+    raw = make_key(world.org, "operator")
+    _override(world.customer, "events_per_minute", 10)
     wait_for_fresh_minute(10)
     batch = {"events": [{"name": f"e{i}"} for i in range(7)]}
-    assert api("POST", "/events/batch", raw, customer=world.a1, json=batch).json() == {
+    assert api("POST", "/events/batch", raw, customer=world.customer, json=batch).json() == {
         "accepted": 7
     }
-    refused = api("POST", "/events/batch", raw, customer=world.a1, json=batch)
+    refused = api("POST", "/events/batch", raw, customer=world.customer, json=batch)
     assert refused.status_code == 429
     assert refused.json()["error"]["limit"]["name"] == "events_per_minute"
-    with context(org_id=world.acme.id, customer_id=world.a1.id, role=ORGANIZATION):
+    with context(org_id=world.org.id, customer_id=world.customer.id, role=ORGANIZATION):
         assert ExecutionLog.objects.filter(source="event").count() == 7
-    counts = ratelimit.current_counts(org_id=world.acme.id, customer_id=world.a1.id)
+    counts = ratelimit.current_counts(org_id=world.org.id, customer_id=world.customer.id)
     assert counts["events_per_minute"] == 7
     assert counts["api_calls_per_minute"] == 1  # the refused batch was not counted as a call
     small = {"events": [{"name": "e"} for _ in range(3)]}
-    assert api("POST", "/events/batch", raw, customer=world.a1, json=small).status_code == 202
-    assert api("POST", "/events", raw, customer=world.a1, json={"name": "one"}).status_code == 429
+    assert api("POST", "/events/batch", raw, customer=world.customer, json=small).status_code == 202
+    assert (
+        api("POST", "/events", raw, customer=world.customer, json={"name": "one"}).status_code
+        == 429
+    )
 
 
 def test_concurrent_processes_never_exceed_the_limit() -> None:

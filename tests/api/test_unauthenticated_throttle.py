@@ -11,8 +11,9 @@ from django.test import Client
 
 from api import auth
 from fastn_console.throttle import API_UNAUTHENTICATED_PER_IP
-from tests.api.conftest import Api, World, make_key
+from tests.api.conftest import Api, make_key
 from tests.conftest import ALL_DATABASES
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -31,7 +32,7 @@ def _wrong(key: str) -> str:
 
 @pytest.fixture
 def key(world: World, fresh_minute: Callable[[float], None]) -> str:
-    raw = make_key(world.acme)
+    raw = make_key(world.org)
     fresh_minute(15.0)  # every call of a test lands in one throttle window
     return raw
 

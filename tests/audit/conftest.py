@@ -1,3 +1,3 @@
-"""The audit tests use the same team as the roles tests."""
+"""The audit tests create accounts as the roles tests do."""
 
-from tests.roles.conftest import fast_password_hashing, team  # noqa: F401
+from tests.roles.conftest import fast_password_hashing  # noqa: F401

@@ -100,6 +100,8 @@ ATTACKS: dict[str, str] = {
     "rewrite the action": f"UPDATE {TABLE} SET action = 'role.delete' WHERE id = %(id)s",
     "backdate": f"UPDATE {TABLE} SET created_at = created_at - interval '1 year' WHERE id = %(id)s",
     "blank the change": f"UPDATE {TABLE} SET after = '{{}}'::jsonb WHERE id = %(id)s",
+    "move the address": f"UPDATE {TABLE} SET ip_address = '192.0.2.1' WHERE id = %(id)s",
+    "blank the user agent": f"UPDATE {TABLE} SET user_agent = NULL WHERE id = %(id)s",
     "erase the row": f"DELETE FROM {TABLE} WHERE id = %(id)s",
     "erase the whole log": f"DELETE FROM {TABLE}",
     "overwrite through an upsert": f"INSERT INTO {TABLE} SELECT * FROM {TABLE} WHERE id = %(id)s "

@@ -18,8 +18,8 @@ from roles import catalog
 from roles.models import Role
 from roles.services import role_create
 from tests.conftest import ALL_DATABASES
-from tests.factories import make_member, make_org, make_user
-from tests.roles.conftest import client_for, in_org
+from tests.factories import client_for, make_member, make_org, make_user
+from tests.roles.helpers import in_org
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -54,10 +54,15 @@ def _record(org, actor, action, *, customer=None, when=None, **changes) -> Audit
 
 
 @pytest.mark.parametrize("key", MANAGERS)
-def test_members_with_manage_members_see_the_audit_log(team, key) -> None:
-    _record(team.org, team.org.owner, "role.create", after={"name": "Support"})
-    _record(team.org, team.org.owner, "connection.update", customer=team.customer)
-    response = team.client(key).get(team.url("audit/"))
+def test_members_with_manage_members_see_the_audit_log(shared_world, key) -> None:
+    _record(shared_world.org, shared_world.org.owner, "role.create", after={"name": "Support"})
+    _record(
+        shared_world.org,
+        shared_world.org.owner,
+        "connection.update",
+        customer=shared_world.customer,
+    )
+    response = shared_world.client(key).get(shared_world.settings_url("audit/"))
     body = response.content.decode()
     assert response.status_code == 200
     assert "role.create" in body and "Support" in body
@@ -67,85 +72,106 @@ def test_members_with_manage_members_see_the_audit_log(team, key) -> None:
 
 
 @pytest.mark.parametrize("key", NON_MANAGERS)
-def test_members_without_manage_members_cannot_see_the_audit_log(team, key) -> None:
-    client = team.client(key)
-    assert client.get(team.url("audit/")).status_code == 403
-    assert client.get(team.url("audit/export.csv")).status_code == 403
+def test_members_without_manage_members_cannot_see_the_audit_log(shared_world, key) -> None:
+    client = shared_world.client(key)
+    assert client.get(shared_world.settings_url("audit/")).status_code == 403
+    assert client.get(shared_world.settings_url("audit/export.csv")).status_code == 403
 
 
-def test_end_user_and_outsider_get_404(team) -> None:
-    assert team.client(catalog.END_USER).get(team.url("audit/")).status_code == 404
-    assert team.outsider().get(team.url("audit/")).status_code == 404
-    assert team.outsider().get(team.url("audit/export.csv")).status_code == 404
-
-
-def test_log_shows_only_this_organizations_entries(team) -> None:
-    _record(
-        team.outsider_org, team.outsider_org.owner, "role.create", after={"name": "GlobexSecret"}
+def test_end_user_and_outsider_get_404(shared_world) -> None:
+    assert (
+        shared_world.client(catalog.END_USER).get(shared_world.settings_url("audit/")).status_code
+        == 404
     )
-    body = team.client(catalog.OWNER).get(team.url("audit/")).content.decode()
+    assert (
+        shared_world.outsider_client().get(shared_world.settings_url("audit/")).status_code == 404
+    )
+    assert (
+        shared_world.outsider_client()
+        .get(shared_world.settings_url("audit/export.csv"))
+        .status_code
+        == 404
+    )
+
+
+def test_log_shows_only_this_organizations_entries(shared_world) -> None:
+    _record(
+        shared_world.other_org,
+        shared_world.other_org.owner,
+        "role.create",
+        after={"name": "GlobexSecret"},
+    )
+    body = (
+        shared_world.client(catalog.OWNER).get(shared_world.settings_url("audit/")).content.decode()
+    )
     assert "GlobexSecret" not in body
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
-def test_filters_by_actor_action_and_date(team) -> None:
-    admin = team.members[catalog.ADMIN].user
+def test_filters_by_actor_action_and_date(world) -> None:
+    admin = world.members[catalog.ADMIN].user
     now = timezone.now()
-    _record(team.org, admin, "role.update", after={"name": "by-admin"})
-    _record(team.org, team.org.owner, "role.update", after={"name": "by-owner"})
+    _record(world.org, admin, "role.update", after={"name": "by-admin"})
+    _record(world.org, world.org.owner, "role.update", after={"name": "by-owner"})
     _record(
-        team.org,
-        team.org.owner,
+        world.org,
+        world.org.owner,
         "membership.remove",
         before={"user": "gone-user"},
         when=now - datetime.timedelta(days=10),
     )
-    client = team.client(catalog.OWNER)
-    by_actor = client.get(team.url("audit/"), {"actor": str(admin.id)}).content.decode()
+    client = world.client(catalog.OWNER)
+    by_actor = client.get(world.settings_url("audit/"), {"actor": str(admin.id)}).content.decode()
     assert "by-admin" in by_actor and "by-owner" not in by_actor
-    by_action = client.get(team.url("audit/"), {"action": "membership.remove"}).content.decode()
+    by_action = client.get(
+        world.settings_url("audit/"), {"action": "membership.remove"}
+    ).content.decode()
     assert "gone-user" in by_action and "by-admin" not in by_action
     old_day = (now - datetime.timedelta(days=10)).date().isoformat()
-    by_date = client.get(team.url("audit/"), {"date_from": old_day, "date_to": old_day})
+    by_date = client.get(world.settings_url("audit/"), {"date_from": old_day, "date_to": old_day})
     assert "gone-user" in by_date.content.decode()
     assert "by-admin" not in by_date.content.decode()
-    recent = client.get(team.url("audit/"), {"date_from": now.date().isoformat()})
+    recent = client.get(world.settings_url("audit/"), {"date_from": now.date().isoformat()})
     assert "gone-user" not in recent.content.decode()
     empty = client.get(
-        team.url("audit/"), {"action": "role.update", "date_to": old_day}
+        world.settings_url("audit/"), {"action": "role.update", "date_to": old_day}
     ).content.decode()
     assert "No entry matches these filters." in empty
 
 
-def test_actor_filter_lists_people_who_appear_in_the_log(team) -> None:
-    _record(team.org, team.members[catalog.ADMIN].user, "role.update")
-    _record(team.org, None, "organization.purge")
-    body = team.client(catalog.OWNER).get(team.url("audit/")).content.decode()
-    assert "admin@acme.test</option>" in body
+def test_actor_filter_lists_people_who_appear_in_the_log(shared_world) -> None:
+    _record(shared_world.org, shared_world.members[catalog.ADMIN].user, "role.update")
+    _record(shared_world.org, None, "organization.purge")
+    body = (
+        shared_world.client(catalog.OWNER).get(shared_world.settings_url("audit/")).content.decode()
+    )
+    assert f"{shared_world.user(catalog.ADMIN).email}</option>" in body
     assert '<option value="system">System</option>' in body
 
 
-def test_log_is_paginated(team) -> None:
+def test_log_is_paginated(shared_world) -> None:
     for index in range(60):
-        _record(team.org, team.org.owner, "role.update", after={"name": f"n{index}"})
-    client = team.client(catalog.OWNER)
-    first = client.get(team.url("audit/")).content.decode()
+        _record(
+            shared_world.org, shared_world.org.owner, "role.update", after={"name": f"n{index}"}
+        )
+    client = shared_world.client(catalog.OWNER)
+    first = client.get(shared_world.settings_url("audit/")).content.decode()
     assert "Page 1 of 2" in first
-    second = client.get(team.url("audit/"), {"page": 2}).content.decode()
+    second = client.get(shared_world.settings_url("audit/"), {"page": 2}).content.decode()
     assert "Page 2 of 2" in second
 
 
-def test_csv_export_holds_every_filtered_entry(team) -> None:
-    _record(team.org, team.org.owner, "role.create", after={"name": "Support"})
+def test_csv_export_holds_every_filtered_entry(shared_world) -> None:
+    _record(shared_world.org, shared_world.org.owner, "role.create", after={"name": "Support"})
     _record(
-        team.org,
-        team.members[catalog.ADMIN].user,
+        shared_world.org,
+        shared_world.members[catalog.ADMIN].user,
         "connection.update",
-        customer=team.customer,
+        customer=shared_world.customer,
         before={"fields": ["name"]},
     )
-    client = team.client(catalog.ADMIN)
-    response = client.get(team.url("audit/export.csv"))
+    client = shared_world.client(catalog.ADMIN)
+    response = client.get(shared_world.settings_url("audit/export.csv"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment;" in response["Content-Disposition"]
@@ -159,49 +185,62 @@ def test_csv_export_holds_every_filtered_entry(team) -> None:
         "target_id",
         "before",
         "after",
+        "ip_address",
+        "user_agent",
     ]
     by_action = {row[2]: row for row in rows[1:]}
-    assert by_action["role.create"][1] == "owner@acme.test"
+    assert by_action["role.create"][1] == shared_world.user(catalog.OWNER).email
     assert by_action["role.create"][3] == "Organization-wide"
     assert by_action["role.create"][7] == '{"name": "Support"}'
-    assert by_action["connection.update"][1] == "admin@acme.test"
+    assert by_action["connection.update"][1] == shared_world.user(catalog.ADMIN).email
     assert by_action["connection.update"][3] == "Northwind"
     assert by_action["connection.update"][6] == '{"fields": ["name"]}'
-    filtered = _csv(client.get(team.url("audit/export.csv"), {"action": "role.create"}))
+    filtered = _csv(
+        client.get(shared_world.settings_url("audit/export.csv"), {"action": "role.create"})
+    )
     assert [row[2] for row in filtered[1:]] == ["role.create"]
 
 
-def test_csv_export_neutralises_formula_cells(team) -> None:
-    with in_org(team.org):
+def test_csv_export_neutralises_formula_cells(shared_world) -> None:
+    with in_org(shared_world.org):
         from customers.services import customer_create
 
         evil = customer_create(
-            acting_user=team.org.owner, organization=team.org, name="=HYPERLINK(1)"
+            acting_user=shared_world.org.owner, organization=shared_world.org, name="=HYPERLINK(1)"
         )
-    _record(team.org, team.org.owner, "customer.update", customer=evil)
+    _record(shared_world.org, shared_world.org.owner, "customer.update", customer=evil)
     rows = _csv(
-        team.client(catalog.OWNER).get(team.url("audit/export.csv"), {"action": "customer.update"})
+        shared_world.client(catalog.OWNER).get(
+            shared_world.settings_url("audit/export.csv"), {"action": "customer.update"}
+        )
     )
     assert rows[1][3] == "'=HYPERLINK(1)"
 
 
-def test_csv_export_excludes_other_organizations(team) -> None:
+def test_csv_export_excludes_other_organizations(shared_world) -> None:
     _record(
-        team.outsider_org, team.outsider_org.owner, "role.create", after={"name": "GlobexSecret"}
+        shared_world.other_org,
+        shared_world.other_org.owner,
+        "role.create",
+        after={"name": "GlobexSecret"},
     )
-    body = team.client(catalog.OWNER).get(team.url("audit/export.csv")).content.decode()
+    body = (
+        shared_world.client(catalog.OWNER)
+        .get(shared_world.settings_url("audit/export.csv"))
+        .content.decode()
+    )
     assert "GlobexSecret" not in body
 
 
-def test_customer_restricted_scope_cannot_read_audit_rows(team) -> None:
+def test_customer_restricted_scope_cannot_read_audit_rows(shared_world) -> None:
     from tenancy.context import CUSTOMER, context
 
-    _record(team.org, team.org.owner, "role.create")
+    _record(shared_world.org, shared_world.org.owner, "role.create")
     with context(
-        org_id=team.org.id,
-        customer_id=team.customer.id,
+        org_id=shared_world.org.id,
+        customer_id=shared_world.customer.id,
         role=CUSTOMER,
-        user_id=team.members[catalog.END_USER].user_id,
+        user_id=shared_world.members[catalog.END_USER].user_id,
     ):
         assert AuditLogEntry.objects.count() == 0
 
@@ -237,14 +276,14 @@ def test_audit_rows_are_written_in_the_same_transaction_as_the_change(settings) 
     )
 
 
-def test_a_failed_change_leaves_no_audit_row(team) -> None:
+def test_a_failed_change_leaves_no_audit_row(shared_world) -> None:
     from django.core.exceptions import ValidationError
 
-    with in_org(team.org):
+    with in_org(shared_world.org):
         with pytest.raises(ValidationError):
             role_create(
-                acting_user=team.org.owner,
-                organization=team.org,
+                acting_user=shared_world.org.owner,
+                organization=shared_world.org,
                 name="Admin",
                 permissions=["connectors.read"],
             )
@@ -273,23 +312,25 @@ def test_staff_read_the_audit_log_in_the_admin_but_cannot_change_it() -> None:
         assert client.get(f"/admin/roles/{model}/").status_code == 200, model
 
 
-def test_role_edit_shows_added_and_removed_permissions(team) -> None:
-    with in_org(team.org):
+def test_role_edit_shows_added_and_removed_permissions(shared_world) -> None:
+    with in_org(shared_world.org):
         role = role_create(
-            acting_user=team.org.owner,
-            organization=team.org,
+            acting_user=shared_world.org.owner,
+            organization=shared_world.org,
             name="Support",
             permissions=["connectors.read", "tools.read"],
         )
         from roles.services import role_update
 
         role_update(
-            acting_user=team.org.owner,
+            acting_user=shared_world.org.owner,
             role=role,
             name="Support",
             permissions=["connectors.read", "agents.read"],
         )
-    body = team.client(catalog.OWNER).get(team.url("audit/"), {"action": "role.update"})
+    body = shared_world.client(catalog.OWNER).get(
+        shared_world.settings_url("audit/"), {"action": "role.update"}
+    )
     html = body.content.decode()
     assert "<del>tools.read</del>" in html
     assert "<ins>agents.read</ins>" in html

@@ -19,10 +19,10 @@ from tests.dataplane.helpers import (
     make_endpoint_item,
     post_to_test_panel,
     set_status,
-    user_with_role,
 )
 from tests.dataplane.targets import running_target
 from tests.factories import make_customer, make_org
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -36,8 +36,8 @@ CONNECTOR_FORM = {
 
 
 @pytest.fixture
-def org():
-    return make_org("Acme")
+def org(world: World):
+    return world.org
 
 
 def _connector(org, **kwargs):
@@ -296,11 +296,11 @@ def _test_a_new_agent(org, customer, payload: str):
 
 @pytest.mark.parametrize("role", ORG_ROLES)
 @pytest.mark.parametrize("key", sorted(ROLE_ALLOWED))
-def test_build_action_allowed_or_refused_by_role(org, settings, role, key) -> None:
+def test_build_action_allowed_or_refused_by_role(world, org, settings, role, key) -> None:
     settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
     with running_target() as target:
         url, data, happened = _action(org, key, settings, target.url("/ok"))
-        response = client_for(user_with_role(org, role)).post(url, data)
+        response = client_for(world.user(role)).post(url, data)
         if role in ROLE_ALLOWED[key]:
             assert response.status_code in (200, 302), response.content[:300]
             assert happened(), response.content.decode()[-3000:]
@@ -310,18 +310,18 @@ def test_build_action_allowed_or_refused_by_role(org, settings, role, key) -> No
 
 
 @pytest.mark.parametrize("role", ORG_ROLES)
-def test_every_organization_role_reads_connectors_agents_and_tools(org, role) -> None:
+def test_every_organization_role_reads_connectors_agents_and_tools(world, org, role) -> None:
     connector = _connector(org)
     agent = make_endpoint_item(org, "agents")
-    client = client_for(user_with_role(org, role))
+    client = client_for(world.user(role))
     assert client.get(f"/o/{org.slug}/build/connectors/").status_code == 200
     assert client.get(f"/o/{org.slug}/build/connectors/{connector.id}/").status_code == 200
     assert client.get(f"/o/{org.slug}/build/agents/{agent.id}/").status_code == 200
 
 
-def test_viewer_sees_no_create_edit_or_deploy_buttons(org) -> None:
+def test_viewer_sees_no_create_edit_or_deploy_buttons(world, org) -> None:
     connector = _connector(org)
-    client = client_for(user_with_role(org, catalog.VIEWER))
+    client = client_for(world.user(catalog.VIEWER))
     listing = client.get(f"/o/{org.slug}/build/connectors/")
     assert b"New connector" not in listing.content
     detail = client.get(f"/o/{org.slug}/build/connectors/{connector.id}/")
@@ -329,18 +329,18 @@ def test_viewer_sees_no_create_edit_or_deploy_buttons(org) -> None:
     assert b">Edit<" not in detail.content
 
 
-def test_developer_sees_deploy_buttons(org) -> None:
+def test_developer_sees_deploy_buttons(world, org) -> None:
     connector = _connector(org)
-    detail = client_for(user_with_role(org, catalog.DEVELOPER)).get(
+    detail = client_for(world.user(catalog.DEVELOPER)).get(
         f"/o/{org.slug}/build/connectors/{connector.id}/"
     )
     assert b"Deploy to prod" in detail.content
     assert b"Deploy to test" in detail.content
 
 
-def test_end_user_cannot_open_build_pages(org) -> None:
+def test_end_user_cannot_open_build_pages(world, org) -> None:
     connector = _connector(org)
-    end_user = user_with_role(org, catalog.END_USER, make_customer(org))
+    end_user = world.user(catalog.END_USER)
     client = client_for(end_user)
     assert client.get(f"/o/{org.slug}/build/connectors/").status_code == 404
     assert client.get(f"/o/{org.slug}/build/connectors/{connector.id}/").status_code == 404
@@ -349,8 +349,8 @@ def test_end_user_cannot_open_build_pages(org) -> None:
 # Isolation ----------------------------------------------------------------------------------
 
 
-def test_outsider_gets_404_for_every_build_object_url(org) -> None:
-    other = make_org("Globex")
+def test_outsider_gets_404_for_every_build_object_url(world, org) -> None:
+    other = world.other_org
     connector = _connector(org)
     agent = make_endpoint_item(org, "agents")
     tool = make_endpoint_item(org, "tools")
@@ -379,9 +379,9 @@ def test_outsider_gets_404_for_every_build_object_url(org) -> None:
     assert _reload(org, Connector, connector.id).prod_version is None
 
 
-def test_test_panel_customer_of_another_organization_is_not_a_choice(org, settings) -> None:
+def test_test_panel_customer_of_another_organization_is_not_a_choice(world, org, settings) -> None:
     settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
-    foreign = make_customer(make_org("Globex"))
+    foreign = world.other_customer
     response = _test_a_new_agent(org, foreign, '{"text": "x"}')
     assert response.status_code == 200
     assert b"Select a valid choice" in response.content

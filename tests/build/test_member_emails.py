@@ -7,17 +7,16 @@ import pytest
 
 from roles import catalog
 from tests.conftest import ALL_DATABASES
-from tests.dataplane.helpers import client_for, make_connector, user_with_role
-from tests.factories import make_org
+from tests.dataplane.helpers import client_for, make_connector
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 @pytest.mark.parametrize("role", [catalog.VIEWER, catalog.OPERATOR, catalog.DEVELOPER])
-def test_readers_of_connectors_do_not_see_who_saved_a_version_by_email(role) -> None:
-    org = make_org("Acme")
+def test_readers_of_connectors_do_not_see_who_saved_a_version_by_email(shared_world, role) -> None:
+    org = shared_world.org
     connector = make_connector(org, deploy_prod=False)
-    client = client_for(user_with_role(org, role))
+    client = client_for(shared_world.user(role))
     base = f"/o/{org.slug}/build/connectors/{connector.id}/"
     for url in (base, base + "versions/1/"):
         page = client.get(url)
@@ -25,10 +24,10 @@ def test_readers_of_connectors_do_not_see_who_saved_a_version_by_email(role) -> 
         assert org.owner.email not in page.content.decode()
 
 
-def test_people_managers_see_the_email() -> None:
-    org = make_org("Acme")
+def test_people_managers_see_the_email(shared_world) -> None:
+    org = shared_world.org
     connector = make_connector(org, deploy_prod=False)
-    page = client_for(user_with_role(org, catalog.ADMIN)).get(
+    page = client_for(shared_world.user(catalog.ADMIN)).get(
         f"/o/{org.slug}/build/connectors/{connector.id}/versions/1/"
     )
     assert org.owner.email in page.content.decode()

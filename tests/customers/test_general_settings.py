@@ -18,10 +18,12 @@ from customers.models import (
     OrganizationStatus,
 )
 from customers.services import email_domain as services
+from roles import catalog
 from tenancy.context import ORGANIZATION, context, platform_scope
 from tests.conftest import ALL_DATABASES
-from tests.customers.world import World, read_mailbox
+from tests.customers.mailbox import read_mailbox
 from tests.factories import make_org
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -57,40 +59,40 @@ def mailbox(tmp_path: Path, settings) -> Path:
 # --- name and region ----------------------------------------------------------------------------
 
 
-def test_admin_changes_name_and_default_region(world: World) -> None:
-    client = world.client(world.admin)
+def test_admin_changes_name_and_default_region(shared_world: World) -> None:
+    client = shared_world.client(catalog.ADMIN)
     response = client.post(
-        world.url("settings/general/"), {"name": "Acme Corp", "default_region": "eu"}
+        shared_world.settings_url("general/"), {"name": "Acme Corp", "default_region": "eu"}
     )
     assert response.status_code == 302
-    org = _org(world)
+    org = _org(shared_world)
     assert (org.name, org.default_region) == ("Acme Corp", "eu")
-    assert "organization.update" in _actions(world)
+    assert "organization.update" in _actions(shared_world)
 
 
-def test_operator_reads_general_settings_but_cannot_change_them(world: World) -> None:
-    client = world.client(world.operator)
-    page = client.get(world.url("settings/general/"))
+def test_operator_reads_general_settings_but_cannot_change_them(shared_world: World) -> None:
+    client = shared_world.client(catalog.OPERATOR)
+    page = client.get(shared_world.settings_url("general/"))
     assert page.status_code == 200
     assert page.context["can_manage"] is False and "form" not in page.context
     assert b"Delete organization" not in page.content
     response = client.post(
-        world.url("settings/general/"), {"name": "Hijacked", "default_region": "eu"}
+        shared_world.settings_url("general/"), {"name": "Hijacked", "default_region": "eu"}
     )
     assert response.status_code == 403
-    assert _org(world).name == "Acme"
+    assert _org(shared_world).name == "Acme"
 
 
-def test_outsider_gets_404_on_general_settings(world: World) -> None:
-    client = world.client(world.outsider)
+def test_outsider_gets_404_on_general_settings(shared_world: World) -> None:
+    client = shared_world.outsider_client()
     for path in ("settings/general/", "settings/general/domain/", "settings/general/delete/"):
-        assert client.get(world.url(path)).status_code == 404
-        assert client.post(world.url(path)).status_code == 404
+        assert client.get(shared_world.url(path)).status_code == 404
+        assert client.post(shared_world.url(path)).status_code == 404
 
 
-def test_blank_name_is_an_inline_error(world: World) -> None:
-    response = world.client(world.owner).post(
-        world.url("settings/general/"), {"name": "", "default_region": "us"}
+def test_blank_name_is_an_inline_error(shared_world: World) -> None:
+    response = shared_world.client(catalog.OWNER).post(
+        shared_world.settings_url("general/"), {"name": "", "default_region": "us"}
     )
     assert response.status_code == 400
     assert response.context["form"].errors["name"]
@@ -120,52 +122,52 @@ def test_domain_normalises_case_and_idna() -> None:
 
 
 def test_domain_change_waits_for_the_emailed_link(
-    world: World, mailbox: Path, django_capture_on_commit_callbacks
+    shared_world: World, mailbox: Path, django_capture_on_commit_callbacks
 ) -> None:
-    client = world.client(world.admin)
+    client = shared_world.client(catalog.ADMIN)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            world.url("settings/general/domain/"),
+            shared_world.settings_url("general/domain/"),
             {"email_domain": "acme-corp.com", "verification_email": "it@acme-corp.com"},
         )
     assert response.status_code == 302
-    org = _org(world)
+    org = _org(shared_world)
     assert org.email_domain != "acme-corp.com"
-    assert _pending(world) == ("acme-corp.com", "it@acme-corp.com")
+    assert _pending(shared_world) == ("acme-corp.com", "it@acme-corp.com")
     mail = read_mailbox(mailbox)
     assert "it@acme-corp.com" in mail
     link = re.search(r"http://testserver(/o/\S+/verify/\S+/)", mail).group(1)
     # Following the link signed out: GET only shows a button.
     anonymous = Client()
     assert anonymous.get(link).status_code == 200
-    assert _org(world).email_domain != "acme-corp.com"
+    assert _org(shared_world).email_domain != "acme-corp.com"
     assert anonymous.post(link).status_code == 200
-    org = _org(world)
-    assert (org.email_domain, org.email_domain_verified, _pending(world)[0]) == (
+    org = _org(shared_world)
+    assert (org.email_domain, org.email_domain_verified, _pending(shared_world)[0]) == (
         "acme-corp.com",
         True,
         "",
     )
-    assert "organization.email_domain.verified" in _actions(world)
+    assert "organization.email_domain.verified" in _actions(shared_world)
     # The link is single-use: the pending change is gone.
     assert anonymous.post(link).status_code == 400
 
 
-def test_domain_change_needs_an_address_at_that_domain(world: World) -> None:
-    response = world.client(world.owner).post(
-        world.url("settings/general/domain/"),
+def test_domain_change_needs_an_address_at_that_domain(shared_world: World) -> None:
+    response = shared_world.client(catalog.OWNER).post(
+        shared_world.settings_url("general/domain/"),
         {"email_domain": "acme-corp.com", "verification_email": "me@elsewhere.com"},
     )
     assert response.status_code == 400
     assert response.context["domain_form"].errors["verification_email"]
-    assert _pending(world)[0] == ""
+    assert _pending(shared_world)[0] == ""
 
 
-def test_domain_held_by_another_org_is_refused(world: World) -> None:
+def test_domain_held_by_another_org_is_refused(shared_world: World) -> None:
     other = make_org("Taken", email_domain="taken-domain.com")
     assert other.email_domain == "taken-domain.com"
-    response = world.client(world.owner).post(
-        world.url("settings/general/domain/"),
+    response = shared_world.client(catalog.OWNER).post(
+        shared_world.settings_url("general/domain/"),
         {"email_domain": "taken-domain.com", "verification_email": "a@taken-domain.com"},
     )
     assert response.status_code == 400
@@ -175,31 +177,31 @@ def test_domain_held_by_another_org_is_refused(world: World) -> None:
     )
 
 
-def test_personal_domain_is_a_form_error(world: World) -> None:
-    response = world.client(world.owner).post(
-        world.url("settings/general/domain/"),
+def test_personal_domain_is_a_form_error(shared_world: World) -> None:
+    response = shared_world.client(catalog.OWNER).post(
+        shared_world.settings_url("general/domain/"),
         {"email_domain": "gmail.com", "verification_email": "a@gmail.com"},
     )
     assert response.status_code == 400
     assert response.context["domain_form"].errors["email_domain"]
 
 
-def test_operator_cannot_request_domain_change(world: World) -> None:
-    response = world.client(world.operator).post(
-        world.url("settings/general/domain/"),
+def test_operator_cannot_request_domain_change(shared_world: World) -> None:
+    response = shared_world.client(catalog.OPERATOR).post(
+        shared_world.settings_url("general/domain/"),
         {"email_domain": "acme-corp.com", "verification_email": "it@acme-corp.com"},
     )
     assert response.status_code == 403
-    assert _pending(world)[0] == ""
+    assert _pending(shared_world)[0] == ""
 
 
-def test_tampered_or_expired_link_is_refused(world: World) -> None:
-    with context(org_id=world.org.id, role=ORGANIZATION):
-        org = Organization.objects.get(id=world.org.id)
+def test_tampered_or_expired_link_is_refused(shared_world: World) -> None:
+    with context(org_id=shared_world.org.id, role=ORGANIZATION):
+        org = Organization.objects.get(id=shared_world.org.id)
         EmailDomainChange.objects.create(org=org, domain="acme-corp.com")
     token = services.domain_token(organization=org, domain="acme-corp.com")
     client = Client()
-    bad = client.post(world.url(f"settings/general/domain/verify/{token}x/"))
+    bad = client.post(shared_world.url(f"settings/general/domain/verify/{token}x/"))
     assert bad.status_code == 400
     expired = signing.dumps(
         {"org": str(org.id), "domain": "acme-corp.com"},
@@ -208,17 +210,20 @@ def test_tampered_or_expired_link_is_refused(world: World) -> None:
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(services, "DOMAIN_TOKEN_MAX_AGE", -1)
-        response = client.post(world.url(f"settings/general/domain/verify/{expired}/"))
+        response = client.post(shared_world.url(f"settings/general/domain/verify/{expired}/"))
     assert response.status_code == 400
     assert b"expired" in response.content
-    assert _org(world).email_domain != "acme-corp.com"
+    assert _org(shared_world).email_domain != "acme-corp.com"
 
 
-def test_link_for_another_org_does_nothing_under_this_slug(world: World) -> None:
-    with context(org_id=world.other_org.id, role=ORGANIZATION):
-        other = Organization.objects.get(id=world.other_org.id)
+def test_link_for_another_org_does_nothing_under_this_slug(shared_world: World) -> None:
+    with context(org_id=shared_world.other_org.id, role=ORGANIZATION):
+        other = Organization.objects.get(id=shared_world.other_org.id)
     token = services.domain_token(organization=other, domain="globex-corp.com")
-    assert Client().post(world.url(f"settings/general/domain/verify/{token}/")).status_code == 404
+    assert (
+        Client().post(shared_world.url(f"settings/general/domain/verify/{token}/")).status_code
+        == 404
+    )
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
@@ -269,35 +274,35 @@ def test_staff_change_the_plan_in_the_admin(world: World) -> None:
 # --- delete the organization --------------------------------------------------------------------
 
 
-def test_admin_cannot_delete_the_organization(world: World) -> None:
-    response = world.client(world.admin).post(
-        world.url("settings/general/delete/"), {"confirmation": "Acme"}
+def test_admin_cannot_delete_the_organization(shared_world: World) -> None:
+    response = shared_world.client(catalog.ADMIN).post(
+        shared_world.settings_url("general/delete/"), {"confirmation": "Acme"}
     )
     assert response.status_code == 403
-    assert _org(world).status == OrganizationStatus.ACTIVE
+    assert _org(shared_world).status == OrganizationStatus.ACTIVE
 
 
-def test_deleting_needs_the_typed_name(world: World) -> None:
-    response = world.client(world.owner).post(
-        world.url("settings/general/delete/"), {"confirmation": "acme"}
+def test_deleting_needs_the_typed_name(shared_world: World) -> None:
+    response = shared_world.client(catalog.OWNER).post(
+        shared_world.settings_url("general/delete/"), {"confirmation": "acme"}
     )
     assert response.status_code == 400
-    assert _org(world).status == OrganizationStatus.ACTIVE
+    assert _org(shared_world).status == OrganizationStatus.ACTIVE
 
 
-def test_owner_deletes_the_organization_and_it_disappears_at_once(world: World) -> None:
-    client = world.client(world.owner)
-    response = client.post(world.url("settings/general/delete/"), {"confirmation": "Acme"})
+def test_owner_deletes_the_organization_and_it_disappears_at_once(shared_world: World) -> None:
+    client = shared_world.client(catalog.OWNER)
+    response = client.post(shared_world.settings_url("general/delete/"), {"confirmation": "Acme"})
     assert response.status_code == 302
-    assert _org(world).status == OrganizationStatus.DELETING
-    assert client.get(world.url("")).status_code == 404
-    assert client.get(world.customer_url()).status_code == 404
-    assert "organization.delete.start" in _actions(world)
+    assert _org(shared_world).status == OrganizationStatus.DELETING
+    assert client.get(shared_world.url("")).status_code == 404
+    assert client.get(shared_world.customer_url()).status_code == 404
+    assert "organization.delete.start" in _actions(shared_world)
     assert OrganizationDeletion.objects.filter(
-        former_org_id=world.org.id, finished_at=None
+        former_org_id=shared_world.org.id, finished_at=None
     ).exists()
 
 
-def test_settings_nav_reaches_general(world: World) -> None:
-    page = world.client(world.viewer).get(world.url("settings/customers/"))
-    assert world.url("settings/general/").encode() in page.content
+def test_settings_nav_reaches_general(shared_world: World) -> None:
+    page = shared_world.client(catalog.VIEWER).get(shared_world.settings_url("customers/"))
+    assert shared_world.settings_url("general/").encode() in page.content

@@ -20,8 +20,8 @@ from customers.services import email_domain
 from roles import catalog
 from tenancy.context import CUSTOMER, ORGANIZATION, context
 from tests.conftest import ALL_DATABASES
-from tests.customers.world import World
-from tests.factories import make_member, make_org
+from tests.factories import make_org
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -29,9 +29,9 @@ DOMAIN, ADDRESS = "acme-next.com", "it@acme-next.com"
 
 
 def _request_change(world: World) -> None:
-    with context(org_id=world.org.id, role=ORGANIZATION, user_id=world.owner.pk):
+    with context(org_id=world.org.id, role=ORGANIZATION, user_id=world.user(catalog.OWNER).pk):
         email_domain.organization_email_domain_request(
-            acting_user=world.owner,
+            acting_user=world.user(catalog.OWNER),
             organization=world.org,
             domain=DOMAIN,
             address=ADDRESS,
@@ -59,16 +59,16 @@ def test_the_organizations_table_holds_no_pending_change() -> None:
 
 @pytest.mark.parametrize("where", ["no context", "another organization", "customer-restricted"])
 def test_nobody_outside_the_organization_wide_scope_reads_a_pending_change(
-    world: World, where: str
+    shared_world: World, where: str
 ) -> None:
-    _request_change(world)
-    end_user = make_member(world.org, catalog.END_USER, customer=world.customer)
+    _request_change(shared_world)
+    end_user = shared_world.members[catalog.END_USER]
     scopes: dict[str, Any] = {
         "no context": None,
-        "another organization": {"org_id": world.other_org.id, "role": ORGANIZATION},
+        "another organization": {"org_id": shared_world.other_org.id, "role": ORGANIZATION},
         "customer-restricted": {
-            "org_id": world.org.id,
-            "customer_id": world.customer.id,
+            "org_id": shared_world.org.id,
+            "customer_id": shared_world.customer.id,
             "role": CUSTOMER,
             "user_id": end_user.user_id,
         },
@@ -76,7 +76,7 @@ def test_nobody_outside_the_organization_wide_scope_reads_a_pending_change(
     scope = scopes[where]
     with context(**scope) if scope else transaction.atomic():
         everything = _organization_rows()
-        assert world.org.slug in everything  # the rows themselves stay readable
+        assert shared_world.org.slug in everything  # the rows themselves stay readable
         assert DOMAIN not in everything and ADDRESS not in everything
         with connections["default"].cursor() as cursor:
             cursor.execute("SELECT count(*) FROM customers_emaildomainchange")
@@ -87,29 +87,35 @@ def test_nobody_outside_the_organization_wide_scope_reads_a_pending_change(
             assert DOMAIN not in values and ADDRESS not in values
 
 
-def test_the_organization_itself_still_sees_its_pending_change(world: World) -> None:
-    _request_change(world)
-    with context(org_id=world.org.id, role=ORGANIZATION):
-        change = email_domain.pending_email_domain(world.org)
+def test_the_organization_itself_still_sees_its_pending_change(shared_world: World) -> None:
+    _request_change(shared_world)
+    with context(org_id=shared_world.org.id, role=ORGANIZATION):
+        change = email_domain.pending_email_domain(shared_world.org)
     assert change is not None and (change.domain, change.sent_to) == (DOMAIN, ADDRESS)
-    page = world.client(world.viewer).get(world.url("settings/general/")).content.decode()
+    page = (
+        shared_world.client(catalog.VIEWER)
+        .get(shared_world.settings_url("general/"))
+        .content.decode()
+    )
     assert "Pending change" in page
     assert f"<code>{DOMAIN}</code> — waiting for the link sent to {ADDRESS} to be followed" in page
     assert (
         DOMAIN
-        not in world.client(world.outsider)
-        .get(world.url("settings/general/", org=world.other_org))
+        not in shared_world.outsider_client()
+        .get(shared_world.settings_url("general/", org=shared_world.other_org))
         .content.decode()
     )
 
 
-def test_cancelling_removes_the_pending_change(world: World) -> None:
-    _request_change(world)
-    client = world.client(world.admin)
-    assert client.post(world.url("settings/general/domain/cancel/")).status_code == 302
-    with context(org_id=world.org.id, role=ORGANIZATION):
-        assert email_domain.pending_email_domain(world.org) is None
-    assert "Pending change" not in client.get(world.url("settings/general/")).content.decode()
+def test_cancelling_removes_the_pending_change(shared_world: World) -> None:
+    _request_change(shared_world)
+    client = shared_world.client(catalog.ADMIN)
+    assert client.post(shared_world.settings_url("general/domain/cancel/")).status_code == 302
+    with context(org_id=shared_world.org.id, role=ORGANIZATION):
+        assert email_domain.pending_email_domain(shared_world.org) is None
+    assert (
+        "Pending change" not in client.get(shared_world.settings_url("general/")).content.decode()
+    )
 
 
 # --- The migration moves an installation's pending changes -------------------------------------
@@ -152,9 +158,9 @@ def test_the_migration_moves_pending_changes_to_their_own_table(
     assert "moving-next.com" not in _organization_rows("owner")
 
 
-def test_the_emailed_link_still_finds_the_pending_change_signed_out(world: World) -> None:
-    _request_change(world)
-    token = email_domain.domain_token(organization=world.org, domain=DOMAIN)
-    page = Client().get(world.url(f"settings/general/domain/verify/{token}/"))
+def test_the_emailed_link_still_finds_the_pending_change_signed_out(shared_world: World) -> None:
+    _request_change(shared_world)
+    token = email_domain.domain_token(organization=shared_world.org, domain=DOMAIN)
+    page = Client().get(shared_world.url(f"settings/general/domain/verify/{token}/"))
     assert page.status_code == 200
     assert b"cancelled, already applied" not in page.content

@@ -1,4 +1,5 @@
-"""Builders shared by the build, data-plane and widget tests (through the services)."""
+"""Builders shared by the build, data-plane and widget tests (through the services), on top of
+the suite's world (``tests/world.py``)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,8 @@ from build.services import AGENTS, CONNECTORS, TOOLS, build_item_create, build_i
 from customers.models import Customer, Organization
 from dataplane import services as dataplane
 from dataplane.models import Configuration, Connection, Workflow
-from roles import catalog
 from tenancy.context import ORGANIZATION, context
-from tests.factories import client_for, make_customer, make_member, make_org
-
-ROLES = (catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER, catalog.END_USER)
-
-
-def user_with_role(org: Organization, role: str, customer: Customer | None = None) -> Any:
-    if role == catalog.OWNER:
-        return org.owner
-    restricted = customer if role == catalog.END_USER else None
-    return make_member(org, role, customer=restricted).user
+from tests.factories import client_for
 
 
 def make_connector(org: Organization, *, deploy_prod: bool = True, **data: Any) -> Any:
@@ -72,13 +63,9 @@ def make_endpoint_item(org: Organization, kind: str = "agents", **data: Any) -> 
         )
 
 
-def acme_with_initech(settings: Any = None) -> tuple[Organization, Customer]:
-    """Acme and its customer Initech (EU); given pytest-django's ``settings``, outbound calls
-    may also go to the tests' local servers."""
-    if settings is not None:
-        settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
-    org = make_org("Acme")
-    return org, make_customer(org, "Initech", region="eu")
+def allow_local_outbound(settings: Any) -> None:
+    """Outbound calls may also go to the tests' local servers (pytest-django's ``settings``)."""
+    settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
 
 
 def post_to_test_panel(

@@ -20,18 +20,18 @@ from roles import catalog
 from tenancy.context import ORGANIZATION, context, region_alias
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
-    acme_with_initech,
+    allow_local_outbound,
     client_for,
     in_customer,
     make_connection,
     make_connector,
     post_to_test_panel,
     set_status,
-    user_with_role,
 )
 from tests.dataplane.targets import Target, running_target
-from tests.factories import make_customer, make_org
+from tests.factories import make_member
 from tests.widget.links import issue_token
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 
@@ -82,8 +82,10 @@ def _assert_called_outside_transactions(calls: list[dict[str, bool]], target: Ta
 
 
 @pytest.fixture
-def world(settings):
-    org, customer = acme_with_initech(settings)
+def local_connection(world: World, settings):
+    """Acme's customer connected to a local server that records open transactions per call."""
+    allow_local_outbound(settings)
+    org, customer = world.org, world.customer
     with running_target() as target:
         target.on_request = _sessions_idle_in_transaction
         connector = make_connector(org, name="Local", base_url=target.url("/auth"))
@@ -101,8 +103,10 @@ def _tests_logged(org, customer) -> list[ExecutionLog]:
         return list(ExecutionLog.objects.filter(source="connection_test"))
 
 
-def test_console_test_connection_calls_out_with_no_transaction_open(world, calls) -> None:
-    org, customer, connection, target = world
+def test_console_test_connection_calls_out_with_no_transaction_open(
+    local_connection, calls
+) -> None:
+    org, customer, connection, target = local_connection
     with in_customer(org, customer):
         Connection.objects.filter(id=connection.id).update(status="failed")
     response = client_for(org.owner).post(
@@ -115,9 +119,11 @@ def test_console_test_connection_calls_out_with_no_transaction_open(world, calls
     assert (log.status, log.connection_id) == ("completed", connection.id)
 
 
-def test_widget_test_connection_of_a_signed_in_end_user_holds_no_transaction(world, calls) -> None:
-    org, customer, connection, target = world
-    end_user = user_with_role(org, catalog.END_USER, customer)
+def test_widget_test_connection_of_a_signed_in_end_user_holds_no_transaction(
+    world, local_connection, calls
+) -> None:
+    org, customer, connection, target = local_connection
+    end_user = world.user(catalog.END_USER)
     client = Client(enforce_csrf_checks=False)
     client.force_login(end_user)
     response = client.post(f"/widget/{org.slug}/{customer.id}/connections/{connection.id}/test/")
@@ -126,8 +132,10 @@ def test_widget_test_connection_of_a_signed_in_end_user_holds_no_transaction(wor
     assert len(_tests_logged(org, customer)) == 1
 
 
-def test_widget_test_connection_of_a_token_holder_holds_no_transaction(world, calls) -> None:
-    org, customer, connection, target = world
+def test_widget_test_connection_of_a_token_holder_holds_no_transaction(
+    local_connection, calls
+) -> None:
+    org, customer, connection, target = local_connection
     token = issue_token(org, customer)
     response = Client().post(
         f"/widget/{org.slug}/{customer.id}/connections/{connection.id}/test/", {"token": token}
@@ -138,8 +146,8 @@ def test_widget_test_connection_of_a_token_holder_holds_no_transaction(world, ca
     assert log.status == "completed"
 
 
-def test_build_test_panel_calls_out_with_no_transaction_open(world, calls) -> None:
-    org, customer, _, target = world
+def test_build_test_panel_calls_out_with_no_transaction_open(local_connection, calls) -> None:
+    org, customer, _, target = local_connection
     response = post_to_test_panel(org, customer, org.owner, target.url("/echo"))
     assert response.status_code == 200
     assert b"HTTP 200" in response.content
@@ -149,10 +157,10 @@ def test_build_test_panel_calls_out_with_no_transaction_open(world, calls) -> No
     assert (log.source, log.status) == ("tool", "completed")
 
 
-def test_a_workflow_run_calls_out_with_no_transaction_open(world, celery_worker) -> None:
+def test_a_workflow_run_calls_out_with_no_transaction_open(local_connection, celery_worker) -> None:
     from tests.dataplane.test_workflows import _run
 
-    org, customer, connection, target = world
+    org, customer, connection, target = local_connection
     # The worker's sessions are the ones to watch: this process polls for the end meanwhile.
     for alias in connections:
         connections[alias].ensure_connection()
@@ -167,9 +175,9 @@ def test_a_workflow_run_calls_out_with_no_transaction_open(world, celery_worker)
 # The views that call out keep the middleware's and their own rules -------------------------
 
 
-def test_a_viewer_still_cannot_test_a_connection(world, calls) -> None:
-    org, customer, connection, target = world
-    viewer = user_with_role(org, catalog.VIEWER)
+def test_a_viewer_still_cannot_test_a_connection(world, local_connection, calls) -> None:
+    org, customer, connection, target = local_connection
+    viewer = world.user(catalog.VIEWER)
     response = client_for(viewer).post(
         f"/o/{org.slug}/customers/{customer.id}/connections/{connection.id}/test/"
     )
@@ -177,11 +185,9 @@ def test_a_viewer_still_cannot_test_a_connection(world, calls) -> None:
     assert calls == [] and target.requests == []
 
 
-def test_test_connection_outside_the_members_scope_is_404(world, calls) -> None:
-    org, customer, connection, target = world
-    sibling = make_customer(org, "Sibling", region="us")
-    globex = make_org("Globex")
-    globex_customer = make_customer(globex, region="eu")
+def test_test_connection_outside_the_members_scope_is_404(world, local_connection, calls) -> None:
+    org, customer, connection, target = local_connection
+    sibling, globex, globex_customer = world.second_customer, world.other_org, world.other_customer
     paths = [
         (org.owner, f"/o/{org.slug}/customers/{sibling.id}/connections/{connection.id}/test/"),
         (globex.owner, f"/o/{org.slug}/customers/{customer.id}/connections/{connection.id}/test/"),
@@ -190,7 +196,7 @@ def test_test_connection_outside_the_members_scope_is_404(world, calls) -> None:
             f"/o/{globex.slug}/customers/{globex_customer.id}/connections/{connection.id}/test/",
         ),
         (
-            user_with_role(org, catalog.END_USER, sibling),
+            make_member(org, catalog.END_USER, customer=sibling).user,
             f"/o/{org.slug}/customers/{customer.id}/connections/{connection.id}/test/",
         ),
     ]
@@ -205,9 +211,9 @@ def test_test_connection_outside_the_members_scope_is_404(world, calls) -> None:
 
 
 def test_the_state_table_still_refuses_a_test_of_a_relocating_or_suspended_customer(
-    world, calls
+    local_connection, calls
 ) -> None:
-    org, customer, connection, target = world
+    org, customer, connection, target = local_connection
     url = f"/o/{org.slug}/customers/{customer.id}/connections/{connection.id}/test/"
     set_status(customer, "relocating")
     assert client_for(org.owner).post(url).status_code == 409

@@ -15,9 +15,9 @@ from tests.dataplane.helpers import (
     make_configuration,
     make_connection,
     make_connector,
-    user_with_role,
 )
-from tests.factories import make_customer, make_org, make_user
+from tests.factories import make_user
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -26,9 +26,8 @@ CAN_UPDATE = {catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR, catalog.END_US
 
 
 @pytest.fixture
-def acme():
-    org = make_org("Acme")
-    customer = make_customer(org, "Initech", region="eu")
+def acme(world: World):
+    org, customer = world.org, world.customer
     editable = make_configuration(org, customer, "sync_interval", "15", editable=True)
     locked = make_configuration(org, customer, "webhook_secret", "whsec_1234567890", secret=True)
     return org, customer, editable, locked
@@ -44,9 +43,9 @@ def _edit(org, customer, config):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_editing_an_end_user_editable_value_by_role(acme, role) -> None:
+def test_editing_an_end_user_editable_value_by_role(world, acme, role) -> None:
     org, customer, editable, _ = acme
-    user = user_with_role(org, role, customer)
+    user = world.user(role)
     response = client_for(user).post(_edit(org, customer, editable), {"value": "30"})
     if role in CAN_UPDATE:
         assert response.status_code == 302
@@ -56,17 +55,17 @@ def test_editing_an_end_user_editable_value_by_role(acme, role) -> None:
         assert _value(org, customer, editable) == "15"
 
 
-def test_end_user_cannot_edit_a_value_that_is_not_end_user_editable(acme) -> None:
+def test_end_user_cannot_edit_a_value_that_is_not_end_user_editable(world, acme) -> None:
     org, customer, _, locked = acme
-    end_user = user_with_role(org, catalog.END_USER, customer)
+    end_user = world.user(catalog.END_USER)
     response = client_for(end_user).post(_edit(org, customer, locked), {"value": "stolen"})
     assert response.status_code == 404
     assert _value(org, customer, locked) == "whsec_1234567890"
 
 
-def test_end_user_cannot_add_configuration_or_change_flags(acme) -> None:
+def test_end_user_cannot_add_configuration_or_change_flags(world, acme) -> None:
     org, customer, editable, _ = acme
-    end_user = client_for(user_with_role(org, catalog.END_USER, customer))
+    end_user = client_for(world.user(catalog.END_USER))
     base = f"/o/{org.slug}/customers/{customer.id}/configuration/"
     assert end_user.post(base + "new/", {"key": "x", "value": "y"}).status_code == 403
     end_user.post(_edit(org, customer, editable), {"value": "20", "end_user_editable": ""})
@@ -74,9 +73,9 @@ def test_end_user_cannot_add_configuration_or_change_flags(acme) -> None:
         assert Configuration.objects.get(id=editable.id).end_user_editable
 
 
-def test_operator_adds_a_secret_that_is_never_shown_again(acme) -> None:
+def test_operator_adds_a_secret_that_is_never_shown_again(world, acme) -> None:
     org, customer, _, _ = acme
-    client = client_for(user_with_role(org, catalog.OPERATOR))
+    client = client_for(world.user(catalog.OPERATOR))
     base = f"/o/{org.slug}/customers/{customer.id}/configuration/"
     response = client.post(
         base + "new/", {"key": "api_token", "value": "very-secret-value", "is_secret": "on"}
@@ -90,11 +89,9 @@ def test_operator_adds_a_secret_that_is_never_shown_again(acme) -> None:
     assert _value(org, customer, config) == "very-secret-value"
 
 
-def test_configuration_of_another_customer_or_organization_is_404(acme) -> None:
+def test_configuration_of_another_customer_or_organization_is_404(world, acme) -> None:
     org, customer, editable, _ = acme
-    sibling = make_customer(org, "Sibling")
-    globex = make_org("Globex")
-    globex_customer = make_customer(globex)
+    sibling, globex, globex_customer = world.second_customer, world.other_org, world.other_customer
     assert client_for(org.owner).get(_edit(org, sibling, editable)).status_code == 404
     outsider = client_for(globex.owner)
     assert outsider.get(_edit(globex, globex_customer, editable)).status_code == 404

@@ -16,17 +16,17 @@ from roles import catalog
 from tenancy.context import ORGANIZATION, context, region_alias
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
-    acme_with_initech,
+    allow_local_outbound,
     client_for,
     in_customer,
     make_connection,
     make_connector,
     set_customer_limit,
     set_status,
-    user_with_role,
 )
 from tests.dataplane.targets import running_target
-from tests.factories import make_customer, make_org
+from tests.factories import make_customer, make_member
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -34,9 +34,9 @@ SECRET = "tok_live_0123456789abcdefWXYZ"
 
 
 @pytest.fixture
-def acme(settings):
-    org, customer = acme_with_initech(settings)
-    return org, customer, make_connector(org)
+def acme(world: World, settings):
+    allow_local_outbound(settings)
+    return world.org, world.customer, make_connector(world.org)
 
 
 def _base(org, customer):
@@ -171,16 +171,16 @@ def test_suspended_customer_cannot_get_new_connections(acme) -> None:
     assert _connections(org, customer) == []
 
 
-def test_share_issues_a_connect_link_that_opens_the_widget(acme) -> None:
+def test_share_issues_a_connect_link_that_opens_the_widget(world, acme) -> None:
     org, customer, _ = acme
-    operator = user_with_role(org, catalog.OPERATOR)
+    operator = world.user(catalog.OPERATOR)
     response = client_for(operator).post(_base(org, customer) + "connections/share/")
     assert response.status_code == 200
     link = response.context["link"]
     assert f"/widget/{org.slug}/{customer.id}/?token=" in link
     widget = client_for_anonymous().get(link.split("testserver", 1)[1])
     assert widget.status_code == 200
-    assert b"Initech" in widget.content
+    assert b"Northwind" in widget.content
 
 
 def client_for_anonymous():
@@ -203,7 +203,7 @@ ROLES = (catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER, cat
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("key", sorted(ALLOWED))
-def test_connection_action_allowed_or_refused_by_role(acme, role, key) -> None:
+def test_connection_action_allowed_or_refused_by_role(world, acme, role, key) -> None:
     org, customer, _ = acme
     base = _base(org, customer)
     with running_target() as target:
@@ -222,7 +222,7 @@ def test_connection_action_allowed_or_refused_by_role(acme, role, key) -> None:
             "connections.execute": (f"connections/{connection.id}/test/", {}),
             "connections.share": ("connections/share/", {}),
         }[key]
-        user = user_with_role(org, role, customer)
+        user = world.user(role)
         response = client_for(user).post(base + url, data)
     rows = _connections(org, customer)
     happened = {
@@ -242,18 +242,18 @@ def test_connection_action_allowed_or_refused_by_role(acme, role, key) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_reads_the_customers_connections(acme, role) -> None:
+def test_every_role_reads_the_customers_connections(world, acme, role) -> None:
     org, customer, connector = acme
     connection = make_connection(org, customer, connector)
-    user = user_with_role(org, role, customer)
+    user = world.user(role)
     page = client_for(user).get(_base(org, customer) + f"connections/{connection.id}/")
     assert page.status_code == 200
 
 
-def test_viewer_sees_no_connection_buttons(acme) -> None:
+def test_viewer_sees_no_connection_buttons(world, acme) -> None:
     org, customer, connector = acme
     connection = make_connection(org, customer, connector)
-    viewer = user_with_role(org, catalog.VIEWER)
+    viewer = world.user(catalog.VIEWER)
     page = client_for(viewer).get(_base(org, customer) + f"connections/{connection.id}/")
     for label in (b"Test connection", b"Disconnect", b">Edit<", b"Delete"):
         assert label not in page.content
@@ -262,12 +262,12 @@ def test_viewer_sees_no_connection_buttons(acme) -> None:
 # Isolation ----------------------------------------------------------------------------------
 
 
-def test_outsiders_get_404_for_connections_of_other_customers_and_organizations(acme) -> None:
+def test_outsiders_get_404_for_connections_of_other_customers_and_organizations(
+    world, acme
+) -> None:
     org, customer, connector = acme
     connection = make_connection(org, customer, connector)
-    sibling = make_customer(org, "Sibling", region="us")
-    globex = make_org("Globex")
-    globex_customer = make_customer(globex, region="eu")
+    sibling, globex, globex_customer = world.second_customer, world.other_org, world.other_customer
     owner = client_for(org.owner)
     # The connection under a sibling customer's pages of the same organization.
     for suffix in ("", "edit/"):
@@ -303,7 +303,7 @@ def test_end_user_of_another_customer_gets_404(acme) -> None:
     org, customer, connector = acme
     connection = make_connection(org, customer, connector)
     other = make_customer(org, "Other")
-    end_user = user_with_role(org, catalog.END_USER, other)
+    end_user = make_member(org, catalog.END_USER, customer=other).user
     client = client_for(end_user)
     assert client.get(_base(org, customer) + f"connections/{connection.id}/").status_code == 404
     assert client.get(_base(org, other) + f"connections/{connection.id}/").status_code == 404

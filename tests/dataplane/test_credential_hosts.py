@@ -18,24 +18,24 @@ from roles import catalog
 from tenancy.context import ORGANIZATION, context
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
+    allow_local_outbound,
     client_for,
     in_customer,
     make_connection,
     make_connector,
     make_workflow,
-    user_with_role,
 )
 from tests.dataplane.targets import running_target
-from tests.factories import make_customer, make_org
+from tests.factories import make_customer, make_member, make_org
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 @pytest.fixture
-def acme(settings):
-    settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
-    org = make_org("Acme")
-    customer = make_customer(org, "Initech", region="eu")
+def acme(world: World, settings):
+    allow_local_outbound(settings)
+    org, customer = world.org, world.customer
     connector = make_connector(
         org, extra_hosts=["api.crm.example", "auth.crm.example:8443"]
     )  # base URL https://crm.example
@@ -48,7 +48,7 @@ def _save(org, customer, url, connection, *, user=None, path="workflows/new/"):
     if connection is not None:
         step["connection"] = str(connection.id)
     form = {"name": "Sync", "description": "", "definition": json.dumps({"steps": [step]})}
-    return client_for(user or user_with_role(org, catalog.DEVELOPER)).post(
+    return client_for(user or make_member(org, catalog.DEVELOPER).user).post(
         f"/o/{org.slug}/customers/{customer.id}/{path}", form
     )
 

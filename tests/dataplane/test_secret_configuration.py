@@ -10,12 +10,11 @@ from dataplane.models import Configuration
 from roles import catalog
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
-    acme_with_initech,
     client_for,
     in_customer,
     make_configuration,
-    user_with_role,
 )
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -23,8 +22,8 @@ SECRET = "whsec_live_never_shown_again_4242"
 
 
 @pytest.fixture
-def acme():
-    org, customer = acme_with_initech()
+def acme(world: World):
+    org, customer = world.org, world.customer
     config = make_configuration(org, customer, "webhook_secret", SECRET, secret=True)
     return org, customer, config
 
@@ -58,9 +57,9 @@ def _shown_anywhere(client, org, customer, config) -> bool:
         {"end_user_editable": "on"},  # no value field at all
     ],
 )
-def test_unticking_secret_without_a_new_value_is_refused(acme, form) -> None:
+def test_unticking_secret_without_a_new_value_is_refused(world, acme, form) -> None:
     org, customer, config = acme
-    operator = client_for(user_with_role(org, catalog.OPERATOR))
+    operator = client_for(world.user(catalog.OPERATOR))
     response = operator.post(_edit(org, customer, config), form)
     assert response.status_code == 200
     assert b"Enter a new value to make this secret an ordinary value" in response.content
@@ -70,17 +69,17 @@ def test_unticking_secret_without_a_new_value_is_refused(acme, form) -> None:
 
 
 @pytest.mark.parametrize("role", [catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR])
-def test_no_role_can_reveal_a_secret_by_unticking_it(acme, role) -> None:
+def test_no_role_can_reveal_a_secret_by_unticking_it(world, acme, role) -> None:
     org, customer, config = acme
-    client = client_for(user_with_role(org, role))
+    client = client_for(world.user(role))
     client.post(_edit(org, customer, config), {"value": ""})
     assert _stored(org, customer, config).is_secret
     assert not _shown_anywhere(client, org, customer, config)
 
 
-def test_a_secret_becomes_an_ordinary_value_only_with_a_new_value(acme) -> None:
+def test_a_secret_becomes_an_ordinary_value_only_with_a_new_value(world, acme) -> None:
     org, customer, config = acme
-    operator = client_for(user_with_role(org, catalog.OPERATOR))
+    operator = client_for(world.user(catalog.OPERATOR))
     response = operator.post(_edit(org, customer, config), {"value": "now-public-15"})
     assert response.status_code == 302
     stored = _stored(org, customer, config)
@@ -90,9 +89,9 @@ def test_a_secret_becomes_an_ordinary_value_only_with_a_new_value(acme) -> None:
     assert b"now-public-15" in tab.content
 
 
-def test_keeping_a_secret_with_a_blank_value_still_works(acme) -> None:
+def test_keeping_a_secret_with_a_blank_value_still_works(world, acme) -> None:
     org, customer, config = acme
-    operator = client_for(user_with_role(org, catalog.OPERATOR))
+    operator = client_for(world.user(catalog.OPERATOR))
     response = operator.post(
         _edit(org, customer, config), {"value": "", "is_secret": "on", "end_user_editable": "on"}
     )

@@ -13,7 +13,7 @@ from dataplane.models import ExecutionLog, Workflow, WorkflowVersion
 from roles import catalog
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
-    acme_with_initech,
+    allow_local_outbound,
     client_for,
     in_customer,
     make_connection,
@@ -21,17 +21,18 @@ from tests.dataplane.helpers import (
     make_workflow,
     set_customer_limit,
     set_status,
-    user_with_role,
 )
 from tests.dataplane.targets import running_target
 from tests.factories import make_customer, make_org
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 @pytest.fixture
-def acme(settings):
-    return acme_with_initech(settings)
+def acme(world: World, settings):
+    allow_local_outbound(settings)
+    return world.org, world.customer
 
 
 def _base(org, customer):
@@ -188,7 +189,7 @@ ROLES = (catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER, cat
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("key", sorted(ALLOWED))
-def test_workflow_action_allowed_or_refused_by_role(acme, role, key) -> None:
+def test_workflow_action_allowed_or_refused_by_role(world, acme, role, key) -> None:
     org, customer = acme
     workflow = make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
     base = _base(org, customer)
@@ -206,7 +207,7 @@ def test_workflow_action_allowed_or_refused_by_role(acme, role, key) -> None:
             {"environment": "prod", "number": 1},
         ),
     }[key]
-    response = client_for(user_with_role(org, role, customer)).post(base + url, data)
+    response = client_for(world.user(role)).post(base + url, data)
     with in_customer(org, customer):
         rows = list(Workflow.objects.all())
         runs = ExecutionLog.objects.count()
@@ -226,26 +227,25 @@ def test_workflow_action_allowed_or_refused_by_role(acme, role, key) -> None:
         assert not happened()
 
 
-def test_operator_sees_run_now_but_not_edit(acme) -> None:
+def test_operator_sees_run_now_but_not_edit(world, acme) -> None:
     org, customer = acme
     workflow = make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
-    page = client_for(user_with_role(org, catalog.OPERATOR)).get(
+    page = client_for(world.user(catalog.OPERATOR)).get(
         _base(org, customer) + f"workflows/{workflow.id}/"
     )
     assert b"Run now" in page.content
     assert b"Edit definition" not in page.content
 
 
-def test_outsiders_get_404_for_workflows_versions_and_executions(acme) -> None:
+def test_outsiders_get_404_for_workflows_versions_and_executions(world, acme) -> None:
     org, customer = acme
     workflow = make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
     with in_customer(org, customer):
         from dataplane import services
 
         execution = services.execution_log_create_unchecked(workflow=workflow)
-    sibling = make_customer(org, "Sibling", region="eu")
-    globex = make_org("Globex")
-    globex_customer = make_customer(globex, region="eu")
+    sibling = make_customer(org, "Sibling", region="eu")  # the same region's database
+    globex, globex_customer = world.other_org, world.other_customer
     owner, outsider = client_for(org.owner), client_for(globex.owner)
     paths = [
         f"workflows/{workflow.id}/",

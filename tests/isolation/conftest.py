@@ -2,12 +2,13 @@
 
 The probes need real transactions: a stale context is a *committed* transaction followed by a
 new one on the same connection, and constraints must fire as they do in production. Building
-the two-organization world through the services takes seconds, so it is committed once per
-session (``world``) and every probe runs in its own transaction that is always rolled back
-(``tests.isolation.world.probing``). The test databases are dropped at the end of the session.
+the isolation world (``tests/isolation/world.py``) through the services takes seconds, so it is
+committed once per session (``isolation_world``) and every probe runs in its own transaction that
+is always rolled back (``tests.isolation.world.probing``). The test databases are dropped at the
+end of the session.
 
-Tests that use ``world`` carry no ``django_db`` mark: ``world`` itself grants database access,
-so pytest-django neither wraps them in a transaction nor flushes between them.
+Tests that use ``isolation_world`` carry no ``django_db`` mark: ``isolation_world`` itself grants
+database access, so pytest-django neither wraps them in a transaction nor flushes between them.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from tests.isolation.world import World, build_world, world_is_intact
+from tests.isolation.world import IsolationWorld, build_world, world_is_intact
 
 
 @pytest.fixture(scope="session")
-def committed_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+def committed_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[IsolationWorld]:
     with django_db_blocker.unblock():
-        world = build_world()
-    yield world
+        isolation_world = build_world()
+    yield isolation_world
     with django_db_blocker.unblock():
         from django.db import connections
 
@@ -32,11 +33,13 @@ def committed_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[W
 
 
 @pytest.fixture
-def world(committed_world: World, django_db_blocker: Any) -> Iterator[World]:
-    """The committed world, with database access for the test's own (rolled-back) probes.
+def isolation_world(
+    committed_world: IsolationWorld, django_db_blocker: Any
+) -> Iterator[IsolationWorld]:
+    """The committed isolation world, with database access for the test's own (rolled-back) probes.
 
     A ``transaction=True`` test flushes every database when it ends; pytest-django runs those
-    before tests without a ``django_db`` mark, but should one run in between, the world is
+    before tests without a ``django_db`` mark, but should one run in between, the isolation world is
     built again.
     """
     with django_db_blocker.unblock():

@@ -16,7 +16,7 @@ import psycopg
 from django.db import DatabaseError, connections, transaction
 
 from tests.isolation.spec import CUSTOMER_DATA, CUSTOMERS, ORGANIZATIONS, Placement, Table
-from tests.isolation.world import World
+from tests.isolation.world import IsolationWorld
 
 RLS = "row-level security"
 PRIVILEGE = "privilege"  # no grant for the command at all (append-only tables)
@@ -71,17 +71,17 @@ def fetch(alias: str, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> lis
         return list(cursor.fetchall())
 
 
-def rows_as_owner(world: World, placement: Placement) -> list[dict[str, Any]]:
+def rows_as_owner(isolation_world: IsolationWorld, placement: Placement) -> list[dict[str, Any]]:
     """Every row of the placement's table, read by the owner (who bypasses via
     ``owner_maintenance``); cached because probes never commit. Django's cursor hands jsonb
     back as text."""
     key = (placement.owner_alias, placement.table.name)
-    if key not in world.rows_cache:
+    if key not in isolation_world.rows_cache:
         found = fetch(
             placement.owner_alias, f"SELECT to_jsonb(t) FROM {placement.table.name} t ORDER BY id"
         )
-        world.rows_cache[key] = [json.loads(row[0]) for row in found]
-    return world.rows_cache[key]
+        isolation_world.rows_cache[key] = [json.loads(row[0]) for row in found]
+    return isolation_world.rows_cache[key]
 
 
 def visible_ids(alias: str, table: str) -> set[str]:
@@ -130,12 +130,14 @@ def move(alias: str, table: str, row_id: Any, patch: dict[str, Any]) -> Outcome:
     )
 
 
-def scope_patches(world: World, placement: Placement) -> dict[str, dict[str, Any]]:
+def scope_patches(
+    isolation_world: IsolationWorld, placement: Placement
+) -> dict[str, dict[str, Any]]:
     """How to put a row into each party's scope (A, B: Acme; G: Globex)."""
     kind = placement.table.kind
     patches: dict[str, dict[str, Any]] = {}
     for key in ("A", "B", "G"):
-        party = world.party(key, placement.party_region)
+        party = isolation_world.party(key, placement.party_region)
         if kind == CUSTOMER_DATA:
             patches[key] = {"org_id": party.org_id, "customer_id": party.customer_id}
         elif kind == CUSTOMERS:
@@ -147,33 +149,35 @@ def scope_patches(world: World, placement: Placement) -> dict[str, dict[str, Any
     return patches
 
 
-def owner_of(world: World, placement: Placement, row: dict[str, Any]) -> str | None:
+def owner_of(
+    isolation_world: IsolationWorld, placement: Placement, row: dict[str, Any]
+) -> str | None:
     """Which party a row belongs to (None for rows of no party, e.g. organization-wide)."""
     kind = placement.table.kind
     for key in ("A", "B", "G"):
-        party = world.party(key, placement.party_region)
+        party = isolation_world.party(key, placement.party_region)
         if kind == CUSTOMER_DATA and row["customer_id"] == str(party.customer_id):
             return key
         if kind == CUSTOMERS and row["id"] == str(party.customer_id):
             return key
     if kind == ORGANIZATIONS:
         return {
-            str(world.party("A", placement.party_region).org_id): "A",
-            str(world.party("G", placement.party_region).org_id): "G",
+            str(isolation_world.party("A", placement.party_region).org_id): "A",
+            str(isolation_world.party("G", placement.party_region).org_id): "G",
         }.get(row["id"])
     if kind not in (CUSTOMER_DATA, CUSTOMERS):
         return {
-            str(world.party("A", placement.party_region).org_id): "A",
-            str(world.party("G", placement.party_region).org_id): "G",
+            str(isolation_world.party("A", placement.party_region).org_id): "A",
+            str(isolation_world.party("G", placement.party_region).org_id): "G",
         }.get(row["org_id"])
     return None
 
 
-def sample_rows(world: World, placement: Placement) -> dict[str, dict[str, Any]]:
+def sample_rows(isolation_world: IsolationWorld, placement: Placement) -> dict[str, dict[str, Any]]:
     """One row per party (the first by id), the templates and victims of the probes."""
     samples: dict[str, dict[str, Any]] = {}
-    for row in rows_as_owner(world, placement):
-        key = owner_of(world, placement, row)
+    for row in rows_as_owner(isolation_world, placement):
+        key = owner_of(isolation_world, placement, row)
         if key is not None and key not in samples:
             samples[key] = row
     return samples

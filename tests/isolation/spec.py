@@ -101,6 +101,11 @@ CONTROL_PLANE_TABLES: tuple[Table, ...] = (
     Table("billing_upgraderequest", "billing.UpgradeRequest", ORG, restrict=ORG_ROLE_ONLY),
     Table("residency_relocation", "residency.Relocation", CUSTOMER_DATA),
     Table("widget_embedgrant", "widget.EmbedGrant", CUSTOMER_DATA, restrict=CHANGES_ORG_ROLE),
+    Table("webhooks_webhookendpoint", "webhooks.WebhookEndpoint", ORG, restrict=ORG_ROLE_ONLY),
+    Table("webhooks_webhookevent", "webhooks.WebhookEvent", ORG, subject_customer=True),
+    Table("webhooks_webhookdelivery", "webhooks.WebhookDelivery", ORG, restrict=ORG_ROLE_ONLY),
+    Table("webhooks_webhookattempt", "webhooks.WebhookAttempt", ORG, restrict=ORG_ROLE_ONLY),
+    Table("webhooks_limitnotice", "webhooks.LimitNotice", ORG, subject_customer=True),
 )
 
 SCOPED_TABLES: dict[str, Table] = {t.name: t for t in DATA_PLANE_TABLES + CONTROL_PLANE_TABLES}
@@ -243,4 +248,7 @@ COMPOSITE_KEYS: tuple[CompositeKey, ...] = (
     CompositeKey("build_toolversion", "tool_id", "build_tool", "org_id"),
     CompositeKey("residency_relocation", "customer_id", "customers_customer", "org_id"),
     CompositeKey("widget_embedgrant", "customer_id", "customers_customer", "org_id"),
+    CompositeKey("webhooks_webhookdelivery", "endpoint_id", "webhooks_webhookendpoint", "org_id"),
+    CompositeKey("webhooks_webhookdelivery", "event_id", "webhooks_webhookevent", "org_id"),
+    CompositeKey("webhooks_webhookattempt", "delivery_id", "webhooks_webhookdelivery", "org_id"),
 )

@@ -37,7 +37,7 @@ def test_every_database_has_its_planes_tables() -> None:
 
 def test_every_scoped_table_is_probed_by_the_adversarial_matrix() -> None:
     """A table added later is attacked too: add it to ``tests/isolation/spec.py`` and the
-    world (``tests/isolation/world.py``)."""
+    isolation world (``tests/isolation/world.py``)."""
     scoped = {
         table.name
         for alias in RUNTIME_ALIASES

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from tests.isolation import probes
 from tests.isolation.spec import COMPOSITE_KEYS, SCOPED_TABLES, CompositeKey, Placement
-from tests.isolation.world import CONTEXTS, World, probing
+from tests.isolation.world import CONTEXTS, IsolationWorld, probing
 
 ORG_WIDE = next(c for c in CONTEXTS if c.name == "acme-wide")
 CUSTOMER_A = next(c for c in CONTEXTS if c.name == "A-as-organization")
@@ -27,38 +27,38 @@ CASES = [
 ]
 
 
-def _scope_value(world: World, key: CompositeKey, region: str) -> str:
-    party = world.party("A", region)
+def _scope_value(isolation_world: IsolationWorld, key: CompositeKey, region: str) -> str:
+    party = isolation_world.party("A", region)
     return str(party.customer_id if key.scope_column == "customer_id" else party.org_id)
 
 
-def _fresh_unique_values(world: World, row: dict[str, Any]) -> dict[str, Any]:
+def _fresh_unique_values(isolation_world: IsolationWorld, row: dict[str, Any]) -> dict[str, Any]:
     """Values that keep a copied row clear of the child's own unique constraints."""
     fresh = {
         "number": 999,
         "limit_key": f"fresh-{uuid.uuid4().hex}",
         "secret_hash": uuid.uuid4().hex,
-        "user_id": world.outsider_user_id,
+        "user_id": isolation_world.outsider_user_id,
     }
     return {column: value for column, value in fresh.items() if column in row}
 
 
 @pytest.mark.parametrize(("key", "region"), CASES)
 def test_child_cannot_reference_another_scopes_parent(
-    world: World, key: CompositeKey, region: str | None
+    isolation_world: IsolationWorld, key: CompositeKey, region: str | None
 ) -> None:
     child = Placement(SCOPED_TABLES[key.child], region)
     parent = Placement(SCOPED_TABLES[key.parent], region)
-    own_scope = _scope_value(world, key, child.party_region)
+    own_scope = _scope_value(isolation_world, key, child.party_region)
     template = next(
-        r for r in probes.rows_as_owner(world, child) if r[key.scope_column] == own_scope
+        r for r in probes.rows_as_owner(isolation_world, child) if r[key.scope_column] == own_scope
     )
-    parents = probes.rows_as_owner(world, parent)
+    parents = probes.rows_as_owner(isolation_world, parent)
     own_parents = [p["id"] for p in parents if p[key.scope_column] == own_scope]
     victims = [p["id"] for p in parents if p[key.scope_column] != own_scope]
     assert own_parents and victims
     ctx = CUSTOMER_A if key.plane == "data" else ORG_WIDE
-    with probing(world, child, ctx):
+    with probing(isolation_world, child, ctx):
         patch = {key.column: template[key.column] or own_parents[0]}
         assert probes.move(child.alias, key.child, template["id"], patch) == probes.Outcome(None, 1)
         for victim in victims:
@@ -66,7 +66,11 @@ def test_child_cannot_reference_another_scopes_parent(
             assert moved.refused == probes.FOREIGN_KEY, f"update to {victim}: {moved}"
             copy = probes.with_patch(
                 template,
-                {"id": uuid.uuid4(), key.column: victim, **_fresh_unique_values(world, template)},
+                {
+                    "id": uuid.uuid4(),
+                    key.column: victim,
+                    **_fresh_unique_values(isolation_world, template),
+                },
             )
             inserted = probes.insert(child.alias, key.child, copy)
             assert inserted.refused == probes.FOREIGN_KEY, (

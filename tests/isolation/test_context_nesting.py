@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 
 from tenancy.context import CUSTOMER, ORGANIZATION, context, current_scope, region_alias
-from tests.isolation.world import World
+from tests.isolation.world import IsolationWorld
 
 REGION = settings.TENANCY_REGIONS[0]
 NAMES = ("app.user_id", "app.org_id", "app.tenant_id", "app.role")
@@ -26,24 +26,25 @@ def _aliases() -> list[str]:
     return list(dict.fromkeys(["default", region_alias(REGION)]))
 
 
-def _expected(world: World, key: str | None, role: str) -> tuple[str, ...]:
+def _expected(isolation_world: IsolationWorld, key: str | None, role: str) -> tuple[str, ...]:
     if key is None:
-        return ("", str(world.org_id("acme")), "", role)
-    party = world.party(key, REGION)
+        return ("", str(isolation_world.org_id("acme")), "", role)
+    party = isolation_world.party(key, REGION)
     return ("", str(party.org_id), str(party.customer_id), role)
 
 
 @pytest.mark.parametrize("inner_role", [ORGANIZATION, CUSTOMER])
 def test_inner_context_restores_the_outer_values_on_every_alias(
-    world: World, inner_role: str
+    isolation_world: IsolationWorld, inner_role: str
 ) -> None:
-    a, b = world.party("A", REGION), world.party("B", REGION)
-    outer = _expected(world, "A", ORGANIZATION)
+    a, b = isolation_world.party("A", REGION), isolation_world.party("B", REGION)
+    outer = _expected(isolation_world, "A", ORGANIZATION)
     with context(org_id=a.org_id, customer_id=a.customer_id):
         assert all(_settings(alias) == outer for alias in _aliases())
         with context(org_id=b.org_id, customer_id=b.customer_id, role=inner_role):
             assert all(
-                _settings(alias) == _expected(world, "B", inner_role) for alias in _aliases()
+                _settings(alias) == _expected(isolation_world, "B", inner_role)
+                for alias in _aliases()
             )
         assert all(_settings(alias) == outer for alias in _aliases())
         scope = current_scope()
@@ -52,10 +53,10 @@ def test_inner_context_restores_the_outer_values_on_every_alias(
 
 
 def test_savepoint_rollback_inside_an_inner_context_restores_the_outer_values(
-    world: World,
+    isolation_world: IsolationWorld,
 ) -> None:
-    a, g = world.party("A", REGION), world.party("G", REGION)
-    outer = _expected(world, "A", ORGANIZATION)
+    a, g = isolation_world.party("A", REGION), isolation_world.party("G", REGION)
+    outer = _expected(isolation_world, "A", ORGANIZATION)
     with context(org_id=a.org_id, customer_id=a.customer_id):
         with transaction.atomic(using="default"):
             with context(org_id=g.org_id, customer_id=g.customer_id, role=CUSTOMER):
@@ -69,9 +70,11 @@ def test_savepoint_rollback_inside_an_inner_context_restores_the_outer_values(
             assert _settings("default") == outer
 
 
-def test_exception_in_an_inner_context_restores_the_outer_values(world: World) -> None:
-    a, b = world.party("A", REGION), world.party("B", REGION)
-    outer = _expected(world, "A", ORGANIZATION)
+def test_exception_in_an_inner_context_restores_the_outer_values(
+    isolation_world: IsolationWorld,
+) -> None:
+    a, b = isolation_world.party("A", REGION), isolation_world.party("B", REGION)
+    outer = _expected(isolation_world, "A", ORGANIZATION)
     with context(org_id=a.org_id, customer_id=a.customer_id):
         with pytest.raises(LookupError):
             with context(org_id=b.org_id, customer_id=b.customer_id):
@@ -79,11 +82,13 @@ def test_exception_in_an_inner_context_restores_the_outer_values(world: World) -
         assert all(_settings(alias) == outer for alias in _aliases())
 
 
-def test_database_error_in_an_inner_context_propagates_unchanged(world: World) -> None:
+def test_database_error_in_an_inner_context_propagates_unchanged(
+    isolation_world: IsolationWorld,
+) -> None:
     """A failed statement aborts the inner savepoint; restoring the outer values must not
     replace the original error with "current transaction is aborted"."""
-    a, b = world.party("A", REGION), world.party("B", REGION)
-    outer = _expected(world, "A", ORGANIZATION)
+    a, b = isolation_world.party("A", REGION), isolation_world.party("B", REGION)
+    outer = _expected(isolation_world, "A", ORGANIZATION)
     with context(org_id=a.org_id, customer_id=a.customer_id):
         with pytest.raises(IntegrityError):
             with context(org_id=b.org_id, customer_id=b.customer_id):
@@ -97,8 +102,10 @@ def test_database_error_in_an_inner_context_propagates_unchanged(world: World) -
         assert all(_settings(alias) == outer for alias in _aliases())
 
 
-def test_leaving_the_outermost_context_leaves_nothing_on_the_connection(world: World) -> None:
-    a = world.party("A", REGION)
+def test_leaving_the_outermost_context_leaves_nothing_on_the_connection(
+    isolation_world: IsolationWorld,
+) -> None:
+    a = isolation_world.party("A", REGION)
     with context(org_id=a.org_id, customer_id=a.customer_id):
         pass
     for alias in _aliases():

@@ -3,7 +3,7 @@ to another organization, to another customer of the organization, is unknown or 
 
 The URLs are read from the URL map itself, so a page added later is attacked too. Each request
 runs in transactions that are rolled back, so even a page that wrongly accepted a write would
-leave the shared world unchanged.
+leave the shared isolation world unchanged.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.isolation import probes
 from tests.isolation.spec import SCOPED_TABLES, Placement
-from tests.isolation.world import World, all_rolled_back
+from tests.isolation.world import IsolationWorld, all_rolled_back
 
 ORG_PREFIX = "o/<slug:org_slug>/"
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
@@ -41,6 +41,8 @@ ID_TABLES = {
     "membership_id": "roles_membership",
     "join_request_id": "roles_joinrequest",
     "grant_id": "widget_embedgrant",
+    "endpoint_id": "webhooks_webhookendpoint",
+    "delivery_id": "webhooks_webhookdelivery",
 }
 BUILD_KINDS = {"connectors": "build_connector", "agents": "build_agent", "tools": "build_tool"}
 FIXED = {"number": 1, "tab": "connections"}
@@ -92,30 +94,30 @@ def console_routes() -> list[Route]:
 ROUTES = console_routes()
 
 
-def _row_id(world: World, table: str, key: str) -> str:
+def _row_id(isolation_world: IsolationWorld, table: str, key: str) -> str:
     placement = Placement(SCOPED_TABLES[table], REGION if table.startswith("dataplane_") else None)
     if placement.table.customer_column is None and key == "B":
         key = "A"  # B shares A's organization-level rows
-    for row in probes.rows_as_owner(world, placement):
-        if probes.owner_of(world, placement, row) == key:
+    for row in probes.rows_as_owner(isolation_world, placement):
+        if probes.owner_of(isolation_world, placement, row) == key:
             return str(row["id"])
     raise LookupError(f"no {table} row of {key}")
 
 
-def _kwargs(world: World, route: Route, key: str = "A") -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"org_slug": world.orgs["acme"].slug}
+def _kwargs(isolation_world: IsolationWorld, route: Route, key: str = "A") -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"org_slug": isolation_world.orgs["acme"].slug}
     for parameter in route.parameters:
         if parameter in FIXED:
             kwargs[parameter] = FIXED[parameter]
         elif parameter != "org_slug":
-            kwargs[parameter] = _row_id(world, route.table(parameter), key)
+            kwargs[parameter] = _row_id(isolation_world, route.table(parameter), key)
     return kwargs
 
 
-def _attacks(world: World, route: Route) -> list[tuple[str, dict[str, Any]]]:
+def _attacks(isolation_world: IsolationWorld, route: Route) -> list[tuple[str, dict[str, Any]]]:
     """The route's own valid kwargs with one id swapped for another organization's or, for
     rows of a customer, another customer's."""
-    own = _kwargs(world, route)
+    own = _kwargs(isolation_world, route)
     attacks = []
     for parameter in route.parameters:
         if parameter in FIXED or parameter == "org_slug":
@@ -125,7 +127,7 @@ def _attacks(world: World, route: Route) -> list[tuple[str, dict[str, Any]]]:
         if SCOPED_TABLES[table].customer_column == "customer_id" and "customer_id" in own:
             victims.append("B")
         for victim in victims:
-            swapped = {**own, parameter: _row_id(world, table, victim)}
+            swapped = {**own, parameter: _row_id(isolation_world, table, victim)}
             attacks.append((f"{parameter} of {victim}", swapped))
         attacks.append((f"unknown {parameter}", {**own, parameter: str(uuid.uuid4())}))
     return attacks
@@ -143,14 +145,18 @@ def test_the_url_map_has_console_pages_with_ids() -> None:
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
-def test_ids_of_other_organizations_and_customers_are_404(world: World, route: Route) -> None:
+def test_ids_of_other_organizations_and_customers_are_404(
+    isolation_world: IsolationWorld, route: Route
+) -> None:
     """POST must be 404; GET may also be 405 where the page refuses GET whatever the id (that
     answer says nothing about the id)."""
-    client = _client(world.orgs["acme"].owner)
+    client = _client(isolation_world.orgs["acme"].owner)
     with all_rolled_back():
-        own_get = client.get(reverse(route.name, kwargs=_kwargs(world, route))).status_code
+        own_get = client.get(
+            reverse(route.name, kwargs=_kwargs(isolation_world, route))
+        ).status_code
     get_allowed = {404, 405} if own_get == 405 else {404}
-    for attack, kwargs in _attacks(world, route):
+    for attack, kwargs in _attacks(isolation_world, route):
         url = reverse(route.name, kwargs=kwargs)
         with all_rolled_back():
             status = client.get(url).status_code
@@ -161,10 +167,10 @@ def test_ids_of_other_organizations_and_customers_are_404(world: World, route: R
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
-def test_malformed_ids_are_404(world: World, route: Route) -> None:
-    client = _client(world.orgs["acme"].owner)
-    url = reverse(route.name, kwargs=_kwargs(world, route))
-    own_ids = [str(v) for k, v in _kwargs(world, route).items() if k.endswith("_id")]
+def test_malformed_ids_are_404(isolation_world: IsolationWorld, route: Route) -> None:
+    client = _client(isolation_world.orgs["acme"].owner)
+    url = reverse(route.name, kwargs=_kwargs(isolation_world, route))
+    own_ids = [str(v) for k, v in _kwargs(isolation_world, route).items() if k.endswith("_id")]
     for own_id in own_ids:
         for malformed in (own_id.upper(), own_id[:-1], own_id + "0", "not-a-uuid", "0"):
             for method in (client.get, client.post):
@@ -178,18 +184,20 @@ CUSTOMER_ROUTES = [r for r in ROUTES if "customer_id" in r.parameters]
 
 @pytest.mark.parametrize("route", CUSTOMER_ROUTES, ids=lambda r: r.name)
 def test_customer_restricted_member_gets_404_for_another_customers_pages(
-    world: World, route: Route
+    isolation_world: IsolationWorld, route: Route
 ) -> None:
-    client = _client(world.end_user.user)
-    url = reverse(route.name, kwargs=_kwargs(world, route, key="B"))
+    client = _client(isolation_world.end_user.user)
+    url = reverse(route.name, kwargs=_kwargs(isolation_world, route, key="B"))
     with all_rolled_back():
         assert client.get(url).status_code == 404
 
 
-def test_requests_leave_no_context_on_the_connection(world: World) -> None:
-    client = _client(world.orgs["acme"].owner)
+def test_requests_leave_no_context_on_the_connection(isolation_world: IsolationWorld) -> None:
+    client = _client(isolation_world.orgs["acme"].owner)
     route = next(r for r in ROUTES if r.name.endswith("customer_detail"))
-    assert client.get(reverse(route.name, kwargs=_kwargs(world, route))).status_code == 200
+    assert (
+        client.get(reverse(route.name, kwargs=_kwargs(isolation_world, route))).status_code == 200
+    )
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT coalesce(current_setting('app.org_id', true), '')")
         assert cursor.fetchone()[0] == ""

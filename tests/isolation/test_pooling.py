@@ -30,7 +30,7 @@ from django.db import close_old_connections, connections, transaction
 from dataplane.models import ExecutionLog
 from tenancy.context import CUSTOMER, ORGANIZATION, context, region_alias
 from tests.conftest import require_binary
-from tests.isolation.world import World
+from tests.isolation.world import IsolationWorld
 
 THREADS = 6
 ROUNDS = 24
@@ -73,12 +73,14 @@ def runtime_settings(**changes: Any) -> Iterator[None]:
             connections.settings[alias].update(saved[alias])
 
 
-def _alternate(world: World, index: int, seen: list[tuple[int, str]], errors: list[str]) -> None:
+def _alternate(
+    isolation_world: IsolationWorld, index: int, seen: list[tuple[int, str]], errors: list[str]
+) -> None:
     alias = region_alias(REGION)
     try:
         for round_ in range(ROUNDS):
             key = KEYS[(index + round_) % len(KEYS)]
-            party = world.party(key, REGION)
+            party = isolation_world.party(key, REGION)
             role = CUSTOMER if round_ % 2 else ORGANIZATION
             with context(org_id=party.org_id, customer_id=party.customer_id, role=role):
                 customers = set(ExecutionLog.objects.values_list("customer_id", flat=True))
@@ -101,11 +103,12 @@ def _alternate(world: World, index: int, seen: list[tuple[int, str]], errors: li
         connections.close_all()
 
 
-def _run_threads(world: World) -> list[tuple[int, str]]:
+def _run_threads(isolation_world: IsolationWorld) -> list[tuple[int, str]]:
     seen: list[tuple[int, str]] = []
     errors: list[str] = []
     threads = [
-        threading.Thread(target=_alternate, args=(world, i, seen, errors)) for i in range(THREADS)
+        threading.Thread(target=_alternate, args=(isolation_world, i, seen, errors))
+        for i in range(THREADS)
     ]
     for thread in threads:
         thread.start()
@@ -125,15 +128,17 @@ def _shared_connections(seen: list[tuple[int, str]]) -> int:
     return sum(1 for keys in by_pid.values() if len(keys) > 1)
 
 
-def test_persistent_connections_never_carry_a_context_over(world: World) -> None:
+def test_persistent_connections_never_carry_a_context_over(isolation_world: IsolationWorld) -> None:
     with runtime_settings(CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=True):
-        seen = _run_threads(world)
+        seen = _run_threads(isolation_world)
     assert _shared_connections(seen) == THREADS
 
 
-def test_django_connection_pool_never_carries_a_context_over(world: World) -> None:
+def test_django_connection_pool_never_carries_a_context_over(
+    isolation_world: IsolationWorld,
+) -> None:
     with runtime_settings(CONN_MAX_AGE=0, OPTIONS={"pool": {"min_size": 1, "max_size": 2}}):
-        seen = _run_threads(world)
+        seen = _run_threads(isolation_world)
     assert len({pid for pid, _ in seen}) <= 2
     assert _shared_connections(seen) >= 1
 
@@ -217,7 +222,7 @@ def pgbouncer() -> Iterator[int]:
 
 
 def test_pgbouncer_transaction_mode_never_carries_a_context_over(
-    world: World, pgbouncer: int
+    isolation_world: IsolationWorld, pgbouncer: int
 ) -> None:
     with runtime_settings(
         HOST="127.0.0.1", PORT=pgbouncer, CONN_MAX_AGE=600, DISABLE_SERVER_SIDE_CURSORS=True
@@ -226,7 +231,7 @@ def test_pgbouncer_transaction_mode_never_carries_a_context_over(
             connections[alias].ensure_connection()
             assert connections[alias].connection.info.port == pgbouncer
             connections[alias].close()
-        seen = _run_threads(world)
+        seen = _run_threads(isolation_world)
     # Six threads, two server connections per database: they were shared between customers.
     assert len({pid for pid, _ in seen}) <= 2
     assert _shared_connections(seen) >= 1

@@ -27,7 +27,14 @@ from tests.isolation.spec import (
     visible,
     writable,
 )
-from tests.isolation.world import CONTEXTS, Ctx, World, leave_stale_context, matrix, probing
+from tests.isolation.world import (
+    CONTEXTS,
+    Ctx,
+    IsolationWorld,
+    leave_stale_context,
+    matrix,
+    probing,
+)
 
 PLACEMENTS = placements()
 MATRIX = matrix(PLACEMENTS)
@@ -59,10 +66,10 @@ def _noop_update(placement: Placement) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("placement", "ctx"), MATRIX)
 def test_unscoped_queryset_sees_only_what_the_database_allows(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
-    rows = probes.rows_as_owner(world, placement)
-    with probing(world, placement, ctx) as values:
+    rows = probes.rows_as_owner(isolation_world, placement)
+    with probing(isolation_world, placement, ctx) as values:
         expected = {row["id"] for row in rows if visible(placement.table, values, row)}
         found = {str(pk) for pk in _unscoped(placement).values_list("pk", flat=True)}
         assert found == expected
@@ -73,11 +80,11 @@ def test_unscoped_queryset_sees_only_what_the_database_allows(
 
 @pytest.mark.parametrize(("placement", "ctx"), MATRIX)
 def test_unscoped_update_and_delete_of_other_rows_touch_nothing(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
     table, alias = placement.table, placement.alias
-    rows = probes.rows_as_owner(world, placement)
-    with probing(world, placement, ctx) as values:
+    rows = probes.rows_as_owner(isolation_world, placement)
+    with probing(isolation_world, placement, ctx) as values:
         denied = [r["id"] for r in rows if not writable(table, values, r, UPDATE)]
         queryset = _unscoped(placement).filter(pk__in=denied)
         assert _attempt(alias, lambda: queryset.update(**_noop_update(placement))).rows == 0
@@ -90,18 +97,18 @@ def test_unscoped_update_and_delete_of_other_rows_touch_nothing(
 
 @pytest.mark.parametrize(("placement", "ctx"), MATRIX)
 def test_orm_insert_into_another_scope_is_refused(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
     table, alias, model = placement.table, placement.alias, _model(placement)
-    template_id = probes.sample_rows(world, placement)["A"]["id"]
+    template_id = probes.sample_rows(isolation_world, placement)["A"]["id"]
     refused = 0
-    with probing(world, placement, ctx) as values:
-        for target, patch in probes.scope_patches(world, placement).items():
+    with probing(isolation_world, placement, ctx) as values:
+        for target, patch in probes.scope_patches(isolation_world, placement).items():
             instance = model._base_manager.using(placement.owner_alias).get(pk=template_id)
             changes = {"id": uuid.uuid4(), **patch}
             for attname, value in changes.items():
                 setattr(instance, attname, value)
-            row = probes.with_patch(probes.sample_rows(world, placement)["A"], changes)
+            row = probes.with_patch(probes.sample_rows(isolation_world, placement)["A"], changes)
             if writable(table, values, row, INSERT):
                 continue
             outcome = _attempt(alias, partial(instance.save, using=alias, force_insert=True))
@@ -114,12 +121,12 @@ def test_orm_insert_into_another_scope_is_refused(
     ("placement", "ctx"), matrix([p for p in PLACEMENTS if p.table.kind != ORGANIZATIONS])
 )
 def test_orm_update_cannot_move_a_row_to_another_scope(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
     table, alias = placement.table, placement.alias
-    with probing(world, placement, ctx) as values:
-        for source, row in probes.sample_rows(world, placement).items():
-            for target, patch in probes.scope_patches(world, placement).items():
+    with probing(isolation_world, placement, ctx) as values:
+        for source, row in probes.sample_rows(isolation_world, placement).items():
+            for target, patch in probes.scope_patches(isolation_world, placement).items():
                 if updatable_to(table, values, row, probes.with_patch(row, patch)):
                     continue
                 queryset = _unscoped(placement).filter(pk=row["id"])
@@ -135,11 +142,13 @@ SCOPED_PLACEMENTS = [p for p in PLACEMENTS if p.table.kind != ORGANIZATIONS]
 
 
 @pytest.mark.parametrize("placement", SCOPED_PLACEMENTS, ids=lambda p: p.id)
-def test_scoped_manager_refuses_to_run_without_a_scope(world: World, placement: Placement) -> None:
+def test_scoped_manager_refuses_to_run_without_a_scope(
+    isolation_world: IsolationWorld, placement: Placement
+) -> None:
     manager = _model(placement)._default_manager.db_manager(placement.alias)
     with pytest.raises(TenantContextMissing):
         list(manager.all())
-    leave_stale_context(world, placement)
+    leave_stale_context(isolation_world, placement)
     with pytest.raises(TenantContextMissing):
         manager.count()
 
@@ -147,10 +156,10 @@ def test_scoped_manager_refuses_to_run_without_a_scope(world: World, placement: 
 @pytest.mark.parametrize("placement", SCOPED_PLACEMENTS, ids=lambda p: p.id)
 @pytest.mark.parametrize("ctx", [c for c in CONTEXTS if c.expressible], ids=lambda c: c.name)
 def test_scoped_manager_never_returns_more_than_the_database_allows(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
-    rows = probes.rows_as_owner(world, placement)
-    values = ctx.settings_for(world, placement.party_region)
+    rows = probes.rows_as_owner(isolation_world, placement)
+    values = ctx.settings_for(isolation_world, placement.party_region)
     manager = _model(placement)._default_manager.db_manager(placement.alias)
     with context(
         org_id=values.org_id, customer_id=values.tenant_id, role=ctx.role, region=placement.region
@@ -158,6 +167,8 @@ def test_scoped_manager_never_returns_more_than_the_database_allows(
         found = {str(pk) for pk in manager.values_list("pk", flat=True)}
     allowed = {row["id"] for row in rows if visible(placement.table, values, row)}
     assert found <= allowed
-    own = {row["id"] for row in rows if probes.owner_of(world, placement, row) == ctx.party}
+    own = {
+        row["id"] for row in rows if probes.owner_of(isolation_world, placement, row) == ctx.party
+    }
     if placement.table.customer_column and ctx.party:
         assert found == own & allowed

@@ -26,7 +26,7 @@ from tests.isolation.spec import (
     visible,
     writable,
 )
-from tests.isolation.world import Ctx, World, matrix, probing
+from tests.isolation.world import Ctx, IsolationWorld, matrix, probing
 
 PLACEMENTS = placements()
 MATRIX = matrix(PLACEMENTS)
@@ -35,10 +35,11 @@ MOVABLE = matrix([p for p in PLACEMENTS if p.table.kind != ORGANIZATIONS])
 
 @pytest.mark.parametrize("placement", PLACEMENTS, ids=lambda p: p.id)
 def test_world_has_rows_of_both_organizations_and_all_customers(
-    world: World, placement: Placement
+    isolation_world: IsolationWorld, placement: Placement
 ) -> None:
     owners = {
-        probes.owner_of(world, placement, row) for row in probes.rows_as_owner(world, placement)
+        probes.owner_of(isolation_world, placement, row)
+        for row in probes.rows_as_owner(isolation_world, placement)
     }
     wanted = {"A", "G"} if placement.table.customer_column is None else {"A", "B", "G"}
     assert wanted <= owners
@@ -46,10 +47,10 @@ def test_world_has_rows_of_both_organizations_and_all_customers(
 
 @pytest.mark.parametrize(("placement", "ctx"), MATRIX)
 def test_list_and_count_show_exactly_the_rows_the_scope_allows(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
-    rows = probes.rows_as_owner(world, placement)
-    with probing(world, placement, ctx) as values:
+    rows = probes.rows_as_owner(isolation_world, placement)
+    with probing(isolation_world, placement, ctx) as values:
         expected = {row["id"] for row in rows if visible(placement.table, values, row)}
         assert probes.visible_ids(placement.alias, placement.table.name) == expected
         assert probes.count(placement.alias, placement.table.name) == len(expected)
@@ -61,11 +62,11 @@ def test_list_and_count_show_exactly_the_rows_the_scope_allows(
 
 @pytest.mark.parametrize(("placement", "ctx"), MATRIX)
 def test_rows_outside_the_scope_cannot_be_read_updated_or_deleted_by_id(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
     table, alias = placement.table, placement.alias
-    rows = probes.rows_as_owner(world, placement)
-    with probing(world, placement, ctx) as values:
+    rows = probes.rows_as_owner(isolation_world, placement)
+    with probing(isolation_world, placement, ctx) as values:
         hidden = [r["id"] for r in rows if not visible(table, values, r)]
         for row_id in hidden[:3]:
             assert probes.select_by_ids(alias, table.name, [row_id]) == 0
@@ -79,13 +80,13 @@ def test_rows_outside_the_scope_cannot_be_read_updated_or_deleted_by_id(
 
 @pytest.mark.parametrize(("placement", "ctx"), MATRIX)
 def test_rows_cannot_be_inserted_into_another_scope(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
     table = placement.table
-    templates = probes.sample_rows(world, placement)
+    templates = probes.sample_rows(isolation_world, placement)
     refused = 0
-    with probing(world, placement, ctx) as values:
-        for target, patch in probes.scope_patches(world, placement).items():
+    with probing(isolation_world, placement, ctx) as values:
+        for target, patch in probes.scope_patches(isolation_world, placement).items():
             row = probes.with_patch(templates["A"], {"id": uuid.uuid4(), **patch})
             if writable(table, values, row, INSERT):
                 continue
@@ -97,12 +98,12 @@ def test_rows_cannot_be_inserted_into_another_scope(
 
 @pytest.mark.parametrize(("placement", "ctx"), MOVABLE)
 def test_rows_cannot_be_moved_to_another_scope(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
     table = placement.table
-    with probing(world, placement, ctx) as values:
-        for source, row in probes.sample_rows(world, placement).items():
-            for target, patch in probes.scope_patches(world, placement).items():
+    with probing(isolation_world, placement, ctx) as values:
+        for source, row in probes.sample_rows(isolation_world, placement).items():
+            for target, patch in probes.scope_patches(isolation_world, placement).items():
                 new = probes.with_patch(row, patch)
                 if updatable_to(table, values, row, new):
                     continue
@@ -125,14 +126,14 @@ def _own_scope(values: Any, placement: Placement) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("placement", "ctx"), MATRIX)
 def test_upsert_cannot_overwrite_another_scopes_row(
-    world: World, placement: Placement, ctx: Ctx
+    isolation_world: IsolationWorld, placement: Placement, ctx: Ctx
 ) -> None:
     table, alias = placement.table, placement.alias
     upsert_on_id = "ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id"
     constraints = probes.unique_constraints(placement.owner_alias, table.name)
     checked = 0
-    with probing(world, placement, ctx) as values:
-        for victim_key, victim in probes.sample_rows(world, placement).items():
+    with probing(isolation_world, placement, ctx) as values:
+        for victim_key, victim in probes.sample_rows(isolation_world, placement).items():
             if writable(table, values, victim, UPDATE):
                 continue
             # The victim's id under the prober's own scope: the conflict lands on the victim.

@@ -17,13 +17,13 @@ from roles.models import Membership, Role
 from tenancy.context import CUSTOMER, ORGANIZATION
 from tests.isolation import probes
 from tests.isolation.spec import DATA_PLANE_TABLES, SCOPED_TABLES, Placement
-from tests.isolation.world import World, rolled_back
+from tests.isolation.world import IsolationWorld, rolled_back
 
 REGION = settings.TENANCY_REGIONS[0]
 
 
-def _end_user_scope(world: World) -> dict[str, Any]:
-    membership = world.end_user
+def _end_user_scope(isolation_world: IsolationWorld) -> dict[str, Any]:
+    membership = isolation_world.end_user
     return {
         "org_id": membership.org_id,
         "customer_id": membership.restricted_customer_id,
@@ -44,8 +44,10 @@ def _refused(action: Any) -> bool:
 # --- System roles ----------------------------------------------------------------------------
 
 
-def test_system_roles_cannot_be_updated_or_deleted_even_organization_wide(world: World) -> None:
-    acme = world.orgs["acme"]
+def test_system_roles_cannot_be_updated_or_deleted_even_organization_wide(
+    isolation_world: IsolationWorld,
+) -> None:
+    acme = isolation_world.orgs["acme"]
     with rolled_back(org_id=acme.id, role=ORGANIZATION, user_id=acme.owner_id):
         system = Role.objects.filter(is_system=True)
         assert system.count() == 6
@@ -56,8 +58,8 @@ def test_system_roles_cannot_be_updated_or_deleted_even_organization_wide(world:
         assert Role.objects.filter(is_system=False).update(description="edited") == 1
 
 
-def test_a_custom_role_cannot_be_turned_into_a_system_role(world: World) -> None:
-    acme = world.orgs["acme"]
+def test_a_custom_role_cannot_be_turned_into_a_system_role(isolation_world: IsolationWorld) -> None:
+    acme = isolation_world.orgs["acme"]
     with rolled_back(org_id=acme.id, role=ORGANIZATION):
         custom = Role.objects.filter(is_system=False)
         assert _refused(lambda: custom.update(is_system=True))
@@ -84,63 +86,71 @@ READABLE_BY_CUSTOMER_SCOPE = [
 
 @pytest.mark.parametrize("model", HIDDEN_FROM_CUSTOMER_SCOPE)
 def test_customer_restricted_scope_cannot_read_organization_administration(
-    world: World, model: str
+    isolation_world: IsolationWorld, model: str
 ) -> None:
     manager: Any = apps.get_model(model).objects
-    with rolled_back(org_id=world.org_id("acme"), role=ORGANIZATION):
+    with rolled_back(org_id=isolation_world.org_id("acme"), role=ORGANIZATION):
         assert manager.unscoped().exists()
-    with rolled_back(**_end_user_scope(world)):
+    with rolled_back(**_end_user_scope(isolation_world)):
         assert not manager.unscoped().exists()
 
 
 @pytest.mark.parametrize("model", READABLE_BY_CUSTOMER_SCOPE)
 def test_customer_restricted_scope_can_read_connectors_agents_tools_and_roles(
-    world: World, model: str
+    isolation_world: IsolationWorld, model: str
 ) -> None:
     manager: Any = apps.get_model(model).objects
-    with rolled_back(org_id=world.org_id("acme"), role=ORGANIZATION):
+    with rolled_back(org_id=isolation_world.org_id("acme"), role=ORGANIZATION):
         everything = set(manager.values_list("pk", flat=True))
-    with rolled_back(**_end_user_scope(world)):
+    with rolled_back(**_end_user_scope(isolation_world)):
         assert set(manager.values_list("pk", flat=True)) == everything != set()
 
 
-def test_customer_restricted_member_sees_only_their_own_memberships(world: World) -> None:
-    with rolled_back(**_end_user_scope(world)):
+def test_customer_restricted_member_sees_only_their_own_memberships(
+    isolation_world: IsolationWorld,
+) -> None:
+    with rolled_back(**_end_user_scope(isolation_world)):
         visible = set(Membership.objects.unscoped().values_list("pk", flat=True))
         mine = set(Membership.objects.of_current_user().values_list("pk", flat=True))
-    assert visible == mine == {world.end_user.pk, world.end_user_elsewhere.pk}
+    assert visible == mine == {isolation_world.end_user.pk, isolation_world.end_user_elsewhere.pk}
 
 
-def test_customer_restricted_member_cannot_change_their_own_membership(world: World) -> None:
+def test_customer_restricted_member_cannot_change_their_own_membership(
+    isolation_world: IsolationWorld,
+) -> None:
     """Reading one's own membership (the switcher) must not let a customer-restricted member
     lift the restriction or pick another role."""
-    own = world.end_user.pk
-    with rolled_back(**_end_user_scope(world)):
+    own = isolation_world.end_user.pk
+    with rolled_back(**_end_user_scope(isolation_world)):
         assert Membership.objects.unscoped().filter(pk=own).update(restricted_customer=None) == 0
         lift = "UPDATE roles_membership SET restricted_customer_id = NULL WHERE id = %s"
         assert probes.run("default", lift, [str(own)]) == probes.Outcome(None, 0)
         assert probes.delete_by_ids("default", "roles_membership", [own]) == probes.Outcome(None, 0)
         copy = probes.with_patch(
-            probes.rows_as_owner(world, Placement(SCOPED_TABLES["roles_membership"]))[0],
+            probes.rows_as_owner(isolation_world, Placement(SCOPED_TABLES["roles_membership"]))[0],
             {
                 "id": uuid.uuid4(),
-                "user_id": world.end_user.user_id,
-                "org_id": world.org_id("acme"),
+                "user_id": isolation_world.end_user.user_id,
+                "org_id": isolation_world.org_id("acme"),
                 "restricted_customer_id": None,
             },
         )
         assert probes.insert("default", "roles_membership", copy).refused_by_rls
 
 
-def test_customer_restricted_scope_cannot_write_roles_or_connectors(world: World) -> None:
-    org = world.orgs["acme"]
-    with rolled_back(**_end_user_scope(world)):
+def test_customer_restricted_scope_cannot_write_roles_or_connectors(
+    isolation_world: IsolationWorld,
+) -> None:
+    org = isolation_world.orgs["acme"]
+    with rolled_back(**_end_user_scope(isolation_world)):
         assert _refused(lambda: Role.objects.create(org=org, name="Sneaky", permissions=[]))
         assert Role.objects.filter(is_system=False).update(description="x") == 0
 
 
-def test_organization_wide_scope_of_the_same_member_reads_everything(world: World) -> None:
-    acme = world.orgs["acme"]
+def test_organization_wide_scope_of_the_same_member_reads_everything(
+    isolation_world: IsolationWorld,
+) -> None:
+    acme = isolation_world.orgs["acme"]
     with rolled_back(org_id=acme.id, role=ORGANIZATION, user_id=acme.owner_id):
         assert Membership.objects.count() == 3
         assert Connector.objects.exists()
@@ -149,13 +159,13 @@ def test_organization_wide_scope_of_the_same_member_reads_everything(world: Worl
 # --- Organizations ---------------------------------------------------------------------------
 
 
-def test_every_organization_is_readable_without_a_context(world: World) -> None:
+def test_every_organization_is_readable_without_a_context(isolation_world: IsolationWorld) -> None:
     names = set(Organization.objects.values_list("name", flat=True))
     assert {"Acme Isolation", "Globex Isolation"} <= names
 
 
-def test_only_the_organization_in_context_can_be_written(world: World) -> None:
-    acme, globex = world.orgs["acme"], world.orgs["globex"]
+def test_only_the_organization_in_context_can_be_written(isolation_world: IsolationWorld) -> None:
+    acme, globex = isolation_world.orgs["acme"], isolation_world.orgs["globex"]
     with rolled_back(org_id=acme.id, role=ORGANIZATION):
         assert Organization.objects.filter(pk=acme.pk).update(name="Acme Renamed") == 1
         assert Organization.objects.filter(pk=globex.pk).update(name="Taken") == 0
@@ -179,10 +189,10 @@ DATA_PLACEMENTS = [
 
 @pytest.mark.parametrize("placement", DATA_PLACEMENTS, ids=lambda p: p.id)
 def test_platform_reads_every_data_plane_row_but_cannot_write_any(
-    world: World, placement: Placement
+    isolation_world: IsolationWorld, placement: Placement
 ) -> None:
     alias, table = placement.platform_alias, placement.table.name
-    rows = probes.rows_as_owner(world, placement)
+    rows = probes.rows_as_owner(isolation_world, placement)
     ids = [row["id"] for row in rows]
     with transaction.atomic(using=alias):
         assert probes.visible_ids(alias, table) == set(ids)
@@ -193,7 +203,7 @@ def test_platform_reads_every_data_plane_row_but_cannot_write_any(
         transaction.set_rollback(True, using=alias)
 
 
-def test_platform_reads_and_writes_every_control_plane_row(world: World) -> None:
+def test_platform_reads_and_writes_every_control_plane_row(isolation_world: IsolationWorld) -> None:
     with transaction.atomic(using="platform"):
         count = probes.count("platform", "customers_customer")
         assert count == probes.count("owner", "customers_customer") == 9

@@ -1,5 +1,10 @@
-"""One committed world of two organizations with rows in every scoped table, and the contexts
-the adversarial tests run in.
+"""The isolation world: two committed organizations with rows in every scoped table in every
+region, and the contexts the adversarial tests run in.
+
+It is not the suite's world (``tests/world.py``, owner / teammates / outsider for feature tests):
+the probes attack parties (a customer in a region), need a row of every scoped table for each,
+and run without a ``django_db`` mark after the transactional tests, so this world is built on
+its own, from the same factories.
 
 Acme has customers A and B in every region, Globex has customer G in every region: A versus B is
 "another customer of the same organization", A versus G "another organization".
@@ -35,6 +40,13 @@ from roles.models import Invitation, JoinRequest, Membership, Role
 from tenancy.context import ORGANIZATION, context
 from tests.factories import make_customer, make_customer_data, make_member, make_org, make_user
 from tests.isolation.spec import CUSTOMER_ROLE, ORGANIZATION_ROLE, Placement, Settings
+from webhooks.models import (
+    LimitNotice,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from widget.models import EmbedGrant, EmbedGrantKind
 
 ACME, GLOBEX = "acme", "globex"
@@ -50,7 +62,7 @@ class Party:
 
 
 @dataclass
-class World:
+class IsolationWorld:
     orgs: dict[str, Organization]
     parties: dict[tuple[str, str], Party]
     end_user: Membership
@@ -105,6 +117,7 @@ def _org_level_rows(org: Organization, customers: list[Customer]) -> None:
         UpgradeRequest.objects.create(
             org=org, current_plan=org.plan, requested_plan=Plan.objects.exclude(pk=org.plan_id)[0]
         )
+        _webhook_rows(org, customers)
         for customer in customers:
             CustomerLimitOverride.objects.create(
                 org=org, customer=customer, limit_key="events_per_day", value=42
@@ -130,7 +143,34 @@ def _org_level_rows(org: Organization, customers: list[Customer]) -> None:
             )
 
 
-def build_world() -> World:
+def _webhook_rows(org: Organization, customers: list[Customer]) -> None:
+    """An endpoint with a delivery and its attempt; an event and a limit notice organization-
+    wide and for each customer."""
+    now = timezone.now()
+    endpoint = WebhookEndpoint.objects.create(
+        org=org, url="https://hooks.example.test/", event_types=["customer.created"]
+    )
+    for subject in [None, *(c.id for c in customers)]:
+        event = WebhookEvent.objects.create(
+            org=org, subject_customer_id=subject, event_type="customer.created"
+        )
+        LimitNotice.objects.create(
+            org=org,
+            subject_customer_id=subject,
+            limit_key="events_per_day",
+            level="warning",
+            window_start=now,
+            window_end=now + timedelta(days=1),
+            count=8,
+            limit=10,
+        )
+    delivery = WebhookDelivery.objects.create(org=org, endpoint=endpoint, event=event)
+    WebhookAttempt.objects.create(
+        org=org, delivery=delivery, number=1, started_at=now, outcome="ok", status_code=200
+    )
+
+
+def build_world() -> IsolationWorld:
     orgs = {ACME: make_org("Acme Isolation"), GLOBEX: make_org("Globex Isolation")}
     parties: dict[tuple[str, str], Party] = {}
     customers: dict[tuple[str, str], Customer] = {}
@@ -151,16 +191,16 @@ def build_world() -> World:
         orgs[GLOBEX], catalog.END_USER, user=end_user.user, customer=customers[(first, "G")]
     )
     make_member(orgs[ACME], catalog.VIEWER, user=make_user())
-    return World(orgs, parties, end_user, elsewhere, outsider_user_id=make_user().pk)
+    return IsolationWorld(orgs, parties, end_user, elsewhere, outsider_user_id=make_user().pk)
 
 
-def world_is_intact(world: World) -> bool:
+def world_is_intact(isolation_world: IsolationWorld) -> bool:
     with connections["owner"].cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM customers_organization WHERE id = ANY(%s::uuid[])",
-            [[str(org.id) for org in world.orgs.values()]],
+            [[str(org.id) for org in isolation_world.orgs.values()]],
         )
-        return bool(cursor.fetchone()[0] == len(world.orgs))
+        return bool(cursor.fetchone()[0] == len(isolation_world.orgs))
 
 
 # --- Contexts --------------------------------------------------------------------------------
@@ -176,9 +216,9 @@ class Ctx:
     role: str = ""
     stale: bool = False
 
-    def settings_for(self, world: World, region: str) -> Settings:
-        org_id = world.org_id(self.org) if self.org else None
-        tenant = world.party(self.party, region).customer_id if self.party else None
+    def settings_for(self, isolation_world: IsolationWorld, region: str) -> Settings:
+        org_id = isolation_world.org_id(self.org) if self.org else None
+        tenant = isolation_world.party(self.party, region).customer_id if self.party else None
         return Settings(org_id=org_id, tenant_id=tenant, role=self.role or None)
 
     @property
@@ -234,10 +274,10 @@ def backend_pid(alias: str) -> int:
         return int(cursor.fetchone()[0])
 
 
-def leave_stale_context(world: World, placement: Placement) -> int:
+def leave_stale_context(isolation_world: IsolationWorld, placement: Placement) -> int:
     """Commit a transaction that ran in context A on the placement's connection; return its
     backend pid so the caller can prove the next transaction runs on the same connection."""
-    party = world.party(STALE_FROM.party or "A", placement.party_region)
+    party = isolation_world.party(STALE_FROM.party or "A", placement.party_region)
     with context(org_id=party.org_id, customer_id=party.customer_id, role=ORGANIZATION):
         with connections[placement.alias].cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {placement.table.name}")
@@ -245,11 +285,11 @@ def leave_stale_context(world: World, placement: Placement) -> int:
 
 
 @contextmanager
-def probing(world: World, placement: Placement, ctx: Ctx) -> Iterator[Settings]:
+def probing(isolation_world: IsolationWorld, placement: Placement, ctx: Ctx) -> Iterator[Settings]:
     """A transaction on the placement's alias in ``ctx``, always rolled back at the end."""
     alias = placement.alias
-    pid = leave_stale_context(world, placement) if ctx.stale else None
-    values = ctx.settings_for(world, placement.party_region)
+    pid = leave_stale_context(isolation_world, placement) if ctx.stale else None
+    values = ctx.settings_for(isolation_world, placement.party_region)
     with transaction.atomic(using=alias):
         if pid is not None:
             assert backend_pid(alias) == pid, "the stale probe must reuse the same connection"
@@ -262,7 +302,7 @@ def probing(world: World, placement: Placement, ctx: Ctx) -> Iterator[Settings]:
 @contextmanager
 def all_rolled_back() -> Iterator[None]:
     """Transactions on every runtime alias that are rolled back at the end, so nothing a probe
-    writes reaches the committed world."""
+    writes reaches the committed isolation_world."""
     aliases = ["default", *(a.runtime for a in settings.TENANCY_REGION_ALIASES.values())]
     unique = list(dict.fromkeys(aliases))
     with ExitStack() as stack:

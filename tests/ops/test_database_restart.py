@@ -95,6 +95,16 @@ class Load:
         finally:
             connection.close()
 
+    def healed(self, within: float = 30) -> list[Answer]:
+        """The pages and the API once they all answer again (a pool reconnects with a back-off,
+        so the first seconds after the restart may still be 503s)."""
+        deadline = time.monotonic() + within
+        while True:
+            answers = [self.ask(path) for path in self.paths()]
+            if all(a.status == 200 for a in answers) or time.monotonic() > deadline:
+                return answers
+            time.sleep(0.2)
+
     def saw_the_outage(self) -> bool:
         return any(answer.status == 503 for answer in list(self.answers))
 
@@ -149,7 +159,7 @@ def test_a_postgresql_restart_mid_request_gives_503s_never_500s_and_heals_itself
                     # machine requests may be slow to come).
                     server.restart(down_for=1.5, until=load.saw_the_outage)
                     time.sleep(1.0)
-                after = [load.ask(path) for path in load.paths()]
+                after = load.healed()
                 assert worker_pids(web) == workers, f"{name}: gunicorn replaced its workers"
             finally:
                 stop_process(web, group=True)

@@ -21,7 +21,7 @@ from django.test import Client
 
 from dataplane.models import Connection
 from tests.conftest import ALL_DATABASES
-from tests.dataplane.helpers import acme_with_initech, client_for, in_customer, make_connector
+from tests.dataplane.helpers import allow_local_outbound, client_for, in_customer, make_connector
 from tests.dataplane.targets import running_target
 from tests.factories import PASSWORD
 from tests.widget.links import issue_token
@@ -45,8 +45,9 @@ def _stored_ciphertext(org, customer) -> str:
     return stored
 
 
-def test_connection_credentials_survive_a_field_encryption_key_rotation(settings) -> None:
-    org, customer = acme_with_initech(settings)
+def test_connection_credentials_survive_a_field_encryption_key_rotation(settings, world) -> None:
+    allow_local_outbound(settings)
+    org, customer = world.org, world.customer
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [old]
     owner = client_for(org.owner)
@@ -110,9 +111,9 @@ def _signed_with(token: str, key: str) -> bool:
 
 
 def test_embed_tokens_survive_an_embed_token_key_rotation_only_with_the_fallback(
-    settings,
+    settings, world
 ) -> None:
-    org, customer = acme_with_initech()
+    org, customer = world.org, world.customer
     settings.EMBED_TOKEN_KEY, settings.EMBED_TOKEN_KEY_FALLBACKS = OLD_EMBED_KEY, []
     issued_before = issue_token(org, customer, tokens.EMBED)
     assert _opens_widget(org, customer, issued_before) == 200
@@ -165,9 +166,9 @@ def _signed_in(email: str) -> Client:
     return client
 
 
-def test_sessions_survive_a_secret_key_rotation_only_with_the_fallback(settings) -> None:
+def test_sessions_survive_a_secret_key_rotation_only_with_the_fallback(settings, world) -> None:
     settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = OLD_SECRET_KEY, []
-    org, _ = acme_with_initech()
+    org = world.org
     home = f"/o/{org.slug}/"
     kept, dropped = _signed_in(org.owner.email), _signed_in(org.owner.email)
     assert kept.get(home).status_code == 200

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from fastn_console.celery import app
 
-CONSOLE_TASK_PREFIXES = ("signup.", "api.", "dataplane.", "residency.", "customers.")
+CONSOLE_TASK_PREFIXES = ("signup.", "api.", "dataplane.", "residency.", "customers.", "webhooks.")
 
 
 def console_tasks() -> dict[str, object]:

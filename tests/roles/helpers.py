@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from customers.models import Customer, Organization
 from roles.models import Membership, Role
 from roles.services import membership_create, role_create
+from tenancy.context import ORGANIZATION, context
 from tests.factories import make_user
-from tests.roles.conftest import Team, in_org
+from tests.world import World
+
+
+def in_org(org: Organization) -> Any:
+    """The organization-wide context of ``org``, entered as its Owner."""
+    return context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id)
 
 
 def org_role(
@@ -26,19 +33,19 @@ def org_role(
 
 
 def custom_role(
-    team: Team, name: str, permissions: Iterable[str], *, customer_restricted: bool = False
+    world: World, name: str, permissions: Iterable[str], *, customer_restricted: bool = False
 ) -> Role:
-    return org_role(team.org, name, permissions, customer_restricted=customer_restricted)
+    return org_role(world.org, name, permissions, customer_restricted=customer_restricted)
 
 
 def member_holding(
-    team: Team, role: Role, email: str, *, customer: Customer | None = None
+    world: World, role: Role, email: str, *, customer: Customer | None = None
 ) -> Membership:
-    with in_org(team.org):
+    with in_org(world.org):
         return membership_create(
-            organization=team.org,
+            organization=world.org,
             user=make_user(email),
             role=role,
             restricted_customer=customer,
-            acting_user=team.org.owner,
+            acting_user=world.org.owner,
         )

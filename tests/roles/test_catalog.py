@@ -14,7 +14,7 @@ from roles.selectors import has_permission
 from roles.services import role_group_name
 from tests.conftest import ALL_DATABASES
 from tests.factories import make_org
-from tests.roles.conftest import in_org
+from tests.roles.helpers import in_org
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -111,15 +111,19 @@ def test_system_roles_cannot_be_changed_or_deleted_in_the_database() -> None:
         assert Role.objects.get(id=role.id).name == "Viewer"
 
 
-def test_owner_only_key_compares_the_organization_owner(team) -> None:
-    org = team.org
+def test_owner_only_key_compares_the_organization_owner(shared_world) -> None:
+    org = shared_world.org
     with in_org(org):
         organization = Organization.objects.get(id=org.id)
-        assert has_permission(team.members[catalog.OWNER], "organization.owner", organization)
-        assert not has_permission(team.members[catalog.ADMIN], "organization.owner", organization)
+        assert has_permission(
+            shared_world.members[catalog.OWNER], "organization.owner", organization
+        )
+        assert not has_permission(
+            shared_world.members[catalog.ADMIN], "organization.owner", organization
+        )
 
 
-def test_unknown_key_is_a_programming_error(team) -> None:
-    with in_org(team.org):
+def test_unknown_key_is_a_programming_error(shared_world) -> None:
+    with in_org(shared_world.org):
         with pytest.raises(ValueError):
-            has_permission(team.members[catalog.OWNER], "roles.read", team.org)
+            has_permission(shared_world.members[catalog.OWNER], "roles.read", shared_world.org)

@@ -37,22 +37,22 @@ def _expected(role_key: str, key: str | None) -> int:
 
 
 @pytest.mark.parametrize("role_key", ROLES)
-def test_every_guarded_page_for_every_system_role(team, role_key) -> None:
-    client = team.client(role_key)
-    results = {path: client.get(team.url(path)).status_code for path, _ in PAGES}
+def test_every_guarded_page_for_every_system_role(shared_world, role_key) -> None:
+    client = shared_world.client(role_key)
+    results = {path: client.get(shared_world.settings_url(path)).status_code for path, _ in PAGES}
     assert results == {path: _expected(role_key, key) for path, key in PAGES}
 
 
 @pytest.mark.parametrize("role_key", [k for k in ROLES if k != catalog.END_USER])
-def test_links_and_buttons_follow_the_same_matrix(team, role_key) -> None:
-    client = team.client(role_key)
+def test_links_and_buttons_follow_the_same_matrix(shared_world, role_key) -> None:
+    client = shared_world.client(role_key)
     held = catalog.SYSTEM_ROLES_BY_KEY[role_key].permissions
-    roles_page = client.get(team.url("roles/")).content.decode()
+    roles_page = client.get(shared_world.settings_url("roles/")).content.decode()
     assert ("Create Custom Role" in roles_page) == ("organization.manage_roles" in held)
     assert ("Duplicate as Custom" in roles_page) == ("organization.manage_roles" in held)
     manages_members = "organization.manage_members" in held
-    assert (f'href="/o/{team.slug}/settings/people/"' in roles_page) == manages_members
-    assert (f'href="/o/{team.slug}/settings/audit/"' in roles_page) == manages_members
+    assert (f'href="/o/{shared_world.org.slug}/settings/people/"' in roles_page) == manages_members
+    assert (f'href="/o/{shared_world.org.slug}/settings/audit/"' in roles_page) == manages_members
     if manages_members:
-        people = client.get(team.url("people/")).content.decode()
+        people = client.get(shared_world.settings_url("people/")).content.decode()
         assert ("Transfer ownership" in people) == (role_key == catalog.OWNER)

@@ -23,9 +23,8 @@ from roles.services import (
     role_group_name,
 )
 from tests.conftest import ALL_DATABASES
-from tests.factories import make_member, make_user
-from tests.roles.conftest import client_for, in_org
-from tests.roles.helpers import custom_role
+from tests.factories import client_for, make_member, make_user
+from tests.roles.helpers import custom_role, in_org
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -33,8 +32,8 @@ MANAGERS = [catalog.OWNER, catalog.ADMIN]
 NON_MANAGERS = [catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER]
 
 
-def _invite(team, email="new@acme.test", role_key=catalog.DEVELOPER, org=None) -> Invitation:
-    org = org or team.org
+def _invite(world, email="new@acme.test", role_key=catalog.DEVELOPER, org=None) -> Invitation:
+    org = org or world.org
     with in_org(org):
         from roles.models import Role
 
@@ -53,9 +52,9 @@ def _join_request(org, email="applicant@acme.test", user=None) -> JoinRequest:
         return JoinRequest.objects.create(org=org, email=email, full_name="Applicant", user=user)
 
 
-def _membership(team, key) -> Membership:
-    with in_org(team.org):
-        return Membership.objects.select_related("role").get(id=team.members[key].id)
+def _membership(world, key) -> Membership:
+    with in_org(world.org):
+        return Membership.objects.select_related("role").get(id=world.members[key].id)
 
 
 def _in_group(membership: Membership, role) -> bool:
@@ -66,80 +65,101 @@ def _in_group(membership: Membership, role) -> bool:
     )
 
 
-def _limited_manager(team, key=catalog.OPERATOR, name="People manager"):
+def _limited_manager(world, key=catalog.OPERATOR, name="People manager"):
     """The client of the ``key`` member, moved to a role that manages members but lacks
     billing.manage (a role below Admin)."""
-    limited = custom_role(team, name, catalog.ALL_KEYS - {"billing.manage"})
-    with in_org(team.org):
+    limited = custom_role(world, name, catalog.ALL_KEYS - {"billing.manage"})
+    with in_org(world.org):
         membership_role_change(
-            acting_user=team.org.owner, membership=team.members[key], role=limited
+            acting_user=world.org.owner, membership=world.members[key], role=limited
         )
-    return team.client(key)
+    return world.client(key)
 
 
-def _change_role(client, team, membership: Membership, role_key: str, **extra):
+def _change_role(client, world, membership: Membership, role_key: str, **extra):
     """POST the change-role form of ``membership``: the system role ``role_key``."""
     return client.post(
-        team.url(f"people/members/{membership.id}/role/"),
-        {"role": team.role(role_key).id, **extra},
+        world.settings_url(f"people/members/{membership.id}/role/"),
+        {"role": world.role(role_key).id, **extra},
     )
 
 
-def _remove(client, team, membership: Membership):
-    return client.post(team.url(f"people/members/{membership.id}/remove/"))
+def _remove(client, world, membership: Membership):
+    return client.post(world.settings_url(f"people/members/{membership.id}/remove/"))
 
 
 # --- The members list ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", MANAGERS)
-def test_members_with_manage_members_see_people(team, key) -> None:
-    response = team.client(key).get(team.url("people/"))
+def test_members_with_manage_members_see_people(shared_world, key) -> None:
+    response = shared_world.client(key).get(shared_world.settings_url("people/"))
     body = response.content.decode()
     assert response.status_code == 200
-    for email in ("owner@acme.test", "viewer@acme.test", "enduser@acme.test"):
-        assert email in body
+    for member in (catalog.OWNER, catalog.VIEWER, catalog.END_USER):
+        assert shared_world.user(member).email in body
     assert "Northwind" in body  # the End User's customer restriction
     assert "Organization-wide" in body
     assert "Invite User" in body
 
 
 @pytest.mark.parametrize("key", NON_MANAGERS)
-def test_members_without_manage_members_cannot_see_people(team, key) -> None:
-    client = team.client(key)
+def test_members_without_manage_members_cannot_see_people(shared_world, key) -> None:
+    client = shared_world.client(key)
     for path in ("people/", "people/invitations/", "people/join-requests/", "people/invite/"):
-        assert client.get(team.url(path)).status_code == 403
+        assert client.get(shared_world.settings_url(path)).status_code == 403
 
 
-def test_people_link_is_in_the_nav_only_for_managers(team) -> None:
-    people = f'href="/o/{team.slug}/settings/people/"'.encode()
-    assert people in team.client(catalog.ADMIN).get(team.url("roles/")).content
-    assert people not in team.client(catalog.DEVELOPER).get(team.url("roles/")).content
+def test_people_link_is_in_the_nav_only_for_managers(shared_world) -> None:
+    people = f'href="/o/{shared_world.org.slug}/settings/people/"'.encode()
+    assert (
+        people
+        in shared_world.client(catalog.ADMIN).get(shared_world.settings_url("roles/")).content
+    )
+    assert (
+        people
+        not in shared_world.client(catalog.DEVELOPER)
+        .get(shared_world.settings_url("roles/"))
+        .content
+    )
 
 
-def test_people_search_and_pagination(team) -> None:
+def test_people_search_and_pagination(shared_world) -> None:
     for index in range(30):
-        make_member(team.org, catalog.VIEWER, user=make_user(f"bulk{index:02}@acme.test"))
-    client = team.client(catalog.ADMIN)
-    first = client.get(team.url("people/")).content.decode()
+        make_member(shared_world.org, catalog.VIEWER, user=make_user(f"bulk{index:02}@acme.test"))
+    client = shared_world.client(catalog.ADMIN)
+    first = client.get(shared_world.settings_url("people/")).content.decode()
     assert "Page 1 of 2" in first
-    found = client.get(team.url("people/"), {"q": "bulk07"}).content.decode()
+    found = client.get(shared_world.settings_url("people/"), {"q": "bulk07"}).content.decode()
     assert "bulk07@acme.test" in found and "bulk08@acme.test" not in found
-    assert "No member matches" in client.get(team.url("people/"), {"q": "nobody"}).content.decode()
+    assert (
+        "No member matches"
+        in client.get(shared_world.settings_url("people/"), {"q": "nobody"}).content.decode()
+    )
 
 
-def test_owner_row_offers_no_change_or_remove(team) -> None:
-    owner = team.members[catalog.OWNER]
-    admin = team.members[catalog.ADMIN]
-    body = team.client(catalog.ADMIN).get(team.url("people/")).content.decode()
+def test_owner_row_offers_no_change_or_remove(shared_world) -> None:
+    owner = shared_world.members[catalog.OWNER]
+    admin = shared_world.members[catalog.ADMIN]
+    body = (
+        shared_world.client(catalog.ADMIN)
+        .get(shared_world.settings_url("people/"))
+        .content.decode()
+    )
     assert f"members/{owner.id}/role/" not in body
     assert f"members/{admin.id}/role/" not in body  # your own row
-    assert f"members/{team.members[catalog.VIEWER].id}/role/" in body
+    assert f"members/{shared_world.members[catalog.VIEWER].id}/role/" in body
 
 
-def test_transfer_button_is_shown_only_to_the_owner(team) -> None:
-    assert b"Transfer ownership" in team.client(catalog.OWNER).get(team.url("people/")).content
-    assert b"Transfer ownership" not in team.client(catalog.ADMIN).get(team.url("people/")).content
+def test_transfer_button_is_shown_only_to_the_owner(shared_world) -> None:
+    assert (
+        b"Transfer ownership"
+        in shared_world.client(catalog.OWNER).get(shared_world.settings_url("people/")).content
+    )
+    assert (
+        b"Transfer ownership"
+        not in shared_world.client(catalog.ADMIN).get(shared_world.settings_url("people/")).content
+    )
 
 
 # --- Invitations -----------------------------------------------------------------------------
@@ -147,15 +167,15 @@ def test_transfer_button_is_shown_only_to_the_owner(team) -> None:
 
 @pytest.mark.parametrize("key", MANAGERS)
 def test_managers_can_invite_and_the_email_is_sent(
-    team, key, mailoutbox, django_capture_on_commit_callbacks
+    shared_world, key, mailoutbox, django_capture_on_commit_callbacks
 ) -> None:
-    role = team.role(catalog.DEVELOPER)
+    role = shared_world.role(catalog.DEVELOPER)
     with django_capture_on_commit_callbacks(execute=True):
-        response = team.client(key).post(
-            team.url("people/invite/"), {"email": "New@Acme.test", "role": role.id}
+        response = shared_world.client(key).post(
+            shared_world.settings_url("people/invite/"), {"email": "New@Acme.test", "role": role.id}
         )
     assert response.status_code == 302
-    with in_org(team.org):
+    with in_org(shared_world.org):
         invitation = Invitation.objects.get(email="new@acme.test")
         assert invitation.status == InvitationStatus.PENDING
         assert AuditLogEntry.objects.get(action="invitation.create").after["role"] == "Developer"
@@ -166,100 +186,108 @@ def test_managers_can_invite_and_the_email_is_sent(
 
 
 @pytest.mark.parametrize("key", NON_MANAGERS)
-def test_members_without_manage_members_cannot_invite(team, key, mailoutbox) -> None:
-    role = team.role(catalog.VIEWER)
-    response = team.client(key).post(
-        team.url("people/invite/"), {"email": "new@acme.test", "role": role.id}
+def test_members_without_manage_members_cannot_invite(shared_world, key, mailoutbox) -> None:
+    role = shared_world.role(catalog.VIEWER)
+    response = shared_world.client(key).post(
+        shared_world.settings_url("people/invite/"), {"email": "new@acme.test", "role": role.id}
     )
     assert response.status_code == 403
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert not Invitation.objects.exists()
     assert mailoutbox == []
 
 
-def test_owner_role_is_not_in_any_choice_list(team) -> None:
-    owner_role = team.role(catalog.OWNER)
-    viewer = team.members[catalog.VIEWER]
-    join_request = _join_request(team.org)
-    client = team.client(catalog.OWNER)
+def test_owner_role_is_not_in_any_choice_list(shared_world) -> None:
+    owner_role = shared_world.role(catalog.OWNER)
+    viewer = shared_world.members[catalog.VIEWER]
+    join_request = _join_request(shared_world.org)
+    client = shared_world.client(catalog.OWNER)
     for path in (
         "people/invite/",
         f"people/members/{viewer.id}/role/",
         f"people/join-requests/{join_request.id}/accept/",
     ):
-        body = client.get(team.url(path)).content.decode()
+        body = client.get(shared_world.settings_url(path)).content.decode()
         assert f'value="{owner_role.id}"' not in body
-        assert f'value="{team.role(catalog.ADMIN).id}"' in body
+        assert f'value="{shared_world.role(catalog.ADMIN).id}"' in body
 
 
-def test_inviting_as_owner_is_refused(team, mailoutbox) -> None:
-    owner_role = team.role(catalog.OWNER)
-    response = team.client(catalog.OWNER).post(
-        team.url("people/invite/"), {"email": "new@acme.test", "role": owner_role.id}
+def test_inviting_as_owner_is_refused(shared_world, mailoutbox) -> None:
+    owner_role = shared_world.role(catalog.OWNER)
+    response = shared_world.client(catalog.OWNER).post(
+        shared_world.settings_url("people/invite/"),
+        {"email": "new@acme.test", "role": owner_role.id},
     )
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert not Invitation.objects.exists()
 
 
-def test_end_user_invitation_requires_a_customer(team) -> None:
-    role = team.role(catalog.END_USER)
-    client = team.client(catalog.ADMIN)
-    missing = client.post(team.url("people/invite/"), {"email": "eu@acme.test", "role": role.id})
+def test_end_user_invitation_requires_a_customer(shared_world) -> None:
+    role = shared_world.role(catalog.END_USER)
+    client = shared_world.client(catalog.ADMIN)
+    missing = client.post(
+        shared_world.settings_url("people/invite/"), {"email": "eu@acme.test", "role": role.id}
+    )
     assert missing.status_code == 200
     assert "Choose the customer a End User is limited to." in missing.content.decode()
     ok = client.post(
-        team.url("people/invite/"),
-        {"email": "eu@acme.test", "role": role.id, "restricted_customer": team.customer.id},
+        shared_world.settings_url("people/invite/"),
+        {"email": "eu@acme.test", "role": role.id, "restricted_customer": shared_world.customer.id},
     )
     assert ok.status_code == 302
-    with in_org(team.org):
+    with in_org(shared_world.org):
         invitation = Invitation.objects.get(email="eu@acme.test")
-        assert invitation.restricted_customer_id == team.customer.id
+        assert invitation.restricted_customer_id == shared_world.customer.id
         entry = AuditLogEntry.objects.get(action="invitation.create")
-        assert entry.subject_customer_id == team.customer.id
+        assert entry.subject_customer_id == shared_world.customer.id
 
 
-def test_inviting_an_existing_member_is_a_form_error(team) -> None:
-    role = team.role(catalog.VIEWER)
-    response = team.client(catalog.ADMIN).post(
-        team.url("people/invite/"), {"email": "viewer@acme.test", "role": role.id}
+def test_inviting_an_existing_member_is_a_form_error(shared_world) -> None:
+    role, viewer_email = shared_world.role(catalog.VIEWER), shared_world.user(catalog.VIEWER).email
+    response = shared_world.client(catalog.ADMIN).post(
+        shared_world.settings_url("people/invite/"), {"email": viewer_email, "role": role.id}
     )
-    assert "viewer@acme.test is already a member." in response.content.decode()
+    assert f"{viewer_email} is already a member." in response.content.decode()
 
 
-def test_member_cannot_invite_with_a_role_above_their_own(team) -> None:
-    client = _limited_manager(team, catalog.VIEWER, "Limited admin")
-    body = client.get(team.url("people/invite/")).content.decode()
-    assert f'value="{team.role(catalog.ADMIN).id}"' not in body
-    assert f'value="{team.role(catalog.DEVELOPER).id}"' in body
+def test_member_cannot_invite_with_a_role_above_their_own(shared_world) -> None:
+    client = _limited_manager(shared_world, catalog.VIEWER, "Limited admin")
+    body = client.get(shared_world.settings_url("people/invite/")).content.decode()
+    assert f'value="{shared_world.role(catalog.ADMIN).id}"' not in body
+    assert f'value="{shared_world.role(catalog.DEVELOPER).id}"' in body
     response = client.post(
-        team.url("people/invite/"), {"email": "x@acme.test", "role": team.role(catalog.ADMIN).id}
+        shared_world.settings_url("people/invite/"),
+        {"email": "x@acme.test", "role": shared_world.role(catalog.ADMIN).id},
     )
     assert response.status_code == 200
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert not Invitation.objects.exists()
 
 
-def test_invitation_list_shows_pending_invitations_with_actions(team) -> None:
-    invitation = _invite(team)
-    body = team.client(catalog.ADMIN).get(team.url("people/invitations/")).content.decode()
+def test_invitation_list_shows_pending_invitations_with_actions(shared_world) -> None:
+    invitation = _invite(shared_world)
+    body = (
+        shared_world.client(catalog.ADMIN)
+        .get(shared_world.settings_url("people/invitations/"))
+        .content.decode()
+    )
     assert "new@acme.test" in body
     assert f"invitations/{invitation.id}/resend/" in body
     assert f"invitations/{invitation.id}/revoke/" in body
 
 
 @pytest.fixture
-def resend(team, django_capture_on_commit_callbacks):
+def resend(shared_world, django_capture_on_commit_callbacks):
     """Resends a fresh invitation as the member holding a given role, with the emails that
     sends; returns the invitation (as it was before) and the response."""
 
     def resend_as(key):
-        invitation = _invite(team)
+        invitation = _invite(shared_world)
         with django_capture_on_commit_callbacks(execute=True):
-            response = team.client(key).post(
-                team.url(f"people/invitations/{invitation.id}/resend/")
+            response = shared_world.client(key).post(
+                shared_world.settings_url(f"people/invitations/{invitation.id}/resend/")
             )
         return invitation, response
 
@@ -267,11 +295,11 @@ def resend(team, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.parametrize("key", MANAGERS)
-def test_managers_can_resend_an_invitation(team, key, mailoutbox, resend) -> None:
+def test_managers_can_resend_an_invitation(shared_world, key, mailoutbox, resend) -> None:
     invitation, response = resend(key)
     assert response.status_code == 302
     assert len(mailoutbox) == 1
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert AuditLogEntry.objects.filter(action="invitation.resend").count() == 1
         assert Invitation.objects.get(id=invitation.id).expires_at > invitation.expires_at
 
@@ -283,57 +311,71 @@ def test_members_without_manage_members_cannot_resend(key, mailoutbox, resend) -
     assert mailoutbox == []
 
 
-def _revoke_an_invitation(team, key):
+def _revoke_an_invitation(world, key):
     """A fresh invitation revoked by the ``key`` member: the response, the invitation after."""
-    invitation = _invite(team)
-    response = team.client(key).post(team.url(f"people/invitations/{invitation.id}/revoke/"))
-    with in_org(team.org):
+    invitation = _invite(world)
+    response = world.client(key).post(
+        world.settings_url(f"people/invitations/{invitation.id}/revoke/")
+    )
+    with in_org(world.org):
         return response, Invitation.objects.get(id=invitation.id)
 
 
-def test_resend_and_revoke_accept_only_post(team) -> None:
-    invitation = _invite(team)
-    client = team.client(catalog.ADMIN)
-    assert client.get(team.url(f"people/invitations/{invitation.id}/revoke/")).status_code == 405
-    assert client.get(team.url(f"people/invitations/{invitation.id}/resend/")).status_code == 405
+def test_resend_and_revoke_accept_only_post(shared_world) -> None:
+    invitation = _invite(shared_world)
+    client = shared_world.client(catalog.ADMIN)
+    assert (
+        client.get(
+            shared_world.settings_url(f"people/invitations/{invitation.id}/revoke/")
+        ).status_code
+        == 405
+    )
+    assert (
+        client.get(
+            shared_world.settings_url(f"people/invitations/{invitation.id}/resend/")
+        ).status_code
+        == 405
+    )
 
 
 # --- Change role -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", MANAGERS)
-def test_managers_can_change_a_members_role_and_groups_follow(team, key) -> None:
-    viewer = _membership(team, catalog.VIEWER)
-    developer_role = team.role(catalog.DEVELOPER)
-    response = _change_role(team.client(key), team, viewer, catalog.DEVELOPER)
+def test_managers_can_change_a_members_role_and_groups_follow(shared_world, key) -> None:
+    viewer = _membership(shared_world, catalog.VIEWER)
+    developer_role = shared_world.role(catalog.DEVELOPER)
+    response = _change_role(shared_world.client(key), shared_world, viewer, catalog.DEVELOPER)
     assert response.status_code == 302
-    changed = _membership(team, catalog.VIEWER)
+    changed = _membership(shared_world, catalog.VIEWER)
     assert changed.role_id == developer_role.id
     assert _in_group(changed, developer_role)
     assert not _in_group(changed, viewer.role)
-    with in_org(team.org):
-        assert has_permission(changed, "workflows.create", team.org)
+    with in_org(shared_world.org):
+        assert has_permission(changed, "workflows.create", shared_world.org)
         entry = AuditLogEntry.objects.get(action="membership.role_change")
     assert entry.before["role"] == "Viewer" and entry.after["role"] == "Developer"
     assert entry.after["customer"] == "Organization-wide"
 
 
 @pytest.mark.parametrize("key", NON_MANAGERS)
-def test_members_without_manage_members_cannot_change_roles(team, key) -> None:
-    target = team.members[catalog.OPERATOR if key != catalog.OPERATOR else catalog.VIEWER]
-    response = _change_role(team.client(key), team, target, catalog.ADMIN)
+def test_members_without_manage_members_cannot_change_roles(shared_world, key) -> None:
+    target = shared_world.members[catalog.OPERATOR if key != catalog.OPERATOR else catalog.VIEWER]
+    response = _change_role(shared_world.client(key), shared_world, target, catalog.ADMIN)
     assert response.status_code == 403
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert Membership.objects.get(id=target.id).role_id == target.role_id
 
 
-def test_nobody_changes_their_own_role(team) -> None:
-    admin = team.members[catalog.ADMIN]
-    client = team.client(catalog.ADMIN)
-    assert client.get(team.url(f"people/members/{admin.id}/role/")).status_code == 403
-    response = _change_role(client, team, admin, catalog.VIEWER)
+def test_nobody_changes_their_own_role(shared_world) -> None:
+    admin = shared_world.members[catalog.ADMIN]
+    client = shared_world.client(catalog.ADMIN)
+    assert (
+        client.get(shared_world.settings_url(f"people/members/{admin.id}/role/")).status_code == 403
+    )
+    response = _change_role(client, shared_world, admin, catalog.VIEWER)
     assert response.status_code == 403
-    assert _membership(team, catalog.ADMIN).role.system_key == catalog.ADMIN
+    assert _membership(shared_world, catalog.ADMIN).role.system_key == catalog.ADMIN
 
 
 @pytest.mark.parametrize(
@@ -341,63 +383,69 @@ def test_nobody_changes_their_own_role(team) -> None:
     [(catalog.OWNER, catalog.ADMIN), (catalog.ADMIN, catalog.VIEWER)],
     ids=["owner-changes-their-own-role", "admin-demotes-the-owner"],
 )
-def test_nobody_changes_the_owners_role(team, actor, new_role) -> None:
-    response = _change_role(team.client(actor), team, team.members[catalog.OWNER], new_role)
+def test_nobody_changes_the_owners_role(shared_world, actor, new_role) -> None:
+    response = _change_role(
+        shared_world.client(actor), shared_world, shared_world.members[catalog.OWNER], new_role
+    )
     assert response.status_code == 403
-    assert _membership(team, catalog.OWNER).role.system_key == catalog.OWNER
+    assert _membership(shared_world, catalog.OWNER).role.system_key == catalog.OWNER
 
 
-def test_nobody_assigns_the_owner_role_by_changing_roles(team) -> None:
-    viewer = team.members[catalog.VIEWER]
-    response = _change_role(team.client(catalog.OWNER), team, viewer, catalog.OWNER)
+def test_nobody_assigns_the_owner_role_by_changing_roles(shared_world) -> None:
+    viewer = shared_world.members[catalog.VIEWER]
+    response = _change_role(shared_world.client(catalog.OWNER), shared_world, viewer, catalog.OWNER)
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
-    assert _membership(team, catalog.VIEWER).role.system_key == catalog.VIEWER
+    assert _membership(shared_world, catalog.VIEWER).role.system_key == catalog.VIEWER
 
 
-def test_changing_to_end_user_requires_a_customer(team) -> None:
-    viewer = team.members[catalog.VIEWER]
-    client = team.client(catalog.ADMIN)
-    missing = _change_role(client, team, viewer, catalog.END_USER)
+def test_changing_to_end_user_requires_a_customer(shared_world) -> None:
+    viewer = shared_world.members[catalog.VIEWER]
+    client = shared_world.client(catalog.ADMIN)
+    missing = _change_role(client, shared_world, viewer, catalog.END_USER)
     assert "Choose the customer" in missing.content.decode()
-    ok = _change_role(client, team, viewer, catalog.END_USER, restricted_customer=team.customer.id)
+    ok = _change_role(
+        client, shared_world, viewer, catalog.END_USER, restricted_customer=shared_world.customer.id
+    )
     assert ok.status_code == 302
-    assert _membership(team, catalog.VIEWER).restricted_customer_id == team.customer.id
+    assert (
+        _membership(shared_world, catalog.VIEWER).restricted_customer_id == shared_world.customer.id
+    )
 
 
-def test_nobody_assigns_a_role_above_their_own(team) -> None:
-    client = _limited_manager(team)
-    viewer = team.members[catalog.VIEWER]
-    response = _change_role(client, team, viewer, catalog.ADMIN)
+def test_nobody_assigns_a_role_above_their_own(shared_world) -> None:
+    client = _limited_manager(shared_world)
+    viewer = shared_world.members[catalog.VIEWER]
+    response = _change_role(client, shared_world, viewer, catalog.ADMIN)
     assert response.status_code == 200
-    assert _membership(team, catalog.VIEWER).role.system_key == catalog.VIEWER
-    allowed = _change_role(client, team, viewer, catalog.DEVELOPER)
+    assert _membership(shared_world, catalog.VIEWER).role.system_key == catalog.VIEWER
+    allowed = _change_role(client, shared_world, viewer, catalog.DEVELOPER)
     assert allowed.status_code == 302
 
 
-def test_nobody_changes_or_removes_a_member_whose_role_is_above_their_own(team) -> None:
-    client = _limited_manager(team)
-    admin = team.members[catalog.ADMIN]
-    assert _change_role(client, team, admin, catalog.VIEWER).status_code == 403
-    assert _remove(client, team, admin).status_code == 403
-    assert _membership(team, catalog.ADMIN).role.system_key == catalog.ADMIN
+def test_nobody_changes_or_removes_a_member_whose_role_is_above_their_own(shared_world) -> None:
+    client = _limited_manager(shared_world)
+    admin = shared_world.members[catalog.ADMIN]
+    assert _change_role(client, shared_world, admin, catalog.VIEWER).status_code == 403
+    assert _remove(client, shared_world, admin).status_code == 403
+    assert _membership(shared_world, catalog.ADMIN).role.system_key == catalog.ADMIN
 
 
 # --- Remove ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", MANAGERS)
-def test_managers_can_remove_a_member_and_their_group_membership(team, key) -> None:
-    viewer = _membership(team, catalog.VIEWER)
-    response = _remove(team.client(key), team, viewer)
+def test_managers_can_remove_a_member_and_their_group_membership(shared_world, key) -> None:
+    viewer = _membership(shared_world, catalog.VIEWER)
+    response = _remove(shared_world.client(key), shared_world, viewer)
     assert response.status_code == 302
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert not Membership.objects.filter(id=viewer.id).exists()
         assert AuditLogEntry.objects.get(action="membership.remove").before["user"] == (
-            "viewer@acme.test"
+            shared_world.user(catalog.VIEWER).email
         )
     assert not _in_group(viewer, viewer.role)
-    assert client_for(viewer.user).get(team.url("roles/")).status_code == 404
+    assert client_for(viewer.user).get(shared_world.settings_url("roles/")).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -411,37 +459,37 @@ def test_managers_can_remove_a_member_and_their_group_membership(team, key) -> N
     ],
     ids=lambda key: key,
 )
-def test_removal_is_refused(team, actor, target) -> None:
-    membership = team.members[target]
-    assert _remove(team.client(actor), team, membership).status_code == 403
-    with in_org(team.org):
+def test_removal_is_refused(shared_world, actor, target) -> None:
+    membership = shared_world.members[target]
+    assert _remove(shared_world.client(actor), shared_world, membership).status_code == 403
+    with in_org(shared_world.org):
         assert Membership.objects.filter(id=membership.id).exists()
 
 
 # --- Join requests ---------------------------------------------------------------------------
 
 
-def _answer_a_join_request(team, key, action, role_key=None, **join):
+def _answer_a_join_request(world, key, action, role_key=None, **join):
     """A fresh join request answered (``accept`` with ``role_key``, or ``decline``) by the
     ``key`` member: the response, and the join request after it."""
-    join_request = _join_request(team.org, **join)
-    response = team.client(key).post(
-        team.url(f"people/join-requests/{join_request.id}/{action}/"),
-        {"role": team.role(role_key).id} if role_key else {},
+    join_request = _join_request(world.org, **join)
+    response = world.client(key).post(
+        world.settings_url(f"people/join-requests/{join_request.id}/{action}/"),
+        {"role": world.role(role_key).id} if role_key else {},
     )
-    with in_org(team.org):
+    with in_org(world.org):
         return response, JoinRequest.objects.get(id=join_request.id)
 
 
 @pytest.mark.parametrize("key", MANAGERS)
-def test_managers_accept_a_join_request_with_a_role(team, key) -> None:
+def test_managers_accept_a_join_request_with_a_role(shared_world, key) -> None:
     applicant = make_user("applicant@acme.test")
     response, join_request = _answer_a_join_request(
-        team, key, "accept", catalog.OPERATOR, user=applicant
+        shared_world, key, "accept", catalog.OPERATOR, user=applicant
     )
     assert response.status_code == 302
     assert join_request.status == JoinRequestStatus.ACCEPTED
-    with in_org(team.org):
+    with in_org(shared_world.org):
         membership = Membership.objects.select_related("role").get(user=applicant)
         assert membership.role.system_key == catalog.OPERATOR
         assert AuditLogEntry.objects.filter(action="join_request.accept").count() == 1
@@ -449,24 +497,24 @@ def test_managers_accept_a_join_request_with_a_role(team, key) -> None:
 
 
 def test_accepting_a_join_request_without_an_account_sends_an_invitation(
-    team, mailoutbox, django_capture_on_commit_callbacks
+    shared_world, mailoutbox, django_capture_on_commit_callbacks
 ) -> None:
-    join_request = _join_request(team.org, email="fresh@acme.test")
+    join_request = _join_request(shared_world.org, email="fresh@acme.test")
     with django_capture_on_commit_callbacks(execute=True):
-        team.client(catalog.ADMIN).post(
-            team.url(f"people/join-requests/{join_request.id}/accept/"),
-            {"role": team.role(catalog.VIEWER).id},
+        shared_world.client(catalog.ADMIN).post(
+            shared_world.settings_url(f"people/join-requests/{join_request.id}/accept/"),
+            {"role": shared_world.role(catalog.VIEWER).id},
         )
-    with in_org(team.org):
+    with in_org(shared_world.org):
         invitation = Invitation.objects.select_related("role").get(email="fresh@acme.test")
     assert invitation.role.system_key == catalog.VIEWER
     assert [message.to for message in mailoutbox] == [["fresh@acme.test"]]
 
 
 @pytest.mark.parametrize("key", NON_MANAGERS)
-def test_members_without_manage_members_cannot_accept_join_requests(team, key) -> None:
+def test_members_without_manage_members_cannot_accept_join_requests(shared_world, key) -> None:
     response, join_request = _answer_a_join_request(
-        team, key, "accept", catalog.VIEWER, user=make_user("applicant@acme.test")
+        shared_world, key, "accept", catalog.VIEWER, user=make_user("applicant@acme.test")
     )
     assert response.status_code == 403
     assert join_request.status == JoinRequestStatus.PENDING
@@ -482,7 +530,7 @@ REFUSALS = {
         "invitation.revoke",
     ),
     "decline-a-join-request": (
-        lambda team, key: _answer_a_join_request(team, key, "decline"),
+        lambda world, key: _answer_a_join_request(world, key, "decline"),
         JoinRequestStatus.DECLINED,
         JoinRequestStatus.PENDING,
         "join_request.decline",
@@ -492,19 +540,25 @@ REFUSALS = {
 
 @pytest.mark.parametrize("refusal", REFUSALS)
 @pytest.mark.parametrize("key", MANAGERS + NON_MANAGERS)
-def test_only_managers_revoke_invitations_and_decline_join_requests(team, key, refusal) -> None:
+def test_only_managers_revoke_invitations_and_decline_join_requests(
+    shared_world, key, refusal
+) -> None:
     act, refused, kept, action = REFUSALS[refusal]
     manager = key in MANAGERS
-    response, pending = act(team, key)
+    response, pending = act(shared_world, key)
     assert response.status_code == (302 if manager else 403)
     assert pending.status == (refused if manager else kept)
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert AuditLogEntry.objects.filter(action=action).count() == (1 if manager else 0)
 
 
-def test_join_request_list_shows_pending_requests(team) -> None:
-    _join_request(team.org, email="someone@acme.test")
-    body = team.client(catalog.ADMIN).get(team.url("people/join-requests/")).content.decode()
+def test_join_request_list_shows_pending_requests(shared_world) -> None:
+    _join_request(shared_world.org, email="someone@acme.test")
+    body = (
+        shared_world.client(catalog.ADMIN)
+        .get(shared_world.settings_url("people/join-requests/"))
+        .content.decode()
+    )
     assert "someone@acme.test" in body
     assert "Accept" in body and "Decline" in body
 
@@ -512,65 +566,72 @@ def test_join_request_list_shows_pending_requests(team) -> None:
 # --- Ownership transfer ----------------------------------------------------------------------
 
 
-def test_owner_transfers_ownership_and_becomes_admin(team) -> None:
-    old_owner = _membership(team, catalog.OWNER)
-    target = _membership(team, catalog.DEVELOPER)
-    response = team.client(catalog.OWNER).post(
-        team.url("people/transfer-ownership/"), {"new_owner": target.id, "confirm": team.slug}
+def test_owner_transfers_ownership_and_becomes_admin(shared_world) -> None:
+    old_owner = _membership(shared_world, catalog.OWNER)
+    target = _membership(shared_world, catalog.DEVELOPER)
+    response = shared_world.client(catalog.OWNER).post(
+        shared_world.settings_url("people/transfer-ownership/"),
+        {"new_owner": target.id, "confirm": shared_world.org.slug},
     )
     assert response.status_code == 302
-    organization = Organization.objects.get(id=team.org.id)
+    organization = Organization.objects.get(id=shared_world.org.id)
     assert organization.owner_id == target.user_id
-    new_owner = _membership(team, catalog.DEVELOPER)
-    previous = _membership(team, catalog.OWNER)
+    new_owner = _membership(shared_world, catalog.DEVELOPER)
+    previous = _membership(shared_world, catalog.OWNER)
     assert new_owner.role.system_key == catalog.OWNER
     assert previous.role.system_key == catalog.ADMIN
     assert _in_group(new_owner, new_owner.role) and not _in_group(new_owner, target.role)
     assert _in_group(previous, previous.role) and not _in_group(previous, old_owner.role)
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert has_permission(new_owner, "organization.owner", organization)
         assert not has_permission(previous, "organization.owner", organization)
         entry = AuditLogEntry.objects.get(action="organization.ownership_transfer")
-    assert entry.before["owner"] == "owner@acme.test"
-    assert entry.after["owner"] == "developer@acme.test"
+    assert entry.before["owner"] == shared_world.user(catalog.OWNER).email
+    assert entry.after["owner"] == shared_world.user(catalog.DEVELOPER).email
 
 
-def test_transfer_needs_the_typed_confirmation(team) -> None:
-    target = team.members[catalog.DEVELOPER]
-    response = team.client(catalog.OWNER).post(
-        team.url("people/transfer-ownership/"), {"new_owner": target.id, "confirm": "nope"}
+def test_transfer_needs_the_typed_confirmation(shared_world) -> None:
+    target = shared_world.members[catalog.DEVELOPER]
+    response = shared_world.client(catalog.OWNER).post(
+        shared_world.settings_url("people/transfer-ownership/"),
+        {"new_owner": target.id, "confirm": "nope"},
     )
     assert response.status_code == 200
-    assert Organization.objects.get(id=team.org.id).owner_id == team.org.owner_id
+    assert Organization.objects.get(id=shared_world.org.id).owner_id == shared_world.org.owner_id
 
 
 @pytest.mark.parametrize("key", [catalog.ADMIN, catalog.DEVELOPER, catalog.VIEWER])
-def test_only_the_owner_can_transfer_ownership(team, key) -> None:
-    client = team.client(key)
-    assert client.get(team.url("people/transfer-ownership/")).status_code == 403
+def test_only_the_owner_can_transfer_ownership(shared_world, key) -> None:
+    client = shared_world.client(key)
+    assert client.get(shared_world.settings_url("people/transfer-ownership/")).status_code == 403
     response = client.post(
-        team.url("people/transfer-ownership/"),
-        {"new_owner": team.members[key].id, "confirm": team.slug},
+        shared_world.settings_url("people/transfer-ownership/"),
+        {"new_owner": shared_world.members[key].id, "confirm": shared_world.org.slug},
     )
     assert response.status_code == 403
-    assert Organization.objects.get(id=team.org.id).owner_id == team.org.owner_id
+    assert Organization.objects.get(id=shared_world.org.id).owner_id == shared_world.org.owner_id
 
 
-def test_customer_restricted_members_cannot_become_owner(team) -> None:
-    end_user = team.members[catalog.END_USER]
-    body = team.client(catalog.OWNER).get(team.url("people/transfer-ownership/")).content.decode()
-    assert "enduser@acme.test" not in body
-    response = team.client(catalog.OWNER).post(
-        team.url("people/transfer-ownership/"), {"new_owner": end_user.id, "confirm": team.slug}
+def test_customer_restricted_members_cannot_become_owner(shared_world) -> None:
+    end_user = shared_world.members[catalog.END_USER]
+    body = (
+        shared_world.client(catalog.OWNER)
+        .get(shared_world.settings_url("people/transfer-ownership/"))
+        .content.decode()
+    )
+    assert shared_world.user(catalog.END_USER).email not in body
+    response = shared_world.client(catalog.OWNER).post(
+        shared_world.settings_url("people/transfer-ownership/"),
+        {"new_owner": end_user.id, "confirm": shared_world.org.slug},
     )
     assert response.status_code == 200
-    assert Organization.objects.get(id=team.org.id).owner_id == team.org.owner_id
+    assert Organization.objects.get(id=shared_world.org.id).owner_id == shared_world.org.owner_id
 
 
 # --- Outsiders -------------------------------------------------------------------------------
 
 
-def _object_urls(team, org_members, invitation, join_request) -> list[tuple[str, str]]:
+def _object_urls(world, org_members, invitation, join_request) -> list[tuple[str, str]]:
     viewer = org_members[catalog.VIEWER] if catalog.VIEWER in org_members else org_members
     return [
         ("get", f"people/members/{viewer.id}/role/"),
@@ -585,10 +646,10 @@ def _object_urls(team, org_members, invitation, join_request) -> list[tuple[str,
     ]
 
 
-def test_outsider_gets_404_on_every_people_url(team) -> None:
-    invitation = _invite(team)
-    join_request = _join_request(team.org)
-    client = team.outsider()
+def test_outsider_gets_404_on_every_people_url(shared_world) -> None:
+    invitation = _invite(shared_world)
+    join_request = _join_request(shared_world.org)
+    client = shared_world.outsider_client()
     for path in (
         "people/",
         "people/invite/",
@@ -596,32 +657,34 @@ def test_outsider_gets_404_on_every_people_url(team) -> None:
         "people/join-requests/",
         "people/transfer-ownership/",
     ):
-        assert client.get(team.url(path)).status_code == 404
-    for method, path in _object_urls(team, team.members, invitation, join_request):
-        assert getattr(client, method)(team.url(path)).status_code == 404, path
-    with in_org(team.org):
+        assert client.get(shared_world.settings_url(path)).status_code == 404
+    for method, path in _object_urls(shared_world, shared_world.members, invitation, join_request):
+        assert getattr(client, method)(shared_world.settings_url(path)).status_code == 404, path
+    with in_org(shared_world.org):
         assert Invitation.objects.get(id=invitation.id).status == InvitationStatus.PENDING
-        assert Membership.objects.filter(id=team.members[catalog.VIEWER].id).exists()
+        assert Membership.objects.filter(id=shared_world.members[catalog.VIEWER].id).exists()
 
 
-def test_another_organizations_objects_under_own_slug_are_404(team) -> None:
-    outsider_org = team.outsider_org
+def test_another_organizations_objects_under_own_slug_are_404(shared_world) -> None:
+    outsider_org = shared_world.other_org
     foreign_member = make_member(outsider_org, catalog.VIEWER)
-    foreign_invitation = _invite(team, email="them@globex.test", org=outsider_org)
+    foreign_invitation = _invite(shared_world, email="them@globex.test", org=outsider_org)
     foreign_request = _join_request(outsider_org, email="them2@globex.test")
-    client = team.client(catalog.OWNER)
+    client = shared_world.client(catalog.OWNER)
     for method, path in _object_urls(
-        team, {catalog.VIEWER: foreign_member}, foreign_invitation, foreign_request
+        shared_world, {catalog.VIEWER: foreign_member}, foreign_invitation, foreign_request
     ):
-        response = getattr(client, method)(team.url(path), {"role": team.role(catalog.ADMIN).id})
+        response = getattr(client, method)(
+            shared_world.settings_url(path), {"role": shared_world.role(catalog.ADMIN).id}
+        )
         assert response.status_code == 404, path
     response = client.post(
-        team.url("people/transfer-ownership/"),
-        {"new_owner": foreign_member.id, "confirm": team.slug},
+        shared_world.settings_url("people/transfer-ownership/"),
+        {"new_owner": foreign_member.id, "confirm": shared_world.org.slug},
     )
     assert response.status_code == 200
     with in_org(outsider_org):
         assert Membership.objects.filter(id=foreign_member.id).exists()
         assert Invitation.objects.get(id=foreign_invitation.id).status == InvitationStatus.PENDING
         assert JoinRequest.objects.get(id=foreign_request.id).status == JoinRequestStatus.PENDING
-    assert Organization.objects.get(id=team.org.id).owner_id == team.org.owner_id
+    assert Organization.objects.get(id=shared_world.org.id).owner_id == shared_world.org.owner_id

@@ -12,8 +12,9 @@ from roles.models import Membership, Role
 from roles.selectors import has_permission
 from roles.services import role_delete, role_update
 from tests.conftest import ALL_DATABASES
-from tests.roles.conftest import Team, client_for, in_org
-from tests.roles.helpers import custom_role, member_holding
+from tests.factories import client_for
+from tests.roles.helpers import custom_role, in_org, member_holding
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -21,35 +22,35 @@ EDITOR_KEYS = {catalog.MANAGE_ROLES, "connectors.read", "workflows.read"}
 POWER_KEYS = {"connectors.read", "billing.read", "billing.manage", catalog.MANAGE_SETTINGS}
 
 
-def _editor(team: Team) -> Membership:
-    return member_holding(team, custom_role(team, "Role editor", EDITOR_KEYS), "editor@acme.test")
+def _editor(world: World) -> Membership:
+    return member_holding(world, custom_role(world, "Role editor", EDITOR_KEYS), "editor@acme.test")
 
 
-def _power_role_held(team: Team) -> tuple[Role, Membership]:
-    power = custom_role(team, "Finance lead", POWER_KEYS)
-    return power, member_holding(team, power, "finance@acme.test")
+def _power_role_held(world: World) -> tuple[Role, Membership]:
+    power = custom_role(world, "Finance lead", POWER_KEYS)
+    return power, member_holding(world, power, "finance@acme.test")
 
 
 def _strip_post(role: Role) -> dict[str, object]:
     return {"name": role.name, "permissions": ["connectors.read"]}
 
 
-def test_an_editor_cannot_strip_a_role_held_by_someone_above_them(team) -> None:
-    editor = _editor(team)
-    power, holder = _power_role_held(team)
+def test_an_editor_cannot_strip_a_role_held_by_someone_above_them(shared_world) -> None:
+    editor = _editor(shared_world)
+    power, holder = _power_role_held(shared_world)
     client = client_for(editor.user)
-    assert client.get(team.url(f"roles/{power.id}/edit/")).status_code == 403
-    refused = client.post(team.url(f"roles/{power.id}/edit/"), _strip_post(power))
+    assert client.get(shared_world.settings_url(f"roles/{power.id}/edit/")).status_code == 403
+    refused = client.post(shared_world.settings_url(f"roles/{power.id}/edit/"), _strip_post(power))
     assert refused.status_code == 403
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert set(Role.objects.get(id=power.id).permissions) == POWER_KEYS
-        assert has_permission(holder, "billing.manage", team.org)
+        assert has_permission(holder, "billing.manage", shared_world.org)
 
 
-def test_the_service_refuses_it_too(team) -> None:
-    editor = _editor(team)
-    power, _ = _power_role_held(team)
-    with in_org(team.org):
+def test_the_service_refuses_it_too(shared_world) -> None:
+    editor = _editor(shared_world)
+    power, _ = _power_role_held(shared_world)
+    with in_org(shared_world.org):
         with pytest.raises(ValidationError, match="held by someone above you"):
             role_update(acting_user=editor.user, role=power, name=power.name, permissions=[])
         with pytest.raises(ValidationError, match="held by someone above you"):
@@ -57,57 +58,59 @@ def test_the_service_refuses_it_too(team) -> None:
         assert set(Role.objects.get(id=power.id).permissions) == POWER_KEYS
 
 
-def test_an_editor_cannot_delete_a_role_held_by_someone_above_them(team) -> None:
-    editor = _editor(team)
-    power, _ = _power_role_held(team)
+def test_an_editor_cannot_delete_a_role_held_by_someone_above_them(shared_world) -> None:
+    editor = _editor(shared_world)
+    power, _ = _power_role_held(shared_world)
     client = client_for(editor.user)
-    assert client.get(team.url(f"roles/{power.id}/delete/")).status_code == 403
-    assert client.post(team.url(f"roles/{power.id}/delete/")).status_code == 403
-    with in_org(team.org):
+    assert client.get(shared_world.settings_url(f"roles/{power.id}/delete/")).status_code == 403
+    assert client.post(shared_world.settings_url(f"roles/{power.id}/delete/")).status_code == 403
+    with in_org(shared_world.org):
         assert Role.objects.filter(id=power.id).exists()
 
 
-def test_edit_and_delete_are_not_offered_for_such_a_role(team) -> None:
-    editor = _editor(team)
-    power, _ = _power_role_held(team)
+def test_edit_and_delete_are_not_offered_for_such_a_role(shared_world) -> None:
+    editor = _editor(shared_world)
+    power, _ = _power_role_held(shared_world)
     client = client_for(editor.user)
-    edit_url = f"/o/{team.slug}/settings/roles/{power.id}/edit/"
-    delete_url = f"/o/{team.slug}/settings/roles/{power.id}/delete/"
-    detail = client.get(team.url(f"roles/{power.id}/")).content.decode()
+    edit_url = f"/o/{shared_world.org.slug}/settings/roles/{power.id}/edit/"
+    delete_url = f"/o/{shared_world.org.slug}/settings/roles/{power.id}/delete/"
+    detail = client.get(shared_world.settings_url(f"roles/{power.id}/")).content.decode()
     assert edit_url not in detail and delete_url not in detail
-    assert edit_url not in client.get(team.url("roles/")).content.decode()
+    assert edit_url not in client.get(shared_world.settings_url("roles/")).content.decode()
 
 
-def test_a_role_held_only_by_people_at_or_below_the_editor_stays_editable(team) -> None:
-    editor = _editor(team)
-    reader = custom_role(team, "Reader", {"connectors.read", "workflows.read"})
-    holder = member_holding(team, reader, "reader@acme.test")
+def test_a_role_held_only_by_people_at_or_below_the_editor_stays_editable(shared_world) -> None:
+    editor = _editor(shared_world)
+    reader = custom_role(shared_world, "Reader", {"connectors.read", "workflows.read"})
+    holder = member_holding(shared_world, reader, "reader@acme.test")
     client = client_for(editor.user)
-    detail = client.get(team.url(f"roles/{reader.id}/")).content.decode()
+    detail = client.get(shared_world.settings_url(f"roles/{reader.id}/")).content.decode()
     assert f"/roles/{reader.id}/edit/" in detail
-    saved = client.post(team.url(f"roles/{reader.id}/edit/"), _strip_post(reader))
+    saved = client.post(shared_world.settings_url(f"roles/{reader.id}/edit/"), _strip_post(reader))
     assert saved.status_code == 302
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert Role.objects.get(id=reader.id).permissions == ["connectors.read"]
-        assert not has_permission(holder, "workflows.read", team.org)
+        assert not has_permission(holder, "workflows.read", shared_world.org)
 
 
-def test_an_unassigned_role_above_the_editor_may_still_be_trimmed(team) -> None:
+def test_an_unassigned_role_above_the_editor_may_still_be_trimmed(shared_world) -> None:
     """Nobody holds it, so nobody is demoted (the existing rule: remove what you lack)."""
-    editor = _editor(team)
-    power = custom_role(team, "Finance lead", POWER_KEYS)
-    saved = client_for(editor.user).post(team.url(f"roles/{power.id}/edit/"), _strip_post(power))
+    editor = _editor(shared_world)
+    power = custom_role(shared_world, "Finance lead", POWER_KEYS)
+    saved = client_for(editor.user).post(
+        shared_world.settings_url(f"roles/{power.id}/edit/"), _strip_post(power)
+    )
     assert saved.status_code == 302
-    with in_org(team.org):
+    with in_org(shared_world.org):
         assert Role.objects.get(id=power.id).permissions == ["connectors.read"]
 
 
-def test_a_role_the_owner_holds_is_above_everyone(team) -> None:
+def test_a_role_the_owner_holds_is_above_everyone(shared_world) -> None:
     """Even a role no wider than the editor's is out of reach while the Owner holds it."""
-    admin = team.members[catalog.ADMIN]
-    modest = custom_role(team, "Modest", {"connectors.read"})
-    owner = team.members[catalog.OWNER]
-    with in_org(team.org):
+    admin = shared_world.members[catalog.ADMIN]
+    modest = custom_role(shared_world, "Modest", {"connectors.read"})
+    owner = shared_world.members[catalog.OWNER]
+    with in_org(shared_world.org):
         # Only the transfer service sets the Owner's role; this test sets it directly to build
         # the state (an Owner on a custom role) that the rule must cover.
         Membership.objects.filter(id=owner.id).update(role=modest)

@@ -16,21 +16,23 @@ from roles import catalog
 from tenancy.context import region_alias
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
-    acme_with_initech,
+    allow_local_outbound,
     client_for,
     in_customer,
     post_to_test_panel,
-    user_with_role,
 )
 from tests.dataplane.targets import running_target
+from tests.factories import make_member
 from tests.widget.links import issue_token
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 @pytest.fixture
-def acme(settings):
-    return acme_with_initech(settings)
+def acme(world: World, settings):
+    allow_local_outbound(settings)
+    return world.org, world.customer
 
 
 def _run_test_panel(org, customer, user, target) -> None:
@@ -38,7 +40,8 @@ def _run_test_panel(org, customer, user, target) -> None:
 
 
 def _widget_pages(org, customer) -> list[bytes]:
-    end_user = user_with_role(org, catalog.END_USER, customer)
+    # Not the world's End User: the pages are searched for "acme.test", the world's mail domain.
+    end_user = make_member(org, catalog.END_USER, customer=customer).user
     token = issue_token(org, customer)
     url = f"/widget/{org.slug}/{customer.id}/"
     return [
@@ -52,9 +55,9 @@ def _messages(org, customer) -> list[str]:
         return list(ExecutionLog.objects.values_list("message", flat=True))
 
 
-def test_a_test_panel_run_shows_end_users_no_member_email(acme) -> None:
+def test_a_test_panel_run_shows_end_users_no_member_email(world, acme) -> None:
     org, customer = acme
-    developer = user_with_role(org, catalog.DEVELOPER)
+    developer = world.user(catalog.DEVELOPER)
     with running_target() as target:
         _run_test_panel(org, customer, developer, target)
     [message] = _messages(org, customer)
@@ -66,9 +69,9 @@ def test_a_test_panel_run_shows_end_users_no_member_email(acme) -> None:
         assert developer.email.encode() not in page
 
 
-def test_a_member_with_a_name_is_named(acme) -> None:
+def test_a_member_with_a_name_is_named(world, acme) -> None:
     org, customer = acme
-    developer = user_with_role(org, catalog.DEVELOPER)
+    developer = world.user(catalog.DEVELOPER)
     User.objects.filter(pk=developer.pk).update(full_name="Dana Developer")
     developer.refresh_from_db()
     with running_target() as target:

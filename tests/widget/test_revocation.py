@@ -17,9 +17,9 @@ from dataplane.models import Connection
 from tenancy.context import CUSTOMER, ORGANIZATION, context
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import in_customer, make_connection, make_connector
-from tests.factories import make_customer, make_org
 from tests.isolation import probes
 from tests.widget.links import issue_token
+from tests.world import World
 from widget import tokens
 from widget.models import EmbedGrant
 from widget.services import embed_grant_revoke
@@ -28,10 +28,9 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 @pytest.fixture
-def world():
-    org = make_org("Acme")
-    customer = make_customer(org, "Initech", region="eu")
-    sibling = make_customer(org, "Umbrella", region="us")
+def acme(world: World):
+    """Acme's customer Northwind connected to Acme CRM, and its sibling customer."""
+    org, customer, sibling = world.org, world.customer, world.second_customer
     crm = make_connector(org, name="Acme CRM")
     connection = make_connection(org, customer, crm, token="initech-secret-token-1111")
     return org, customer, sibling, connection
@@ -55,8 +54,8 @@ def _refused(response, code: str) -> bool:
     return response.status_code == 403 and f"<code>{code}</code>".encode() in response.content
 
 
-def test_every_issued_token_is_recorded_with_customer_kind_expiry_and_issuer(world) -> None:
-    org, customer, _, _ = world
+def test_every_issued_token_is_recorded_with_customer_kind_expiry_and_issuer(acme) -> None:
+    org, customer, _, _ = acme
     before = timezone.now()
     token = issue_token(org, customer, tokens.EMBED)
     grant = _grant(org, token)
@@ -70,8 +69,8 @@ def test_every_issued_token_is_recorded_with_customer_kind_expiry_and_issuer(wor
     assert before + lifetime <= grant.expires_at <= timezone.now() + lifetime
 
 
-def test_a_revoked_connect_link_no_longer_opens_the_widget(world) -> None:
-    org, customer, _, connection = world
+def test_a_revoked_connect_link_no_longer_opens_the_widget(acme) -> None:
+    org, customer, _, connection = acme
     token = issue_token(org, customer)
     assert Client().get(_url(org, customer), {"token": token}).status_code == 200
     _revoke(org, token)
@@ -86,8 +85,8 @@ def test_a_revoked_connect_link_no_longer_opens_the_widget(world) -> None:
         assert Connection.objects.get(id=connection.id).credentials
 
 
-def test_the_widget_cookie_of_a_revoked_token_is_refused_too(world) -> None:
-    org, customer, _, _ = world
+def test_the_widget_cookie_of_a_revoked_token_is_refused_too(acme) -> None:
+    org, customer, _, _ = acme
     token = issue_token(org, customer)
     browser = Client()
     assert browser.get(_url(org, customer), {"token": token}).status_code == 200
@@ -96,8 +95,8 @@ def test_the_widget_cookie_of_a_revoked_token_is_refused_too(world) -> None:
     assert _refused(browser.get(_url(org, customer)), "token_revoked")
 
 
-def test_a_refresh_never_outlives_a_revocation(world) -> None:
-    org, customer, _, _ = world
+def test_a_refresh_never_outlives_a_revocation(acme) -> None:
+    org, customer, _, _ = acme
     token = issue_token(org, customer, tokens.EMBED)
     refresh = _url(org, customer, "token/refresh/")
     fresh = Client().post(refresh, {"token": token}).json()["token"]
@@ -110,8 +109,8 @@ def test_a_refresh_never_outlives_a_revocation(world) -> None:
         assert _refused(Client().get(_url(org, customer), {"token": any_of_them}), "token_revoked")
 
 
-def test_a_validly_signed_token_without_a_recorded_grant_is_refused(world) -> None:
-    org, customer, sibling, _ = world
+def test_a_validly_signed_token_without_a_recorded_grant_is_refused(acme) -> None:
+    org, customer, sibling, _ = acme
     unknown = tokens.issue(
         grant_id=uuid.uuid4(), org_id=org.id, customer_id=customer.id, kind=tokens.CONNECT_LINK
     )
@@ -124,8 +123,8 @@ def test_a_validly_signed_token_without_a_recorded_grant_is_refused(world) -> No
     assert _refused(Client().get(_url(org, customer), {"token": borrowed}), "token_invalid")
 
 
-def test_a_token_issued_before_grants_existed_is_refused(world, settings) -> None:
-    org, customer, _, _ = world
+def test_a_token_issued_before_grants_existed_is_refused(acme, settings) -> None:
+    org, customer, _, _ = acme
     legacy = signing.dumps(
         {"o": str(org.id), "c": str(customer.id), "k": tokens.CONNECT_LINK, "r": int(time.time())},
         key=settings.EMBED_TOKEN_KEY,
@@ -135,8 +134,8 @@ def test_a_token_issued_before_grants_existed_is_refused(world, settings) -> Non
     assert _refused(Client().get(_url(org, customer), {"token": legacy}), "token_invalid")
 
 
-def test_a_token_past_its_grants_end_is_refused(world) -> None:
-    org, customer, _, _ = world
+def test_a_token_past_its_grants_end_is_refused(acme) -> None:
+    org, customer, _, _ = acme
     token = issue_token(org, customer)
     with context(org_id=org.id, role=ORGANIZATION):
         EmbedGrant.objects.filter(id=_grant(org, token).id).update(
@@ -145,11 +144,11 @@ def test_a_token_past_its_grants_end_is_refused(world) -> None:
     assert _refused(Client().get(_url(org, customer), {"token": token}), "token_expired")
 
 
-def test_revoking_is_recorded_once_and_is_idempotent(world) -> None:
+def test_revoking_is_recorded_once_and_is_idempotent(acme) -> None:
     from audit import actions
     from audit.models import AuditLogEntry
 
-    org, customer, _, _ = world
+    org, customer, _, _ = acme
     token = issue_token(org, customer)
     _revoke(org, token)
     first = _grant(org, token).revoked_at
@@ -160,9 +159,9 @@ def test_revoking_is_recorded_once_and_is_idempotent(world) -> None:
     assert (entry.subject_customer_id, entry.target_id) == (customer.id, str(_grant(org, token).id))
 
 
-def test_the_token_holders_own_context_cannot_undo_a_revocation(world) -> None:
+def test_the_token_holders_own_context_cannot_undo_a_revocation(acme) -> None:
     """The widget runs in the customer's context: it reads its grants but never changes one."""
-    org, customer, _, _ = world
+    org, customer, _, _ = acme
     token = issue_token(org, customer)
     _revoke(org, token)
     grant_id = _grant(org, token).id
@@ -176,11 +175,11 @@ def test_the_token_holders_own_context_cannot_undo_a_revocation(world) -> None:
     assert _grant(org, token).revoked_at is not None
 
 
-def test_deleting_a_customer_removes_its_grants(world) -> None:
+def test_deleting_a_customer_removes_its_grants(acme) -> None:
     from customers.models import Customer
     from customers.services import customer_purge
 
-    org, customer, sibling, _ = world
+    org, customer, sibling, _ = acme
     doomed = tokens.verify(issue_token(org, customer)).grant_id
     kept = tokens.verify(issue_token(org, sibling)).grant_id
     with context(org_id=org.id, customer_id=customer.id, role=ORGANIZATION):

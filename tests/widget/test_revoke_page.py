@@ -16,8 +16,9 @@ from roles import catalog
 from roles.services import membership_create, role_create
 from tenancy.context import ORGANIZATION, context
 from tests.conftest import ALL_DATABASES
-from tests.factories import make_customer, make_member, make_org, make_user
+from tests.factories import make_member, make_user
 from tests.widget.links import issue_token
+from tests.world import World
 from widget import tokens
 from widget.models import EmbedGrant
 
@@ -25,12 +26,11 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 @pytest.fixture
-def world():
-    org, other = make_org("Acme"), make_org("Globex")
-    customer = make_customer(org, "Initech", region="eu")
-    token = issue_token(org, customer)
-    foreign = issue_token(other, make_customer(other, "Paris Patisserie", region="eu"))
-    return org, other, customer, token, foreign
+def links(shared_world: World):
+    """A connect link of Acme's customer Northwind, and one of Globex's customer."""
+    token = issue_token(shared_world.org, shared_world.customer)
+    foreign = issue_token(shared_world.other_org, shared_world.other_customer)
+    return shared_world.org, shared_world.other_org, shared_world.customer, token, foreign
 
 
 def _client(user) -> Client:
@@ -71,8 +71,8 @@ def _revoked(org, token: str) -> bool:
     return grant.revoked_at is not None
 
 
-def test_the_page_lists_tokens_in_force_with_customer_kind_expiry_and_issuer(world) -> None:
-    org, _, customer, token, _ = world
+def test_the_page_lists_tokens_in_force_with_customer_kind_expiry_and_issuer(links) -> None:
+    org, _, customer, token, _ = links
     ended = issue_token(org, customer, tokens.EMBED)
     with context(org_id=org.id, role=ORGANIZATION):
         EmbedGrant.objects.filter(id=tokens.verify(ended).grant_id).update(
@@ -81,7 +81,7 @@ def test_the_page_lists_tokens_in_force_with_customer_kind_expiry_and_issuer(wor
         grant = EmbedGrant.objects.get(id=tokens.verify(token).grant_id)
     body = _client(org.owner).get(_page(org)).content.decode()
     assert "Embed tokens and connect links" in body
-    row = body[body.index("Initech") :].split("</tr>")[0]
+    row = body[body.index("Northwind") :].split("</tr>")[0]
     assert "Connect link" in row and org.owner.email in row
     assert timezone.localtime(grant.expires_at).strftime("%Y-%m-%d %H:%M") in row
     assert _revoke_url(org, token) in body
@@ -89,8 +89,8 @@ def test_the_page_lists_tokens_in_force_with_customer_kind_expiry_and_issuer(wor
     assert "Paris Patisserie" not in body  # another organization's
 
 
-def test_admin_revokes_a_connect_link_and_the_widget_refuses_it(world) -> None:
-    org, _, customer, token, _ = world
+def test_admin_revokes_a_connect_link_and_the_widget_refuses_it(links) -> None:
+    org, _, customer, token, _ = links
     admin = _member(org, catalog.ADMIN)
     response = _client(admin).post(_revoke_url(org, token))
     assert response.status_code == 302
@@ -103,36 +103,36 @@ def test_admin_revokes_a_connect_link_and_the_widget_refuses_it(world) -> None:
     assert (entry.actor_id, entry.subject_customer_id) == (admin.pk, customer.id)
 
 
-def test_whoever_may_share_connections_may_revoke_a_link(world) -> None:
+def test_whoever_may_share_connections_may_revoke_a_link(links) -> None:
     """A Developer issues connect links (connections.share) without managing settings: they
     may take one back, though the API Keys page itself is not theirs."""
-    org, _, _, token, _ = world
+    org, _, _, token, _ = links
     developer = _member(org, catalog.DEVELOPER)
     assert _client(developer).get(_page(org)).status_code == 403
     assert _client(developer).post(_revoke_url(org, token)).status_code == 302
     assert _revoked(org, token)
 
 
-def test_settings_manager_without_connections_share_sees_no_revoke_and_is_refused(world) -> None:
-    org, _, _, token, _ = world
+def test_settings_manager_without_connections_share_sees_no_revoke_and_is_refused(links) -> None:
+    org, _, _, token, _ = links
     client = _client(_settings_only_member(org))
     page = client.get(_page(org))
-    assert page.status_code == 200 and "Initech" in page.content.decode()
+    assert page.status_code == 200 and "Northwind" in page.content.decode()
     assert _revoke_url(org, token) not in page.content.decode()
     assert client.post(_revoke_url(org, token)).status_code == 403
     assert not _revoked(org, token)
 
 
-def test_viewer_can_neither_see_the_page_nor_revoke(world) -> None:
-    org, _, _, token, _ = world
+def test_viewer_can_neither_see_the_page_nor_revoke(links) -> None:
+    org, _, _, token, _ = links
     client = _client(_member(org, catalog.VIEWER))
     assert client.get(_page(org)).status_code == 403
     assert client.post(_revoke_url(org, token)).status_code == 403
     assert not _revoked(org, token)
 
 
-def test_outsiders_and_other_organizations_tokens_get_404(world) -> None:
-    org, other, customer, token, foreign = world
+def test_outsiders_and_other_organizations_tokens_get_404(links) -> None:
+    org, other, customer, token, foreign = links
     assert _client(other.owner).post(_revoke_url(org, token)).status_code == 404
     # Acme's owner, naming Globex's grant under Acme's URL.
     assert _client(org.owner).post(_revoke_url(org, foreign)).status_code == 404
@@ -142,14 +142,14 @@ def test_outsiders_and_other_organizations_tokens_get_404(world) -> None:
     assert not _revoked(org, token)
 
 
-def test_revoke_is_a_post(world) -> None:
-    org, _, _, token, _ = world
+def test_revoke_is_a_post(links) -> None:
+    org, _, _, token, _ = links
     assert _client(org.owner).get(_revoke_url(org, token)).status_code == 405
     assert not _revoked(org, token)
 
 
-def test_the_list_pages_apart_from_the_keys(world) -> None:
-    org, _, customer, _, _ = world
+def test_the_list_pages_apart_from_the_keys(links) -> None:
+    org, _, customer, _, _ = links
     for _ in range(25):
         issue_token(org, customer, tokens.EMBED)
     client = _client(org.owner)

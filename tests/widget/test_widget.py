@@ -23,20 +23,19 @@ from tests.dataplane.helpers import (
     make_connection,
     make_connector,
     set_status,
-    user_with_role,
 )
 from tests.factories import make_customer, make_org
 from tests.widget.links import issue_token
+from tests.world import World
 from widget import tokens
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 @pytest.fixture
-def world():
-    acme = make_org("Acme")
-    customer_a = make_customer(acme, "Customer A", region="eu")
-    customer_b = make_customer(acme, "Customer B", region="us")
+def acme(world: World):
+    """Acme's two customers (A: Northwind, EU; B: Hooli, US) with connections and settings."""
+    acme, customer_a, customer_b = world.org, world.customer, world.second_customer
     crm = make_connector(acme, name="Acme CRM")
     draft = make_connector(acme, name="Draft Connector", deploy_prod=False)
     conn_a = make_connection(acme, customer_a, crm, token="token-of-customer-a-1111")
@@ -57,6 +56,8 @@ def world():
         "config_a": config_a,
         "hidden_a": hidden_a,
         "config_b": config_b,
+        "end_user": world.user(catalog.END_USER),  # restricted to customer A
+        "globex": world.other_org,
     }
 
 
@@ -68,33 +69,33 @@ def _url(org, customer, suffix=""):
     return f"/widget/{org.slug}/{customer.id}/{suffix}"
 
 
-def test_token_holder_sees_only_their_customers_widget(world) -> None:
-    org, a = world["org"], world["a"]
+def test_token_holder_sees_only_their_customers_widget(acme) -> None:
+    org, a = acme["org"], acme["a"]
     response = Client().get(_url(org, a), {"token": _token(org, a)})
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Customer A" in body and "Acme CRM" in body and "interval_a" in body
+    assert "Northwind" in body and "Acme CRM" in body and "interval_a" in body
     assert "internal_a" not in body  # not end-user editable
     assert "Draft Connector" not in body  # not deployed to prod
-    for foreign in ("Customer B", "B private connection", "interval_b", str(world["conn_b"].id)):
+    for foreign in ("Hooli", "B private connection", "interval_b", str(acme["conn_b"].id)):
         assert foreign not in body
     assert "frame-ancestors" in response["Content-Security-Policy"]
     assert "X-Frame-Options" not in response
 
 
-def test_token_for_customer_a_cannot_open_customer_b(world) -> None:
-    org, a, b = world["org"], world["a"], world["b"]
+def test_token_for_customer_a_cannot_open_customer_b(acme) -> None:
+    org, a, b = acme["org"], acme["a"], acme["b"]
     token = _token(org, a)
     assert Client().get(_url(org, b), {"token": token}).status_code == 404
-    globex = make_org("Globex")
+    globex = acme["globex"]
     assert Client().get(f"/widget/{globex.slug}/{a.id}/", {"token": token}).status_code == 404
 
 
-def test_customer_bs_ids_are_404_in_customer_as_widget(world) -> None:
-    org, a = world["org"], world["a"]
+def test_customer_bs_ids_are_404_in_customer_as_widget(acme) -> None:
+    org, a = acme["org"], acme["a"]
     token = _token(org, a)
     client = Client()
-    conn_b, config_b = world["conn_b"], world["config_b"]
+    conn_b, config_b = acme["conn_b"], acme["config_b"]
     assert (
         client.get(
             _url(org, a, f"connections/{conn_b.id}/reconnect/"), {"token": token}
@@ -110,19 +111,19 @@ def test_customer_bs_ids_are_404_in_customer_as_widget(world) -> None:
         ).status_code
         == 404
     )
-    with in_customer(org, world["b"]):
+    with in_customer(org, acme["b"]):
         assert Connection.objects.get(id=conn_b.id).credentials
 
 
-def test_expired_token_is_refused(world, settings) -> None:
-    org, a = world["org"], world["a"]
+def test_expired_token_is_refused(acme, settings) -> None:
+    org, a = acme["org"], acme["a"]
     token = _token(org, a)
     settings.EMBED_TOKEN_MAX_AGE_SECONDS = 0
     time.sleep(1.1)
     response = Client().get(_url(org, a), {"token": token})
     assert response.status_code == 403
     assert b"token_expired" in response.content
-    assert b"Customer A" not in response.content
+    assert b"Northwind" not in response.content
 
 
 @pytest.mark.parametrize(
@@ -133,30 +134,30 @@ def test_expired_token_is_refused(world, settings) -> None:
         lambda t: "not-a-token",
     ],
 )
-def test_tampered_token_is_refused(world, mangle) -> None:
-    org, a = world["org"], world["a"]
+def test_tampered_token_is_refused(acme, mangle) -> None:
+    org, a = acme["org"], acme["a"]
     response = Client().get(_url(org, a), {"token": mangle(_token(org, a))})
     assert response.status_code == 403
     assert b"token_invalid" in response.content
 
 
-def test_token_signed_with_another_key_is_refused(world, settings) -> None:
-    org, a = world["org"], world["a"]
+def test_token_signed_with_another_key_is_refused(acme, settings) -> None:
+    org, a = acme["org"], acme["a"]
     settings.EMBED_TOKEN_KEY = "another-key-" + "x" * 40
     forged = _token(org, a)
     settings.EMBED_TOKEN_KEY = "the-real-key-" + "y" * 40
     assert Client().get(_url(org, a), {"token": forged}).status_code == 403
 
 
-def test_no_token_is_refused(world) -> None:
-    org, a = world["org"], world["a"]
+def test_no_token_is_refused(acme) -> None:
+    org, a = acme["org"], acme["a"]
     response = Client().get(_url(org, a))
     assert response.status_code == 403
     assert b"token_missing" in response.content
 
 
-def test_token_holder_connects_a_prod_connector(world) -> None:
-    org, a, crm = world["org"], world["a"], world["crm"]
+def test_token_holder_connects_a_prod_connector(acme) -> None:
+    org, a, crm = acme["org"], acme["a"], acme["crm"]
     token = _token(org, a)
     response = Client().post(
         _url(org, a, f"connect/{crm.id}/"),
@@ -173,8 +174,8 @@ def test_token_holder_connects_a_prod_connector(world) -> None:
     assert "brand-new-secret-77" not in str(entry.after)
 
 
-def test_missing_credential_in_the_widget_is_a_form_error(world) -> None:
-    org, a, crm = world["org"], world["a"], world["crm"]
+def test_missing_credential_in_the_widget_is_a_form_error(acme) -> None:
+    org, a, crm = acme["org"], acme["a"], acme["crm"]
     response = Client().post(
         _url(org, a, f"connect/{crm.id}/"), {"token": _token(org, a), "name": "X"}
     )
@@ -182,8 +183,8 @@ def test_missing_credential_in_the_widget_is_a_form_error(world) -> None:
     assert b"This field is required" in response.content
 
 
-def test_connector_not_deployed_to_prod_cannot_be_connected(world) -> None:
-    org, a, draft = world["org"], world["a"], world["draft"]
+def test_connector_not_deployed_to_prod_cannot_be_connected(acme) -> None:
+    org, a, draft = acme["org"], acme["a"], acme["draft"]
     token = _token(org, a)
     assert Client().get(_url(org, a, f"connect/{draft.id}/"), {"token": token}).status_code == 404
     response = Client().post(
@@ -193,8 +194,8 @@ def test_connector_not_deployed_to_prod_cannot_be_connected(world) -> None:
     assert response.status_code == 404
 
 
-def test_a_post_needs_the_token_in_its_body_not_only_the_cookie(world) -> None:
-    org, a, conn_a = world["org"], world["a"], world["conn_a"]
+def test_a_post_needs_the_token_in_its_body_not_only_the_cookie(acme) -> None:
+    org, a, conn_a = acme["org"], acme["a"], acme["conn_a"]
     client = Client()
     assert client.get(_url(org, a), {"token": _token(org, a)}).status_code == 200
     assert client.get(_url(org, a)).status_code == 200  # the cookie serves reads
@@ -204,20 +205,20 @@ def test_a_post_needs_the_token_in_its_body_not_only_the_cookie(world) -> None:
         assert Connection.objects.get(id=conn_a.id).credentials
 
 
-def test_token_holder_disconnects_and_edits_end_user_configuration(world) -> None:
-    org, a = world["org"], world["a"]
+def test_token_holder_disconnects_and_edits_end_user_configuration(acme) -> None:
+    org, a = acme["org"], acme["a"]
     token = _token(org, a)
     client = Client()
-    client.post(_url(org, a, f"connections/{world['conn_a'].id}/disconnect/"), {"token": token})
+    client.post(_url(org, a, f"connections/{acme['conn_a'].id}/disconnect/"), {"token": token})
     client.post(
-        _url(org, a, f"configuration/{world['config_a'].id}/"), {"token": token, "value": "60"}
+        _url(org, a, f"configuration/{acme['config_a'].id}/"), {"token": token, "value": "60"}
     )
     refused = client.post(
-        _url(org, a, f"configuration/{world['hidden_a'].id}/"), {"token": token, "value": "hacked"}
+        _url(org, a, f"configuration/{acme['hidden_a'].id}/"), {"token": token, "value": "hacked"}
     )
     assert refused.status_code == 404
     with in_customer(org, a):
-        assert Connection.objects.get(id=world["conn_a"].id).credentials == ""
+        assert Connection.objects.get(id=acme["conn_a"].id).credentials == ""
         values = dict(Configuration.objects.values_list("key", "value"))
     assert values == {"interval_a": "60", "internal_a": "x"}
 
@@ -230,8 +231,8 @@ def test_token_holder_disconnects_and_edits_end_user_configuration(world) -> Non
         ("org", "suspended", b"organization_suspended"),
     ],
 )
-def test_widget_is_refused_for_suspended_states(world, target, status, code) -> None:
-    org, a = world["org"], world["a"]
+def test_widget_is_refused_for_suspended_states(acme, target, status, code) -> None:
+    org, a = acme["org"], acme["a"]
     token = _token(org, a)
     set_status(a if target == "customer" else org, status)
     response = Client().get(_url(org, a), {"token": token})
@@ -240,8 +241,8 @@ def test_widget_is_refused_for_suspended_states(world, target, status, code) -> 
     assert b"Acme CRM" not in response.content
 
 
-def test_token_refresh_gives_a_fresh_token_within_the_lifetime(world, monkeypatch) -> None:
-    org, a = world["org"], world["a"]
+def test_token_refresh_gives_a_fresh_token_within_the_lifetime(acme, monkeypatch) -> None:
+    org, a = acme["org"], acme["a"]
     token = _token(org, a, tokens.EMBED)
     response = Client().post(_url(org, a, "token/refresh/"), {"token": token})
     assert response.status_code == 200
@@ -258,8 +259,8 @@ def test_token_refresh_gives_a_fresh_token_within_the_lifetime(world, monkeypatc
     assert refused.status_code == 403
 
 
-def test_embed_principal_holds_end_user_permissions_for_its_customer_only(world) -> None:
-    org, a, b = world["org"], world["a"], world["b"]
+def test_embed_principal_holds_end_user_permissions_for_its_customer_only(acme) -> None:
+    org, a, b = acme["org"], acme["a"], acme["b"]
     principal = tokens.verify(_token(org, a))
     with context(org_id=org.id, role=ORGANIZATION):
         authorize(principal, "connections.create", org, a)
@@ -273,15 +274,15 @@ def test_embed_principal_holds_end_user_permissions_for_its_customer_only(world)
             with pytest.raises(PermissionDenied):
                 authorize(principal, key, org, customer)
         with pytest.raises(PermissionDenied):
-            authorize(principal, "connections.read", make_org("Globex"), a)
+            authorize(principal, "connections.read", acme["globex"], a)
 
 
 # Signed-in members --------------------------------------------------------------------------
 
 
-def test_widget_entry_redirects_a_customer_restricted_member(world) -> None:
-    org, a = world["org"], world["a"]
-    end_user = user_with_role(org, catalog.END_USER, a)
+def test_widget_entry_redirects_a_customer_restricted_member(acme) -> None:
+    org, a = acme["org"], acme["a"]
+    end_user = acme["end_user"]
     client = client_for(end_user)
     response = client.get("/widget/")
     assert response.status_code == 302
@@ -290,12 +291,12 @@ def test_widget_entry_redirects_a_customer_restricted_member(world) -> None:
     assert page.status_code == 200
     assert b"Acme CRM" in page.content
     assert b"B private connection" not in page.content
-    assert client.get(_url(org, world["b"])).status_code == 404
+    assert client.get(_url(org, acme["b"])).status_code == 404
 
 
-def test_signed_in_member_posts_need_csrf(world) -> None:
-    org, a, conn_a = world["org"], world["a"], world["conn_a"]
-    end_user = user_with_role(org, catalog.END_USER, a)
+def test_signed_in_member_posts_need_csrf(acme) -> None:
+    org, a, conn_a = acme["org"], acme["a"], acme["conn_a"]
+    end_user = acme["end_user"]
     client = Client(enforce_csrf_checks=True)
     client.force_login(end_user)
     response = client.post(_url(org, a, f"connections/{conn_a.id}/disconnect/"))
@@ -304,14 +305,14 @@ def test_signed_in_member_posts_need_csrf(world) -> None:
         assert Connection.objects.get(id=conn_a.id).credentials
 
 
-def test_organization_wide_members_and_outsiders_get_404(world) -> None:
-    org, a = world["org"], world["a"]
+def test_organization_wide_members_and_outsiders_get_404(acme) -> None:
+    org, a = acme["org"], acme["a"]
     assert client_for(org.owner).get(_url(org, a)).status_code == 404
     with_link = client_for(org.owner).get(_url(org, a), {"token": _token(org, a)})
     assert with_link.status_code == 200  # an operator trying the link they shared
     assert b"B private connection" not in with_link.content
     assert client_for(org.owner).get("/widget/").status_code == 404
-    outsider = make_org("Globex").owner
+    outsider = acme["globex"].owner
     assert client_for(outsider).get(_url(org, a)).status_code == 404
 
 
