@@ -129,6 +129,11 @@ def audit_refusal(
     )
 
 
+def customer_data_exported(*, actor: Any, customer_id: uuid.UUID) -> AuditLogEntry:
+    """A customer's data was exported (SPEC §14): who, which customer, from where."""
+    return audit_customer(actor=actor, action=actions.CUSTOMER_EXPORT, customer_id=customer_id)
+
+
 def audit_log_exported(*, actor: Any, filters: dict[str, Any]) -> AuditLogEntry:
     """The audit log itself was exported, with these filters (empty ones left out)."""
     used = {name: str(value) for name, value in filters.items() if value}

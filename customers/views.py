@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.services import customer_data_exported
 from billing.selectors import customer_usage, effective_limits
 from customers import selectors, services
 from customers.forms import (
@@ -437,6 +438,7 @@ def customer_delete(request: HttpRequest, org_slug: str, customer_id: uuid.UUID)
 def customer_export(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
     customer = _customer_for(request, customer_id, "customers.read")
     body = json.dumps(selectors.customer_export(customer=customer), indent=2)
+    customer_data_exported(actor=request.user, customer_id=customer.id)
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="customer-{customer.id}.json"'
     return response

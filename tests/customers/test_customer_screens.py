@@ -437,6 +437,11 @@ def test_viewer_exports_customer_without_secrets(shared_world: World) -> None:
         c for c in data["configuration"] if c["key"] == "api_secret"
     ).items()
     assert str(shared_world.other_customer.id) not in body
+    # The export itself is audited (SPEC §14), under the customer it exported.
+    with context(org_id=shared_world.org.id, role=ORGANIZATION):
+        [entry] = AuditLogEntry.objects.filter(action="customer.export")
+    assert entry.actor_id == shared_world.user(catalog.VIEWER).id
+    assert entry.subject_customer_id == shared_world.customer.id
 
 
 def test_suspended_organization_reads_but_cannot_create_customers(shared_world: World) -> None:
