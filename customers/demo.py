@@ -8,14 +8,12 @@ passing of time makes (timestamps in the past, usage counters, an expired token)
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,6 +21,7 @@ from api.models import ApiKey, UsageKind, UsageRecord
 from api.services import api_key_create, assignable_presets
 from build.models import AuthMethod, Connector, ConnectorVersion
 from build.services import AGENTS, TOOLS, build_item_create, build_item_deploy
+from customers.demo_signups import REVIEW_APPLICANT, signup_applications
 from customers.models import Customer, CustomerStatus, Organization
 from customers.services import customer_create, customer_status_change, organization_create
 from dataplane import services as dataplane
@@ -30,18 +29,9 @@ from dataplane.models import Connection, ConnectionStatus, ExecutionLog, Executi
 from roles import catalog
 from roles.models import Invitation, Membership, Role
 from roles.services import invitation_create, membership_create, role_create
-from signup.decision import ClassifierState, EmailVerdict, decide
-from signup.models import SignupApplication
-from signup.services.provisioning import record_duplicate
-from signup.services.steps import (
-    NO_DUPLICATE,
-    STEP_CLASSIFICATION,
-    STEP_DECISION,
-    STEP_DUPLICATE,
-    STEP_EMAIL,
-    record_step,
-)
 from tenancy.context import ORGANIZATION, context
+
+__all__ = ["REVIEW_APPLICANT", "production_refusal", "seed"]
 
 USAGE_DAYS = 42
 LINK_BASE = "http://127.0.0.1:8000"  # where `make run` serves the console
@@ -170,35 +160,6 @@ OUTCOMES: dict[str, tuple[tuple[str, str, tuple[int, int], int], ...]] = {
             2,
         ),
     ),
-}
-REVIEW_APPLICANT = {
-    "full_name": "Priya Raman",
-    "email": "priya@northbeam-analytics.example",
-    "company_name": "Northbeam Analytics",
-    "company_website": "https://northbeam-analytics.example",
-}
-REVIEW_CLASSIFICATION = {
-    "industry": "Marketing analytics",
-    "tech_stack": ["Python", "Snowflake", "React"],
-    "integration_needs": ["HubSpot", "Salesforce", "Google Ads"],
-    "is_business": True,
-    "is_saas_vendor": True,
-    "red_flags": [
-        "The website's domain was registered 9 days ago.",
-        "The website shows a product page but no pricing, team or contact details.",
-    ],
-    "confidence": 0.78,
-    "reasoning": (
-        "Northbeam Analytics describes a SaaS dashboard that joins ad spend with CRM revenue, "
-        "which fits a partner that needs HubSpot and Salesforce integrations. The domain is "
-        "very new and the site is thin, so a person should confirm the company exists."
-    ),
-}
-JOIN_APPLICANT = {
-    "full_name": "Sam Lee",
-    "email": "sam.lee@acme.test",
-    "company_name": "Acme",
-    "company_website": "https://acme.test",
 }
 
 
@@ -462,74 +423,6 @@ def _suspensions(demo: DemoOrg, organization: Organization, customers: list[Cust
             )
 
 
-def _signup_applications(acme: Organization) -> None:
-    """A partner signup waiting in the staff review, and one from Acme's own domain that became
-    a join request on Acme's People page; both recorded step by step as the pipeline records
-    them, and decided by the pipeline's own rules."""
-    password_hash = make_password(None)  # unusable: the demo applicants never log in
-    if not SignupApplication.objects.filter(email=REVIEW_APPLICANT["email"]).exists():
-        application = SignupApplication(**REVIEW_APPLICANT, password_hash=password_hash)
-        application.email_domain = "northbeam-analytics.example"
-        record_step(application, STEP_EMAIL, EmailVerdict.PASSED, domain=application.email_domain)
-        record_step(application, STEP_DUPLICATE, NO_DUPLICATE)
-        application.classification = REVIEW_CLASSIFICATION
-        application.llm_model = "gpt-4.1-mini"
-        application.prompt_version = "signup-classify-v1"
-        application.latency_ms = 1840
-        record_step(
-            application,
-            STEP_CLASSIFICATION,
-            ClassifierState.CLASSIFIED,
-            latency_ms=application.latency_ms,
-            model=application.llm_model,
-        )
-        _decide(application, duplicate=False, classifier=ClassifierState.CLASSIFIED)
-        application.raw_response = json.dumps(REVIEW_CLASSIFICATION)
-        application.save()
-        _backdate(application, hours=3)
-    if not SignupApplication.objects.filter(email=JOIN_APPLICANT["email"]).exists():
-        application = SignupApplication(**JOIN_APPLICANT, password_hash=password_hash)
-        application.email_domain = acme.email_domain or ""
-        record_step(application, STEP_EMAIL, EmailVerdict.PASSED, domain=application.email_domain)
-        application.save()
-        record_duplicate(application, STEP_DUPLICATE, acme)
-        record_step(application, STEP_CLASSIFICATION, ClassifierState.SKIPPED)
-        _decide(application, duplicate=True, classifier=ClassifierState.SKIPPED)
-        application.save()
-        _backdate(application, hours=26)
-
-
-def _backdate(application: SignupApplication, *, hours: int) -> None:
-    """Place the application ``hours`` ago, its steps seconds apart as the pipeline ran them
-    and its email confirmed a few minutes later."""
-    start = timezone.now() - timedelta(hours=hours)
-    steps = [
-        {**step, "at": (start + timedelta(seconds=2 + 3 * index)).isoformat()}
-        for index, step in enumerate(application.steps)
-    ]
-    SignupApplication.objects.filter(id=application.id).update(
-        created_at=start,
-        updated_at=start + timedelta(minutes=6),
-        steps=steps,
-        confirmation_sent_at=start + timedelta(seconds=1),
-        email_confirmed_at=start + timedelta(minutes=6),
-    )
-
-
-def _decide(application: SignupApplication, *, duplicate: bool, classifier: str) -> None:
-    decision = decide(
-        email=EmailVerdict.PASSED,
-        duplicate=duplicate,
-        classifier=ClassifierState(classifier),
-        classification=application.classification,
-        approve_min=settings.SIGNUP_APPROVE_MIN,
-        provisional_min=settings.SIGNUP_PROVISIONAL_MIN,
-    )
-    application.status = decision.status
-    application.reason = decision.reason
-    record_step(application, STEP_DECISION, decision.status, reason=decision.reason)
-
-
 def production_refusal() -> str | None:
     """Why demo data must not be seeded here, or ``None``. The demo creates a staff superuser
     and members whose password is the published demo password: only with ``DEBUG`` on (a
@@ -567,5 +460,5 @@ def seed(log: Any = print) -> None:
             _suspensions(demo, organization, customers)
         log(f"{demo.name}: {len(customers)} customers with their data")
     assert acme is not None
-    _signup_applications(acme)
+    signup_applications(acme)
     log("Signups: one waiting in the staff review (/admin/), one join request for Acme")

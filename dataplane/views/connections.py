@@ -35,14 +35,6 @@ from widget import tokens
 from widget.services import connect_link_path, embed_token_issue
 
 
-def _get_connection_for_user(request: HttpRequest, connection_id: uuid.UUID) -> Connection:
-    return get_for_tenant_or_404(Connection.objects.all(), id=connection_id)
-
-
-def _get_connector_for_user(request: HttpRequest, connector_id: uuid.UUID) -> Connector:
-    return get_for_tenant_or_404(Connector.objects.all(), id=connector_id)
-
-
 @permission_required("connections.create")
 def connection_new(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
     """Pick the connector to connect the customer to."""
@@ -59,7 +51,7 @@ def connection_new(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) 
 def connection_create(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connector_id: uuid.UUID
 ) -> HttpResponse:
-    connector = _get_connector_for_user(request, connector_id)
+    connector = get_for_tenant_or_404(Connector.objects.all(), id=connector_id)
     fields = list(connector.credential_fields or [])
     form = CredentialsForm(request.POST or None, fields=fields, name_initial=connector.name)
 
@@ -81,7 +73,7 @@ def connection_create(
 def connection_detail(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
 ) -> HttpResponse:
-    connection = _get_connection_for_user(request, connection_id)
+    connection = get_for_tenant_or_404(Connection.objects.all(), id=connection_id)
     try:
         masked, unreadable = selectors.masked_credentials(connection=connection), False
     except CredentialsUnreadable:
@@ -104,8 +96,8 @@ def connection_detail(
 def connection_edit(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
 ) -> HttpResponse:
-    connection = _get_connection_for_user(request, connection_id)
-    connector = _get_connector_for_user(request, connection.connector_id)
+    connection = get_for_tenant_or_404(Connection.objects.all(), id=connection_id)
+    connector = get_for_tenant_or_404(Connector.objects.all(), id=connection.connector_id)
     form = CredentialsForm.for_connection(
         request.POST or None, connection=connection, connector=connector
     )
@@ -138,8 +130,8 @@ def connection_test(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
 ) -> HttpResponse:
     with tenant_scope(request):
-        connection = _get_connection_for_user(request, connection_id)
-        connector = _get_connector_for_user(request, connection.connector_id)
+        connection = get_for_tenant_or_404(Connection.objects.all(), id=connection_id)
+        connector = get_for_tenant_or_404(Connector.objects.all(), id=connection.connector_id)
     flash_connection_test(
         request,
         **writes(request),
@@ -155,7 +147,7 @@ def connection_test(
 def connection_disconnect(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
 ) -> HttpResponse:
-    connection = _get_connection_for_user(request, connection_id)
+    connection = get_for_tenant_or_404(Connection.objects.all(), id=connection_id)
     attempt(
         request,
         lambda: services.connection_disconnect(**writes(request), connection=connection),
@@ -168,7 +160,7 @@ def connection_disconnect(
 def connection_delete(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, connection_id: uuid.UUID
 ) -> HttpResponse:
-    connection = _get_connection_for_user(request, connection_id)
+    connection = get_for_tenant_or_404(Connection.objects.all(), id=connection_id)
     return confirm_page(
         request,
         lambda: services.connection_remove(**writes(request), connection=connection),

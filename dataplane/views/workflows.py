@@ -31,14 +31,6 @@ from dataplane.views.pages import (
 from fastn_console.console import get_for_tenant_or_404, permission_required, tenant_of
 
 
-def _get_workflow_for_user(request: HttpRequest, workflow_id: uuid.UUID) -> Workflow:
-    return get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
-
-
-def _get_execution_for_user(request: HttpRequest, execution_id: uuid.UUID) -> ExecutionLog:
-    return get_for_tenant_or_404(ExecutionLog.objects.all(), id=execution_id)
-
-
 def _workflow_form_page(
     request: HttpRequest, form: WorkflowForm, save: Callable[[], HttpResponse], **extra: Any
 ) -> HttpResponse:
@@ -66,7 +58,7 @@ def workflow_create(request: HttpRequest, org_slug: str, customer_id: uuid.UUID)
 def workflow_detail(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
-    workflow = _get_workflow_for_user(request, workflow_id)
+    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
     tenant = tenant_of(request)
     versions = Paginator(workflow.versions.order_by("-number"), 20).get_page(
         request.GET.get("page")
@@ -96,7 +88,7 @@ def workflow_version(
     workflow_id: uuid.UUID,
     number: int,
 ) -> HttpResponse:
-    workflow = _get_workflow_for_user(request, workflow_id)
+    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
     version = get_for_tenant_or_404(workflow.versions.all(), number=number)
     return render(
         request,
@@ -114,7 +106,7 @@ def workflow_version(
 def workflow_edit(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
-    workflow = _get_workflow_for_user(request, workflow_id)
+    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
     current = {field: getattr(workflow, field) for field in ("name", "description", "definition")}
     form = WorkflowForm(request.POST or None, initial=current)
 
@@ -133,7 +125,7 @@ def workflow_edit(
 def workflow_toggle(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
-    workflow = _get_workflow_for_user(request, workflow_id)
+    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
     enabled = request.POST.get("enabled") == "1"
     attempt(
         request,
@@ -157,7 +149,7 @@ def workflow_deploy(
         return to_tab(request, "workflows")
     environment, number = form.cleaned_data["environment"], form.cleaned_data["number"]
     tenant.authorize(f"workflows.deploy_{environment}")
-    workflow = _get_workflow_for_user(request, workflow_id)
+    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
     attempt(
         request,
         lambda: services.workflow_deploy(
@@ -173,7 +165,7 @@ def workflow_deploy(
 def workflow_run(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
-    workflow = _get_workflow_for_user(request, workflow_id)
+    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
     try:
         execution = services.workflow_run(**writes(request), workflow=workflow)
     except ValidationError as exc:
@@ -187,7 +179,7 @@ def workflow_run(
 def workflow_delete(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
-    workflow = _get_workflow_for_user(request, workflow_id)
+    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
     return confirm_page(
         request,
         lambda: services.workflow_delete(**writes(request), workflow=workflow),
@@ -204,7 +196,7 @@ def workflow_delete(
 def execution_detail(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, execution_id: uuid.UUID
 ) -> HttpResponse:
-    execution = _get_execution_for_user(request, execution_id)
+    execution = get_for_tenant_or_404(ExecutionLog.objects.all(), id=execution_id)
     return render(
         request, "dataplane/execution_detail.html", page_context(request, execution=execution)
     )
