@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,8 +21,7 @@ from api import selectors, services
 from api.forms import ALL, ApiKeyForm
 from api.models import ApiKey
 from fastn_console.console import (
-    Tenant,
-    add_service_errors,
+    form_saved,
     get_for_tenant_or_404,
     organization_wide,
 )
@@ -36,19 +34,13 @@ PAGE_SIZE = 25
 SHARE = "connections.share"
 
 
-def _settings_manager(request: HttpRequest) -> Tenant:
-    tenant = organization_wide(request)
-    tenant.authorize(MANAGE_SETTINGS)
-    return tenant
-
-
 def _get_key_for_user(request: HttpRequest, key_id: uuid.UUID) -> ApiKey:
-    _settings_manager(request)
+    organization_wide(request, MANAGE_SETTINGS)
     return get_for_tenant_or_404(ApiKey.objects.select_related("role"), id=key_id)
 
 
 def key_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _settings_manager(request)
+    tenant = organization_wide(request, MANAGE_SETTINGS)
     search = request.GET.get("q", "")
     page = Paginator(selectors.api_key_list(search=search), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -71,27 +63,25 @@ def key_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @never_cache
 def key_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _settings_manager(request)
+    tenant = organization_wide(request, MANAGE_SETTINGS)
     presets = services.assignable_presets(membership=tenant.membership)
     form = ApiKeyForm(request.POST or None, presets=presets)
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = services.api_key_create(
-                acting_user=request.user,
-                membership=tenant.membership,
-                organization=tenant.organization,
-                name=form.cleaned_data["name"],
-                role=form.cleaned_data["role"],
-                all_customers=form.cleaned_data["scope"] == ALL,
-                customers=form.cleaned_data["customers"],
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            # The secret is rendered into this one response and stored nowhere in clear.
-            return render(
-                request, "api/key_created.html", {"key": created.key, "secret": created.raw}
-            )
+    created = form_saved(
+        request,
+        form,
+        lambda: services.api_key_create(
+            acting_user=request.user,
+            membership=tenant.membership,
+            organization=tenant.organization,
+            name=form.cleaned_data["name"],
+            role=form.cleaned_data["role"],
+            all_customers=form.cleaned_data["scope"] == ALL,
+            customers=form.cleaned_data["customers"],
+        ),
+    )
+    if created is not None:
+        # The secret is rendered into this one response and stored nowhere in clear.
+        return render(request, "api/key_created.html", {"key": created.key, "secret": created.raw})
     return render(request, "api/key_form.html", {"form": form, "title": "Create API key"})
 
 

@@ -71,3 +71,9 @@ def timings(func: Callable[[], Any], runs: int) -> list[float]:
 
 def median_seconds(func: Callable[[], Any], runs: int) -> float:
     return statistics.median(timings(func, runs))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which ``fraction`` of ``values`` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

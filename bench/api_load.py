@@ -156,19 +156,25 @@ class PhaseResult:
     errors: int
 
 
-def _drive(
-    port: int, path: str, headers: dict[str, str], seconds: float, threads: int
-) -> PhaseResult:
+Request = tuple[str, dict[str, str]]  # a GET: path and headers
+
+
+def _drive(port: int, mix: list[Request], seconds: float, threads: int) -> PhaseResult:
+    """``threads`` clients, each with a keep-alive connection, GET the requests of ``mix`` in
+    turn (each client starting at another one) for ``seconds``."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
-    def worker() -> None:
+    def worker(first: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         mine: list[float] = []
         failed = 0
+        turn = first
         while time.perf_counter() < deadline:
+            path, headers = mix[turn % len(mix)]
+            turn += 1
             start = time.perf_counter()
             conn.request("GET", path, headers=headers)
             response = conn.getresponse()
@@ -185,7 +191,7 @@ def _drive(
             errors[0] += failed
 
     started = time.perf_counter()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
@@ -193,21 +199,16 @@ def _drive(
     return PhaseResult(latencies, time.perf_counter() - started, errors[0])
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def http_load(prepared: Prepared, env: dict[str, str], params: dict[str, Any]) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {prepared.key}", "x-end-org-id": str(prepared.customer_id)}
     results: dict[str, list[PhaseResult]] = {"minimal": [], "list": []}
     with gunicorn(env) as port:
-        _drive(port, MINIMAL_PATH, headers, 0.5, 2)  # warm up both workers
-        _drive(port, LIST_PATH, headers, 0.5, 2)
+        _drive(port, [(MINIMAL_PATH, headers)], 0.5, 2)  # warm up both workers
+        _drive(port, [(LIST_PATH, headers)], 0.5, 2)
         for _ in range(params["rounds"]):
             for name, path in (("minimal", MINIMAL_PATH), ("list", LIST_PATH)):
                 results[name].append(
-                    _drive(port, path, headers, params["phase_seconds"], params["threads"])
+                    _drive(port, [(path, headers)], params["phase_seconds"], params["threads"])
                 )
     figures: dict[str, float] = {}
     for name, phases in results.items():
@@ -217,7 +218,7 @@ def http_load(prepared: Prepared, env: dict[str, str], params: dict[str, Any]) -
             raise RuntimeError(f"{errors} {name} requests did not answer 200")
         figures[f"{name}_rps"] = len(latencies) / sum(phase.seconds for phase in phases)
         figures[f"{name}_p50_ms"] = statistics.median(latencies) * 1000
-        figures[f"{name}_p99_ms"] = _percentile(latencies, 0.99) * 1000
+        figures[f"{name}_p99_ms"] = harness.percentile(latencies, 0.99) * 1000
         figures[f"{name}_requests"] = len(latencies)
     figures["p50_ratio"] = figures["list_p50_ms"] / figures["minimal_p50_ms"]
     figures["rps_ratio"] = figures["minimal_rps"] / figures["list_rps"]
@@ -243,7 +244,7 @@ def ratelimit_checks(count: int) -> dict[str, float]:
     return {
         "checks": count,
         "check_median_ms": statistics.median(timings) * 1000,
-        "check_p99_ms": _percentile(timings, 0.99) * 1000,
+        "check_p99_ms": harness.percentile(timings, 0.99) * 1000,
     }
 
 

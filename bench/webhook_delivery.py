@@ -59,11 +59,6 @@ def _receiver() -> ThreadingHTTPServer:
     return server
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def delivery_runs(org: Any, endpoint: Any, deliveries: int, runs: int) -> dict[str, Any]:
     from django.utils import timezone
 
@@ -104,7 +99,7 @@ def delivery_runs(org: Any, endpoint: Any, deliveries: int, runs: int) -> dict[s
         "rates": rates,
         "rate_median": statistics.median(rates),
         "attempt_p50_ms": statistics.median(attempt_ms),
-        "attempt_p95_ms": _percentile(attempt_ms, 0.95),
+        "attempt_p95_ms": harness.percentile(attempt_ms, 0.95),
     }
 
 

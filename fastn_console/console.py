@@ -5,7 +5,8 @@ URL and leaves a ``Tenant`` on the request. Views read it with ``tenant_of(reque
 ``organization_wide(request)``, which refuses customer-restricted members with a 404), guard
 themselves with ``@permission_required(key)``, load objects with ``get_for_tenant_or_404`` inside
 their Healthchecks-style ``_get_<thing>_for_user`` helpers, and turn a service's
-``ValidationError`` into form errors with ``add_service_errors``.
+``ValidationError`` into form errors with ``add_service_errors`` (``form_saved`` for a form,
+``button_action`` for a POST-only button).
 
 Templates decide which buttons to show with ``perms_keys`` (``"customers.create" in
 perms_keys``), which asks ``roles.selectors.has_permission`` — the same rules the server
@@ -30,9 +31,11 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from customers.models import Customer, Organization
 from roles.models import Membership
@@ -129,11 +132,14 @@ def tenant_of(request: HttpRequest) -> Tenant:
     return tenant
 
 
-def organization_wide(request: HttpRequest) -> Tenant:
-    """The tenant of a page for organization-wide members; customer-restricted ones get 404."""
+def organization_wide(request: HttpRequest, key: str | None = None) -> Tenant:
+    """The tenant of a page for organization-wide members; customer-restricted ones get 404,
+    and members without ``key`` (when given) 403."""
     tenant = tenant_of(request)
     if tenant.is_customer_restricted:
         raise Http404
+    if key is not None:
+        tenant.authorize(key)
     return tenant
 
 
@@ -198,3 +204,29 @@ def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def form_saved[T](request: HttpRequest, form: forms.BaseForm, save: Callable[[], T]) -> T | None:
+    """What ``save`` returns for a valid posted ``form``, or ``None``: not posted, not valid, or
+    refused by the service, whose ``ValidationError`` then shows on the form."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return save()
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+
+
+def button_action(
+    request: HttpRequest, write: Callable[[], Any], *, done: str, then: str, **url: Any
+) -> HttpResponse:
+    """A POST-only button: run ``write``, say ``done`` or why it was refused, go to the page
+    ``then`` (a URL name, with ``url``'s arguments)."""
+    try:
+        write()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect(then, **url)

@@ -51,6 +51,27 @@ RESTRICT_WRITES = "writes"  # roles: readable, editable only organization-wide
 RESTRICT_READS = "reads"  # audit: anyone in the organization appends, only org-wide reads
 
 
+def _policy(
+    name: str,
+    table: str,
+    to: str,
+    *,
+    restrictive: bool = False,
+    command: str = "ALL",
+    using: str | None = None,
+    check: str | None = None,
+) -> str:
+    kind = "RESTRICTIVE" if restrictive else "PERMISSIVE"
+    using_sql = f" USING ({using})" if using else ""
+    check_sql = f" WITH CHECK ({check})" if check else ""
+    return f"CREATE POLICY {name} ON {table} AS {kind} FOR {command} TO {to}{using_sql}{check_sql}"
+
+
+def _rule(name: str, table: str, to: str, rule: str, *, restrictive: bool = True) -> str:
+    """A policy ``FOR ALL`` whose ``rule`` filters the rows read and checks the rows written."""
+    return _policy(name, table, to, restrictive=restrictive, using=rule, check=rule)
+
+
 def policy_statements(
     table: str,
     kind: str,
@@ -65,84 +86,54 @@ def policy_statements(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     names = logins()
-    app, owner, platform = names.app, names.owner, names.platform
-    org_match = f"org_id = {ORG}"
+    app = names.app
     sql = [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY owner_maintenance ON {table} AS PERMISSIVE FOR ALL TO {owner} "
-        "USING (true) WITH CHECK (true)",
+        _rule("owner_maintenance", table, names.owner, "true", restrictive=False),
+        _policy("platform_read", table, names.platform, command="SELECT", using="true")
+        if plane == "data"
+        else _rule("platform_all", table, names.platform, "true", restrictive=False),
     ]
-    if plane == "data":
-        sql.append(
-            f"CREATE POLICY platform_read ON {table} AS PERMISSIVE FOR SELECT TO {platform} "
-            "USING (true)"
-        )
-    else:
-        sql.append(
-            f"CREATE POLICY platform_all ON {table} AS PERMISSIVE FOR ALL TO {platform} "
-            "USING (true) WITH CHECK (true)"
-        )
-
     if kind == ORGANIZATIONS:
         own = f"id = {ORG}"
-        sql += [
-            f"CREATE POLICY org_read ON {table} AS PERMISSIVE FOR SELECT TO {app} USING (true)",
-            f"CREATE POLICY org_insert ON {table} AS PERMISSIVE FOR INSERT TO {app} "
-            f"WITH CHECK ({own})",
-            f"CREATE POLICY org_update ON {table} AS PERMISSIVE FOR UPDATE TO {app} "
-            f"USING ({own}) WITH CHECK ({own})",
-            f"CREATE POLICY org_delete ON {table} AS PERMISSIVE FOR DELETE TO {app} USING ({own})",
+        return [
+            *sql,
+            _policy("org_read", table, app, command="SELECT", using="true"),
+            _policy("org_insert", table, app, command="INSERT", check=own),
+            _policy("org_update", table, app, command="UPDATE", using=own, check=own),
+            _policy("org_delete", table, app, command="DELETE", using=own),
         ]
-        return sql
 
-    sql.append(
-        f"CREATE POLICY tenant_org ON {table} AS PERMISSIVE FOR ALL TO {app} "
-        f"USING ({org_match}) WITH CHECK ({org_match})"
-    )
+    sql.append(_rule("tenant_org", table, app, f"org_id = {ORG}", restrictive=False))
     if kind == CUSTOMER_DATA:
         # Equivalent to "customer_id = tenant OR (tenant IS NULL AND role = 'organization')"
         # under the org_id policy, but both arms are index conditions: in a customer's context
         # the second is org_id = NULL and a query relying on the policies alone reads that
         # customer's index entries, not the whole organization's.
-        rule = f"customer_id = {TENANT} OR org_id = {ORG_WIDE}"
         sql.append(
-            f"CREATE POLICY tenant_customer ON {table} AS RESTRICTIVE FOR ALL TO {app} "
-            f"USING ({rule}) WITH CHECK ({rule})"
+            _rule("tenant_customer", table, app, f"customer_id = {TENANT} OR org_id = {ORG_WIDE}")
         )
     elif kind == CUSTOMERS:
-        rule = f"{ROLE} = 'organization' OR id = {TENANT}"
         sql.append(
-            f"CREATE POLICY tenant_customer ON {table} AS RESTRICTIVE FOR ALL TO {app} "
-            f"USING ({rule}) WITH CHECK ({rule})"
+            _rule("tenant_customer", table, app, f"{ROLE} = 'organization' OR id = {TENANT}")
         )
     if own_rows_column:
         own = f"{own_rows_column} = {USER}"
-        sql.append(
-            f"CREATE POLICY own_rows_read ON {table} AS PERMISSIVE FOR SELECT TO {app} "
-            f"USING ({own})"
-        )
+        sql.append(_policy("own_rows_read", table, app, command="SELECT", using=own))
+    org_role = f"{ROLE} = 'organization'"
     if restrict == RESTRICT_ALL and own_rows_column:
         # Members read their own row (the switcher) but change nothing through it: otherwise a
         # customer-restricted member could lift their own restriction or pick another role.
-        sql.append(
-            f"CREATE POLICY organization_role_select ON {table} AS RESTRICTIVE FOR SELECT "
-            f"TO {app} USING ({ROLE} = 'organization' OR {own_rows_column} = {USER})"
-        )
+        select_rule = f"{org_role} OR {own_rows_column} = {USER}"
+        sql.append(_organization_select(table, select_rule))
         sql += organization_writes_statements(table)
     elif restrict == RESTRICT_ALL:
-        rule = f"{ROLE} = 'organization'"
-        sql.append(
-            f"CREATE POLICY organization_role ON {table} AS RESTRICTIVE FOR ALL TO {app} "
-            f"USING ({rule}) WITH CHECK ({rule})"
-        )
+        sql.append(_rule("organization_role", table, app, org_role))
     elif restrict == RESTRICT_WRITES:
         sql += organization_writes_statements(table)
     elif restrict == RESTRICT_READS:
-        sql.append(
-            f"CREATE POLICY organization_role_select ON {table} AS RESTRICTIVE FOR SELECT "
-            f"TO {app} USING ({ROLE} = 'organization')"
-        )
+        sql.append(_organization_select(table, org_role))
         # Anyone in the organization appends; reading, changing and deleting stay org-wide.
         sql += organization_writes_statements(table, ("update", "delete"))
     if immutable_column:
@@ -151,12 +142,35 @@ def policy_statements(
             f"WHERE o.id = {table}.org_id AND o.status = 'deleting')"
         )
         sql += [
-            f"CREATE POLICY immutable_update ON {table} AS RESTRICTIVE FOR UPDATE TO {app} "
-            f"USING (NOT {immutable_column})",
-            f"CREATE POLICY immutable_delete ON {table} AS RESTRICTIVE FOR DELETE TO {app} "
-            f"USING (NOT {immutable_column} OR {deleting})",
+            _policy(
+                "immutable_update",
+                table,
+                app,
+                restrictive=True,
+                command="UPDATE",
+                using=f"NOT {immutable_column}",
+            ),
+            _policy(
+                "immutable_delete",
+                table,
+                app,
+                restrictive=True,
+                command="DELETE",
+                using=f"NOT {immutable_column} OR {deleting}",
+            ),
         ]
     return sql
+
+
+def _organization_select(table: str, rule: str) -> str:
+    return _policy(
+        "organization_role_select",
+        table,
+        logins().app,
+        restrictive=True,
+        command="SELECT",
+        using=rule,
+    )
 
 
 def subject_customer_statements(table: str, column: str) -> list[str]:
@@ -164,10 +178,7 @@ def subject_customer_statements(table: str, column: str) -> list[str]:
     NULL for organization-wide rows): a customer's context sees and writes only that customer's
     rows, an organization-wide context every row — the same rule as customer data."""
     rule = f"{column} = {TENANT} OR org_id = {ORG_WIDE}"
-    return [
-        f"CREATE POLICY tenant_subject_customer ON {table} AS RESTRICTIVE FOR ALL "
-        f"TO {logins().app} USING ({rule}) WITH CHECK ({rule})"
-    ]
+    return [_rule("tenant_subject_customer", table, logins().app, rule)]
 
 
 WRITE_COMMANDS = ("insert", "update", "delete")
@@ -178,21 +189,24 @@ def organization_writes_statements(
 ) -> list[str]:
     """RESTRICTIVE policies: only organization-wide principals insert, update or delete (or
     the ``commands`` named)."""
-    app, rule = logins().app, f"{ROLE} = 'organization'"
-    clauses = {
-        "insert": f"WITH CHECK ({rule})",
-        "update": f"USING ({rule}) WITH CHECK ({rule})",
-        "delete": f"USING ({rule})",
-    }
+    rule = f"{ROLE} = 'organization'"
     return [
-        f"CREATE POLICY organization_role_{command} ON {table} AS RESTRICTIVE "
-        f"FOR {command.upper()} TO {app} {clauses[command]}"
+        _policy(
+            f"organization_role_{command}",
+            table,
+            logins().app,
+            restrictive=True,
+            command=command.upper(),
+            using=rule if command != "insert" else None,
+            check=rule if command != "delete" else None,
+        )
         for command in commands
     ]
 
 
 class _DatabaseOperation(Operation):
-    """An operation that changes the database only, for one model's databases."""
+    """An operation that changes the database only, for one model's databases: subclasses say
+    which statements run forwards and backwards for the model's table."""
 
     reduces_to_sql = True
     reversible = True
@@ -200,6 +214,12 @@ class _DatabaseOperation(Operation):
 
     def state_forwards(self, app_label: str, state: Any) -> None:
         return None
+
+    def forwards_statements(self, table: str) -> list[str]:
+        raise NotImplementedError
+
+    def backwards_statements(self, table: str) -> list[str]:
+        raise NotImplementedError
 
     def _model(self, app_label: str, state: Any, schema_editor: Any) -> Any:
         model = state.apps.get_model(app_label, self.model_name)
@@ -213,12 +233,26 @@ class _DatabaseOperation(Operation):
         state: Any,
         schema_editor: Any,
         statements: Callable[[str], list[str]],
-    ) -> None:
-        """Run ``statements(table)`` where the router migrates the model (nowhere else)."""
+    ) -> str | None:
+        """Run ``statements(table)`` where the router migrates the model (nowhere else); the
+        table, or None where the model does not live."""
         model = self._model(app_label, state, schema_editor)
-        if model is not None:
-            for statement in statements(model._meta.db_table):
-                schema_editor.execute(statement)
+        if model is None:
+            return None
+        table: str = model._meta.db_table
+        for statement in statements(table):
+            schema_editor.execute(statement)
+        return table
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        self._execute(app_label, to_state, schema_editor, self.forwards_statements)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        self._execute(app_label, from_state, schema_editor, self.backwards_statements)
 
 
 class EnableTenantRLS(_DatabaseOperation):
@@ -230,31 +264,18 @@ class EnableTenantRLS(_DatabaseOperation):
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
         return (self.__class__.__qualname__, [self.model_name, self.kind], dict(self.options))
 
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        self._execute(
-            app_label,
-            to_state,
-            schema_editor,
-            lambda table: policy_statements(table, self.kind, **self.options),
-        )
+    def forwards_statements(self, table: str) -> list[str]:
+        return policy_statements(table, self.kind, **self.options)
 
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        model = self._model(app_label, from_state, schema_editor)
-        if model is None:
-            return
-        table = model._meta.db_table
-        schema_editor.execute(
+    def backwards_statements(self, table: str) -> list[str]:
+        return [
             "DO $$ DECLARE p record; BEGIN "
             f"FOR p IN SELECT policyname FROM pg_policies WHERE tablename = '{table}' LOOP "
             # %% : the schema editor hands psycopg parameters, so a lone % is a placeholder.
-            f"EXECUTE format('DROP POLICY %%I ON {table}', p.policyname); END LOOP; END $$"
-        )
-        schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-        schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+            f"EXECUTE format('DROP POLICY %%I ON {table}', p.policyname); END LOOP; END $$",
+            f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+            f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+        ]
 
     def describe(self) -> str:
         return f"Enable row-level security ({self.kind}) on {self.model_name}"
@@ -292,25 +313,22 @@ class AddCompositeForeignKey(_DatabaseOperation):
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        model = self._model(app_label, to_state, schema_editor)
-        if model is None:
-            return
         target_app, _, target_name = self.to_model.rpartition(".")
         target = to_state.apps.get_model(target_app or app_label, target_name)
-        schema_editor.execute(
-            f"ALTER TABLE {model._meta.db_table} ADD CONSTRAINT {self.name} "
-            f"FOREIGN KEY ({', '.join(self.columns)}) "
-            f"REFERENCES {target._meta.db_table} ({', '.join(self.to_columns)}) "
-            f"ON DELETE {self.on_delete} NOT DEFERRABLE"
+        self._execute(
+            app_label,
+            to_state,
+            schema_editor,
+            lambda table: [
+                f"ALTER TABLE {table} ADD CONSTRAINT {self.name} "
+                f"FOREIGN KEY ({', '.join(self.columns)}) "
+                f"REFERENCES {target._meta.db_table} ({', '.join(self.to_columns)}) "
+                f"ON DELETE {self.on_delete} NOT DEFERRABLE"
+            ],
         )
 
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        model = self._model(app_label, from_state, schema_editor)
-        if model is None:
-            return
-        schema_editor.execute(f"ALTER TABLE {model._meta.db_table} DROP CONSTRAINT {self.name}")
+    def backwards_statements(self, table: str) -> list[str]:
+        return [f"ALTER TABLE {table} DROP CONSTRAINT {self.name}"]
 
     def describe(self) -> str:
         return f"Composite foreign key {self.name} on {self.model_name}"
@@ -332,25 +350,11 @@ class RestrictWritesToOrganization(_DatabaseOperation):
         options = {} if self.commands == WRITE_COMMANDS else {"commands": self.commands}
         return (self.__class__.__qualname__, [self.model_name], options)
 
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        self._execute(
-            app_label,
-            to_state,
-            schema_editor,
-            lambda table: organization_writes_statements(table, self.commands),
-        )
+    def forwards_statements(self, table: str) -> list[str]:
+        return organization_writes_statements(table, self.commands)
 
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        self._execute(
-            app_label,
-            from_state,
-            schema_editor,
-            lambda table: [f"DROP POLICY organization_role_{c} ON {table}" for c in self.commands],
-        )
+    def backwards_statements(self, table: str) -> list[str]:
+        return [f"DROP POLICY organization_role_{c} ON {table}" for c in self.commands]
 
     def describe(self) -> str:
         return f"Only organization-wide principals write {self.model_name}"
@@ -367,25 +371,11 @@ class RestrictToSubjectCustomer(_DatabaseOperation):
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
         return (self.__class__.__qualname__, [self.model_name, self.column], {})
 
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        self._execute(
-            app_label,
-            to_state,
-            schema_editor,
-            lambda table: subject_customer_statements(table, self.column),
-        )
+    def forwards_statements(self, table: str) -> list[str]:
+        return subject_customer_statements(table, self.column)
 
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        self._execute(
-            app_label,
-            from_state,
-            schema_editor,
-            lambda table: [f"DROP POLICY tenant_subject_customer ON {table}"],
-        )
+    def backwards_statements(self, table: str) -> list[str]:
+        return [f"DROP POLICY tenant_subject_customer ON {table}"]
 
     def describe(self) -> str:
         return f"Customer rule on {self.model_name}.{self.column}"
@@ -401,10 +391,8 @@ def append_only_statements(table: str) -> list[str]:
         f"DROP POLICY IF EXISTS organization_role_update ON {table}",
         f"DROP POLICY IF EXISTS organization_role_delete ON {table}",
         f"DROP POLICY tenant_org ON {table}",
-        f"CREATE POLICY tenant_org_select ON {table} AS PERMISSIVE FOR SELECT TO {app} "
-        f"USING ({org_match})",
-        f"CREATE POLICY tenant_org_insert ON {table} AS PERMISSIVE FOR INSERT TO {app} "
-        f"WITH CHECK ({org_match})",
+        _policy("tenant_org_select", table, app, command="SELECT", using=org_match),
+        _policy("tenant_org_insert", table, app, command="INSERT", check=org_match),
     ]
 
 
@@ -426,12 +414,9 @@ class AppendOnlyForRuntime(_DatabaseOperation):
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        model = self._model(app_label, to_state, schema_editor)
-        if model is None:
+        table = self._execute(app_label, to_state, schema_editor, append_only_statements)
+        if table is None:
             return
-        table = model._meta.db_table
-        for statement in append_only_statements(table):
-            schema_editor.execute(statement)
         with schema_editor.connection.cursor() as cursor:
             cursor.execute(
                 "SELECT policyname FROM pg_policies WHERE tablename = %s AND %s = ANY (roles) "
@@ -442,23 +427,16 @@ class AppendOnlyForRuntime(_DatabaseOperation):
         if left:
             raise RuntimeError(f"{table}: policies still let {logins().app} change rows: {left}")
 
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        model = self._model(app_label, from_state, schema_editor)
-        if model is None:
-            return
-        table, app, org_match = model._meta.db_table, logins().app, f"org_id = {ORG}"
-        schema_editor.execute(f"DROP POLICY tenant_org_select ON {table}")
-        schema_editor.execute(f"DROP POLICY tenant_org_insert ON {table}")
-        schema_editor.execute(
-            f"CREATE POLICY tenant_org ON {table} AS PERMISSIVE FOR ALL TO {app} "
-            f"USING ({org_match}) WITH CHECK ({org_match})"
-        )
-        # Changes come back organization-wide only: never wider than before this operation.
-        for statement in organization_writes_statements(table, ("update", "delete")):
-            schema_editor.execute(statement)
-        schema_editor.execute(f"GRANT UPDATE, DELETE ON {table} TO {app}")
+    def backwards_statements(self, table: str) -> list[str]:
+        app = logins().app
+        return [
+            f"DROP POLICY tenant_org_select ON {table}",
+            f"DROP POLICY tenant_org_insert ON {table}",
+            _rule("tenant_org", table, app, f"org_id = {ORG}", restrictive=False),
+            # Changes come back organization-wide only: never wider than before this operation.
+            *organization_writes_statements(table, ("update", "delete")),
+            f"GRANT UPDATE, DELETE ON {table} TO {app}",
+        ]
 
     def describe(self) -> str:
         return f"Rows of {self.model_name} are append-only for the runtime login"

@@ -19,8 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from fastn_console.console import (
-    Tenant,
-    add_service_errors,
+    button_action,
+    form_saved,
     get_for_tenant_or_404,
     organization_wide,
 )
@@ -32,26 +32,20 @@ from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 PAGE_SIZE = 25
 
 
-def _settings_manager(request: HttpRequest) -> Tenant:
-    tenant = organization_wide(request)
-    tenant.authorize(MANAGE_SETTINGS)
-    return tenant
-
-
 def _get_endpoint_for_user(request: HttpRequest, endpoint_id: uuid.UUID) -> WebhookEndpoint:
-    _settings_manager(request)
+    organization_wide(request, MANAGE_SETTINGS)
     return get_for_tenant_or_404(WebhookEndpoint.objects.all(), id=endpoint_id)
 
 
 def _get_delivery_for_user(request: HttpRequest, delivery_id: uuid.UUID) -> WebhookDelivery:
-    _settings_manager(request)
+    organization_wide(request, MANAGE_SETTINGS)
     return get_for_tenant_or_404(
         WebhookDelivery.objects.select_related("endpoint", "event"), id=delivery_id
     )
 
 
 def endpoint_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    _settings_manager(request)
+    organization_wide(request, MANAGE_SETTINGS)
     search = request.GET.get("q", "").strip()
     page = Paginator(selectors.endpoint_list(search=search), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -65,26 +59,22 @@ def endpoint_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @never_cache
 def endpoint_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = _settings_manager(request)
+    tenant = organization_wide(request, MANAGE_SETTINGS)
     form = EndpointForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = services.webhook_endpoint_create(
-                acting_user=request.user,
-                organization=tenant.organization,
-                url=form.cleaned_data["url"],
-                event_types=form.cleaned_data["event_types"],
-                description=form.cleaned_data["description"],
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            # The secret is rendered into this one response and stored only encrypted.
-            return render(
-                request,
-                "webhooks/endpoint_created.html",
-                {"endpoint": created.endpoint, "secret": created.secret},
-            )
+    created = form_saved(
+        request,
+        form,
+        lambda: services.webhook_endpoint_create(
+            acting_user=request.user, organization=tenant.organization, **form.cleaned_data
+        ),
+    )
+    if created is not None:
+        # The secret is rendered into this one response and stored only encrypted.
+        return render(
+            request,
+            "webhooks/endpoint_created.html",
+            {"endpoint": created.endpoint, "secret": created.secret},
+        )
     return render(request, "webhooks/endpoint_form.html", {"form": form, "title": "Add endpoint"})
 
 
@@ -117,20 +107,16 @@ def endpoint_edit(request: HttpRequest, org_slug: str, endpoint_id: uuid.UUID) -
         "event_types": endpoint.event_types,
     }
     form = EndpointForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.webhook_endpoint_update(
-                acting_user=request.user,
-                endpoint=endpoint,
-                url=form.cleaned_data["url"],
-                event_types=form.cleaned_data["event_types"],
-                description=form.cleaned_data["description"],
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "The endpoint is saved.")
-            return redirect("webhooks:endpoint_detail", org_slug=org_slug, endpoint_id=endpoint.id)
+    saved = form_saved(
+        request,
+        form,
+        lambda: services.webhook_endpoint_update(
+            acting_user=request.user, endpoint=endpoint, **form.cleaned_data
+        ),
+    )
+    if saved is not None:
+        messages.success(request, "The endpoint is saved.")
+        return redirect("webhooks:endpoint_detail", org_slug=org_slug, endpoint_id=endpoint.id)
     return render(
         request,
         "webhooks/endpoint_form.html",
@@ -155,20 +141,17 @@ def endpoint_enable(request: HttpRequest, org_slug: str, endpoint_id: uuid.UUID)
     return redirect("webhooks:endpoint_detail", org_slug=org_slug, endpoint_id=endpoint.id)
 
 
-def _refused(request: HttpRequest, error: ValidationError) -> None:
-    messages.error(request, " ".join(error.messages))
-
-
 @require_POST
 def endpoint_test(request: HttpRequest, org_slug: str, endpoint_id: uuid.UUID) -> HttpResponse:
     endpoint = _get_endpoint_for_user(request, endpoint_id)
-    try:
-        services.webhook_endpoint_test(acting_user=request.user, endpoint=endpoint)
-    except ValidationError as error:
-        _refused(request, error)
-    else:
-        messages.success(request, "A test event is on its way; its delivery appears below.")
-    return redirect("webhooks:endpoint_detail", org_slug=org_slug, endpoint_id=endpoint.id)
+    return button_action(
+        request,
+        lambda: services.webhook_endpoint_test(acting_user=request.user, endpoint=endpoint),
+        done="A test event is on its way; its delivery appears below.",
+        then="webhooks:endpoint_detail",
+        org_slug=org_slug,
+        endpoint_id=endpoint.id,
+    )
 
 
 def delivery_detail(request: HttpRequest, org_slug: str, delivery_id: uuid.UUID) -> HttpResponse:
@@ -190,7 +173,7 @@ def delivery_redeliver(request: HttpRequest, org_slug: str, delivery_id: uuid.UU
     try:
         again = services.webhook_delivery_redeliver(acting_user=request.user, delivery=delivery)
     except ValidationError as error:
-        _refused(request, error)
+        messages.error(request, " ".join(error.messages))
         return redirect("webhooks:delivery_detail", org_slug=org_slug, delivery_id=delivery.id)
     messages.success(request, "The event is being delivered again.")
     return redirect("webhooks:delivery_detail", org_slug=org_slug, delivery_id=again.id)

@@ -4,33 +4,20 @@ the 404 lookups, and the two shapes of a write (a form, a POST-only button)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from fastn_console.console import (
-    Tenant,
-    add_service_errors,
     get_for_tenant_or_404,
     organization_wide,
 )
 from roles.models import Invitation, JoinRequest, Membership, Role
 
 PAGE_SIZE = 25
-
-
-def member_with(request: HttpRequest, key: str) -> Tenant:
-    """The tenant of an organization-wide page whose member holds ``key`` (404, then 403)."""
-    tenant = organization_wide(request)
-    tenant.authorize(key)
-    return tenant
 
 
 def link_base(request: HttpRequest) -> str:
@@ -93,31 +80,3 @@ def person_form(
         "roles/person_form.html",
         {"form": form, "title": title, "intro": intro, "submit": submit},
     )
-
-
-# --- Writes -----------------------------------------------------------------------------------
-
-
-def form_saved[T](request: HttpRequest, form: BaseForm, save: Callable[[], T]) -> T | None:
-    """What ``save`` returns for a valid posted ``form``, or ``None``: not posted, not valid, or
-    refused by the service, whose ``ValidationError`` then shows on the form."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        return save()
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return None
-
-
-def button_action(
-    request: HttpRequest, write: Callable[[], Any], *, done: str, then: str, org_slug: str
-) -> HttpResponse:
-    """A POST-only button: run ``write``, say ``done`` or why it was refused, go to ``then``."""
-    try:
-        write()
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, done)
-    return redirect(then, org_slug=org_slug)

@@ -14,23 +14,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from fastn_console.console import button_action, form_saved, organization_wide
 from roles import catalog, selectors, services
 from roles.forms import InvitationForm, InvitationLoginForm, InvitationSignupForm
 from roles.models import Invitation, InvitationStatus, Membership
-from roles.views.common import (
-    button_action,
-    form_saved,
-    get_invitation_for_user,
-    link_base,
-    member_with,
-    membership_home,
-    person_form,
-)
+from roles.views.common import get_invitation_for_user, link_base, membership_home, person_form
 from roles.views.people import status_list_page
 
 
 def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = member_with(request, catalog.MANAGE_MEMBERS)
+    tenant = organization_wide(request, catalog.MANAGE_MEMBERS)
     form = InvitationForm(request.POST or None, roles=selectors.assignable_roles(tenant.membership))
     invitation = form_saved(
         request,
@@ -68,7 +61,7 @@ def invitation_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 def _managed_invitation(request: HttpRequest, invitation_id: uuid.UUID) -> Invitation:
     invitation = get_invitation_for_user(request, invitation_id)
-    member_with(request, catalog.MANAGE_MEMBERS)
+    organization_wide(request, catalog.MANAGE_MEMBERS)
     return invitation
 
 

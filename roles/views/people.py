@@ -13,17 +13,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from fastn_console.console import Tenant
+from fastn_console.console import Tenant, button_action, form_saved, organization_wide
 from roles import catalog, selectors, services
 from roles.forms import JoinRequestAcceptForm, MembershipRoleForm, OwnershipTransferForm
 from roles.models import JoinRequestStatus, Membership
 from roles.views.common import (
-    button_action,
-    form_saved,
     get_join_request_for_user,
     get_membership_for_user,
     link_base,
-    member_with,
     page_of,
     person_form,
     status_filter,
@@ -43,7 +40,7 @@ def people_tabs(tenant: Tenant) -> dict[str, Any]:
 
 
 def people(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = member_with(request, catalog.MANAGE_MEMBERS)
+    tenant = organization_wide(request, catalog.MANAGE_MEMBERS)
     search = request.GET.get("q", "")
     page = page_of(request, selectors.membership_list(search=search))
     actor = tenant.membership
@@ -66,7 +63,7 @@ def people(request: HttpRequest, org_slug: str) -> HttpResponse:
 def _changeable_member(request: HttpRequest, membership_id: uuid.UUID) -> tuple[Tenant, Membership]:
     """The member whose role the acting member may change, or remove; 403 with the reason."""
     membership = get_membership_for_user(request, membership_id)
-    tenant = member_with(request, catalog.MANAGE_MEMBERS)
+    tenant = organization_wide(request, catalog.MANAGE_MEMBERS)
     refusal = selectors.membership_change_refusal(tenant.membership, membership)
     if refusal:
         raise PermissionDenied(refusal)
@@ -132,7 +129,7 @@ def status_list_page(
 ) -> HttpResponse:
     """A People tab listing rows by status (invitations, join requests), searchable and paged,
     for members who manage people."""
-    tenant = member_with(request, catalog.MANAGE_MEMBERS)
+    tenant = organization_wide(request, catalog.MANAGE_MEMBERS)
     search = request.GET.get("q", "")
     status = status_filter(request, statuses.values, default)
     return render(
@@ -167,7 +164,7 @@ def join_request_accept(
     request: HttpRequest, org_slug: str, join_request_id: uuid.UUID
 ) -> HttpResponse:
     join_request = get_join_request_for_user(request, join_request_id)
-    tenant = member_with(request, catalog.MANAGE_MEMBERS)
+    tenant = organization_wide(request, catalog.MANAGE_MEMBERS)
     if join_request.status != JoinRequestStatus.PENDING:
         messages.error(request, f"This request is {join_request.get_status_display().lower()}.")
         return redirect("roles:join_request_list", org_slug=org_slug)
@@ -202,7 +199,7 @@ def join_request_decline(
     request: HttpRequest, org_slug: str, join_request_id: uuid.UUID
 ) -> HttpResponse:
     join_request = get_join_request_for_user(request, join_request_id)
-    member_with(request, catalog.MANAGE_MEMBERS)
+    organization_wide(request, catalog.MANAGE_MEMBERS)
     return button_action(
         request,
         lambda: services.join_request_decline(acting_user=request.user, join_request=join_request),
@@ -216,7 +213,7 @@ def join_request_decline(
 
 
 def ownership_transfer(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = member_with(request, catalog.OWNER_ONLY)
+    tenant = organization_wide(request, catalog.OWNER_ONLY)
     form = OwnershipTransferForm(
         request.POST or None,
         candidates=selectors.ownership_candidates(tenant.membership),

@@ -15,12 +15,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 
-from fastn_console.console import Tenant, organization_wide
+from fastn_console.console import Tenant, form_saved, organization_wide
 from roles import catalog, selectors, services
 from roles.forms import RoleForm, unknown_permission_keys
 from roles.models import Role
 from roles.selectors import permissions_of
-from roles.views.common import form_saved, get_role_for_user, member_with, page_of
+from roles.views.common import get_role_for_user, page_of
 
 
 def _changeable(tenant: Tenant, role: Role) -> bool:
@@ -130,7 +130,7 @@ def _role_form_view(
 
 
 def role_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = member_with(request, catalog.MANAGE_ROLES)
+    tenant = organization_wide(request, catalog.MANAGE_ROLES)
     return _role_form_view(
         request,
         org_slug,
@@ -149,7 +149,7 @@ def role_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 def role_duplicate(request: HttpRequest, org_slug: str, role_id: uuid.UUID) -> HttpResponse:
     source = get_role_for_user(request, role_id)
-    tenant = member_with(request, catalog.MANAGE_ROLES)
+    tenant = organization_wide(request, catalog.MANAGE_ROLES)
     held = permissions_of(tenant.membership)
     return _role_form_view(
         request,
@@ -171,7 +171,7 @@ def role_duplicate(request: HttpRequest, org_slug: str, role_id: uuid.UUID) -> H
 
 def _custom_role(request: HttpRequest, role_id: uuid.UUID, refusal: str) -> Role:
     role = get_role_for_user(request, role_id)
-    tenant = member_with(request, catalog.MANAGE_ROLES)
+    tenant = organization_wide(request, catalog.MANAGE_ROLES)
     if role.is_system:
         raise PermissionDenied(refusal)
     held_above = selectors.role_change_refusal(tenant.membership, role)

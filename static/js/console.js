@@ -13,3 +13,26 @@
     if (event.key === "Escape" && nav.classList.contains("open")) { show(false); button.focus(); }
   });
 })();
+
+// Copy buttons: `<button type="button" data-copy="text">` copies its text and says so for a
+// moment (with a fallback where the Clipboard API is not available, e.g. plain http).
+(function () {
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    var label = b.textContent;
+    b.addEventListener("click", function () {
+      var done = function () {
+        b.textContent = "Copied";
+        setTimeout(function () { b.textContent = label; }, 1500);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(b.dataset.copy).then(done);
+        return;
+      }
+      var t = document.createElement("textarea");
+      t.value = b.dataset.copy;
+      document.body.appendChild(t);
+      t.select();
+      try { document.execCommand("copy"); done(); } finally { document.body.removeChild(t); }
+    });
+  });
+})();
