@@ -16,7 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from api.auth import ApiError, error_body, error_response
+from api.auth import ApiError, api_request_of, error_body, error_response
+from audit.services import audit_request_refusal, refused_permission
 from billing.services import LimitReached
 from fastn_console.unavailable import unavailable_response
 
@@ -60,6 +61,15 @@ def _refused(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
 
 
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    api = api_request_of(request)
+    if api is not None:  # inside the operation's scope, whose transaction commits on a 403
+        audit_request_refusal(
+            request,
+            refused_permission(exc),
+            actor=api.principal,
+            principal_id=api.principal.key.id,
+            subject_customer_id=api.customer.id if api.customer else None,
+        )
     message = str(exc) or "The API key's preset does not allow this."
     return JsonResponse(error_body("permission_denied", message), status=403)
 

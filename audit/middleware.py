@@ -13,28 +13,16 @@ Placed after the authentication middleware and before (outside) ``TenantContextM
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
 from audit.origin import bound_origin, origin_of
-from audit.services import audit_refusal
-from fastn_console.console import tenant_of
-from tenancy.context import ORGANIZATION, context
+from audit.services import audit_request_refusal, refused_permission
+from fastn_console.console import scope_reentered, tenant_of
 
-logger = logging.getLogger(__name__)
-
-MISSING_PERMISSION = "Missing permission "
 _REFUSAL_ATTRIBUTE = "_audit_refused_permission"
-
-
-def _refused_permission(exception: PermissionDenied) -> str:
-    message = str(exception)
-    if not message.startswith(MISSING_PERMISSION):
-        return ""
-    return message.removeprefix(MISSING_PERMISSION)
 
 
 class AuditMiddleware:
@@ -52,30 +40,18 @@ class AuditMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         # Django calls this inside the innermost middleware, whatever this one's place.
         if isinstance(exception, PermissionDenied):
-            setattr(request, _REFUSAL_ATTRIBUTE, _refused_permission(exception))
+            setattr(request, _REFUSAL_ATTRIBUTE, refused_permission(exception))
 
     def _record_refusal(self, request: HttpRequest, permission: str) -> None:
         try:
             tenant = tenant_of(request)
         except Http404:
             return  # not a console page (the staff admin, a public page)
-        match = request.resolver_match
-        scope = tenant.scope
-        try:
-            with context(
-                org_id=scope.org_id,
-                customer_id=scope.customer_id,
-                role=scope.role or ORGANIZATION,
-                user_id=scope.user_id,
-                region=scope.region,
-            ):
-                audit_refusal(
-                    actor=tenant.membership.user,
-                    principal_id=tenant.membership.id,
-                    permission=permission[:64],
-                    view_name=match.view_name if match else request.path_info,
-                    method=request.method or "",
-                    subject_customer_id=tenant.customer.id if tenant.customer else None,
-                )
-        except Exception:  # the refusal stands whether or not it was recorded
-            logger.exception("A refused action could not be recorded in the audit log")
+        audit_request_refusal(
+            request,
+            permission,
+            actor=tenant.membership.user,
+            principal_id=tenant.membership.id,
+            subject_customer_id=tenant.customer.id if tenant.customer else None,
+            scope=scope_reentered(tenant.scope),
+        )

@@ -4,20 +4,25 @@ import hashlib
 import logging
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypedDict, Unpack
 
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 
 from audit import actions
 from audit.models import AuditLogEntry
 from audit.origin import current_origin
-from tenancy.context import TenantContextMissing, require_scope
+from tenancy.context import TenantContextMissing, atomic, require_scope
 
 logger = logging.getLogger(__name__)
 
 ORGANIZATION_WIDE = "Organization-wide"
 # A refused action is recorded once per principal, action and window (SPEC §14).
 REFUSAL_WINDOW_SECONDS = 60
+# How ``roles.selectors.authorize`` says which catalog key was missing.
+MISSING_PERMISSION = "Missing permission "
 
 
 def audit_record(
@@ -127,6 +132,41 @@ def audit_refusal(
         subject_customer_id=subject_customer_id,
         after={"permission": permission, "view": view_name, "method": method},
     )
+
+
+def refused_permission(exception: PermissionDenied) -> str:
+    """The catalog key an ``authorize`` refusal names; "" for any other ``PermissionDenied``."""
+    message = str(exception)
+    return (
+        message.removeprefix(MISSING_PERMISSION) if message.startswith(MISSING_PERMISSION) else ""
+    )
+
+
+def audit_request_refusal(
+    request: HttpRequest,
+    permission: str,
+    *,
+    actor: Any,
+    principal_id: object,
+    subject_customer_id: uuid.UUID | None,
+    scope: AbstractContextManager[Any] | None = None,
+) -> None:
+    """Record the request's refused action (``audit_refusal``) in ``scope`` (a context entered
+    for the write; by default the scope in force), in a savepoint of its own. The refusal stands
+    whether or not it was recorded: a failure is logged, never raised."""
+    match = request.resolver_match
+    try:
+        with scope or nullcontext(), atomic():
+            audit_refusal(
+                actor=actor,
+                principal_id=principal_id,
+                permission=permission[:64],
+                view_name=match.view_name if match else request.path_info,
+                method=request.method or "",
+                subject_customer_id=subject_customer_id,
+            )
+    except Exception:
+        logger.exception("A refused action could not be recorded in the audit log")
 
 
 def customer_data_exported(*, actor: Any, customer_id: uuid.UUID) -> AuditLogEntry:

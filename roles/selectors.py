@@ -13,6 +13,7 @@ from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 from guardian.models import GroupObjectPermission
 
+from audit.services import MISSING_PERMISSION
 from customers.models import Customer, Organization
 from roles import catalog
 from roles.models import (
@@ -131,7 +132,7 @@ def authorize(
 ) -> None:
     """Raise ``PermissionDenied`` unless ``principal`` holds ``key`` here."""
     if not has_permission(principal, key, organization, customer):
-        raise PermissionDenied(f"Missing permission {key}")
+        raise PermissionDenied(f"{MISSING_PERMISSION}{key}")
 
 
 def permissions_of(membership: Membership) -> frozenset[str]:
