@@ -46,6 +46,8 @@ from fastn_console.throttle import (
 )
 from roles.catalog import MANAGE_SETTINGS
 from roles.views.common import membership_home
+from sso.selectors import SsoTarget, sso_target_for_email
+from sso.views import sso_begin
 
 # Wrong second-factor codes per account: past it, sign in again later (the password step has
 # django-axes; a code has a million values, so it needs its own budget).
@@ -85,10 +87,47 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class LoginView(auth_views.LoginView):
     """Django's sign-in by email, audited: success, and failure for an existing account (with
-    ``locked_out`` when django-axes refused the attempt)."""
+    ``locked_out`` when django-axes refused the attempt).
+
+    Email first (SPEC §14): an address whose organization has single sign-on on, posted
+    without a password, goes to its identity provider (``sso.views.sso_begin``); any other
+    address posted alone gets the password step. An email and a password posted together sign
+    in as before, unless the organization requires single sign-on for its domain."""
 
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        email = str(request.POST.get("username", "")).strip()
+        target = sso_target_for_email(email)
+        if not request.POST.get("password"):
+            if target is not None:
+                return sso_begin(request, target, email=email, next_url=self.get_success_url())
+            return self._email_step_done(email)
+        if target is not None and target.require_sso:
+            return self._password_refused(email, target)
+        return super().post(request, *args, **kwargs)
+
+    def _email_step_done(self, email: str) -> HttpResponse:
+        """The password step for ``email`` (no error: the person has not typed it yet)."""
+        form = self.authentication_form(self.request, initial={"username": email})
+        form.fields["username"].widget.attrs.pop("autofocus", None)
+        form.fields["password"].widget.attrs["autofocus"] = True
+        return self.render_to_response(self.get_context_data(form=form, password_step=True))
+
+    def _password_refused(self, email: str, target: SsoTarget) -> HttpResponse:
+        user = account_for_login_name(email)
+        if user is not None:
+            account_event_record(
+                user=user, action=actions.AUTH_LOGIN_FAILED, after={"reason": "sso_required"}
+            )
+        form = self.authentication_form(self.request, initial={"username": email})
+        refusal = (
+            f"{target.organization_name} signs in with single sign-on only: addresses at its "
+            "domain cannot use a password. Continue with single sign-on."
+        )
+        context = self.get_context_data(form=form, login_refusal=refusal, sso_offer=email)
+        return self.render_to_response(context, status=400)
 
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
@@ -195,8 +234,9 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 request.session.cycle_key()
             request.session.pop(PENDING_SESSION_KEY, None)
             request.session[VERIFIED_SESSION_KEY] = True
+            first_factor = pending.get("first_factor", "password")
             account_event_record(
-                user=user, action=actions.AUTH_LOGIN, after={"method": f"password+{method}"}
+                user=user, action=actions.AUTH_LOGIN, after={"method": f"{first_factor}+{method}"}
             )
             return redirect(_safe_next(request, pending.get("next") or request.GET.get("next")))
     elif request.method == "POST":

@@ -1,8 +1,9 @@
 """The JSON API at ``/api/v1/`` (django-ninja), its OpenAPI schema and docs page.
 
-The operations are in ``api.operations``, the error handlers in ``api.errors``. Every operation
-runs through ``api.auth.api_scope`` (key, states, customer, rate limit, tenant context) and
-checks its catalog permission with ``authorize`` on the key's preset. Errors share one shape,
+The operations are in ``api.operations`` and ``api.events``, the error handlers in
+``api.errors``. Every operation runs through ``api.auth.api_scope`` (key, states, customer,
+rate limit, tenant context) and checks its catalog permission with ``authorize`` on the key's
+preset. Errors share one shape,
 ``{"error": {"code", "message", "limit"?, "details"?}}``; docs/API.md lists the codes.
 """
 
@@ -18,6 +19,7 @@ from ninja.security import HttpBearer
 
 from api import errors
 from api.auth import END_ORG_HEADER, ApiRequest, api_request_of, error_body
+from api.events import router as events_router
 from api.operations import router
 
 
@@ -76,6 +78,7 @@ for exception, handler in errors.HANDLERS.items():
     api_v1.add_exception_handler(exception, handler)
 
 api_v1.add_router("", router)
+api_v1.add_router("", events_router)
 
 
 def _json_not_found(request: HttpRequest, path: str = "") -> HttpResponse:

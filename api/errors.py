@@ -29,6 +29,7 @@ SERVICE_REFUSALS: dict[str, tuple[int, str]] = {
     "customer_relocating": (409, "customer_relocating"),
     "customer_deleting": (404, "customer_not_found"),
     "disabled": (409, "workflow_disabled"),
+    "not_deployed": (409, "not_deployed"),
 }
 
 

@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from ninja import Path, Query, Router, Status
 from ninja.responses import codes_4xx
 
-from api import ratelimit, selectors, services
+from api import ratelimit, selectors
 from api.auth import (
     END_ORG_HEADER,
     ApiError,
     ApiRequest,
     api_request_of,
     api_scope,
-    charge,
-    charges_events,
 )
 from api.schemas import (
     ConnectionIn,
@@ -32,11 +32,9 @@ from api.schemas import (
     CustomerIn,
     CustomerOut,
     CustomerPatch,
+    CustomerPut,
     EmbedTokenOut,
     ErrorOut,
-    EventBatchIn,
-    EventIn,
-    EventsAcceptedOut,
     ExecutionOut,
     KeyInfoOut,
     Page,
@@ -44,17 +42,27 @@ from api.schemas import (
     UsageOut,
     WorkflowOut,
 )
+from billing.selectors import usage_series
+from build.deploys import ENVIRONMENTS, PROD
 from build.models import Connector
 from customers import selectors as customer_selectors
 from customers import services as customer_services
+from customers.labels import label_parse
 from customers.models import Customer, CustomerStatus
 from dataplane import services as dataplane
+from dataplane.execution_filters import PERIODS, period_start
 from dataplane.models import Connection, ExecutionLog, Workflow
 from roles.selectors import authorize
 from widget import services as widget_services
 
 ERRORS: dict[Any, Any] = {codes_4xx: ErrorOut}
 MAX_OFFSET = 1_000_000
+LABEL_FILTER = Query(
+    [], description="key:value; repeat it to ask for customers holding every label given."
+)
+EXTERNAL_ID_IN_PATH = Path(..., min_length=1, max_length=120)
+ENV_HEADER = "x-fastn-env"
+SINCE = Query(None, description="Queued since: 15m, 1h, 24h, 7d, 30d or an ISO 8601 date-time.")
 
 router = Router()
 router.add_decorator(api_scope, mode="view")
@@ -126,6 +134,11 @@ def _get_workflow_for_request(request: HttpRequest, workflow_id: uuid.UUID) -> W
     return _found(Workflow.objects.filter(id=workflow_id).first(), "workflow")
 
 
+def _refuse_relocating(customer: Customer) -> None:
+    if customer.status == CustomerStatus.RELOCATING:
+        raise ApiError(409, "customer_relocating", "The customer is moving to another region.")
+
+
 def _found[T](row: T | None, noun: str) -> T:
     """``row``, or the API's 404: the customer's scope hides every other customer's rows."""
     if row is None:
@@ -157,12 +170,14 @@ def customers_list(
     q: Text = "",
     status: CustomerStatus | None = None,
     external_id: Text | None = None,
+    label: list[Text] = LABEL_FILTER,
     limit: int = Query(50, ge=1, le=100),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     """Customers of the organization (only the named one with ``x-end-org-id``)."""
     _authorize(request, "customers.read")
-    customers = customer_selectors.customer_list(search=q, status=status or "")
+    labels = dict(label_parse(item) for item in label)
+    customers = customer_selectors.customer_list(search=q, status=status or "", labels=labels)
     if external_id is not None:
         customers = customers.filter(external_id=external_id)
     return _page(customers, limit, offset)
@@ -170,6 +185,8 @@ def customers_list(
 
 @router.post("/customers", response={201: CustomerOut, **ERRORS}, tags=["customers"])
 def customers_create(request: HttpRequest, payload: CustomerIn) -> Status:
+    """Create a customer, active or ``pending_activation`` (no runs, API or widget until it is
+    activated)."""
     api = _authorize(request, "customers.create", None)
     customer = customer_services.customer_create(
         acting_user=api.principal,
@@ -177,8 +194,43 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Status:
         name=payload.name,
         external_id=payload.external_id,
         region=payload.region,
+        status=payload.status or CustomerStatus.ACTIVE,
+        labels=payload.labels,
+        metadata=payload.metadata,
     )
     return Status(201, customer)
+
+
+@router.put(
+    "/customers/by-external-id/{external_id}",
+    response={200: CustomerOut, 201: CustomerOut, **ERRORS},
+    tags=["customers"],
+)
+def customers_upsert(
+    request: HttpRequest,
+    payload: CustomerPut,
+    external_id: Text = EXTERNAL_ID_IN_PATH,
+) -> Status:
+    """Create the customer with this external ID (201) or update it (200). The same request
+    twice leaves one customer; labels and metadata, when given, replace the stored ones."""
+    existing = customer_selectors.customer_by_external_id(external_id.strip())
+    api = _api(request)
+    allowed = api.principal.customer_ids
+    if existing is not None and allowed is not None and existing.id not in allowed:
+        existing = None  # outside the key's customers: as if it did not exist
+    if existing is None:
+        _authorize(request, "customers.create", None)
+    else:
+        _authorize(request, "customers.update", existing)
+        _refuse_relocating(existing)
+    customer, outcome = customer_services.customer_upsert_by_external_id(
+        acting_user=api.principal,
+        organization=api.organization,
+        external_id=external_id,
+        existing=existing,
+        **payload.model_dump(),  # name, region, status, labels, metadata
+    )
+    return Status(201 if outcome == customer_services.UPSERT_CREATED else 200, customer)
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, **ERRORS}, tags=["customers"])
@@ -195,21 +247,36 @@ def customers_update(
     """Rename, change the external ID, or activate / suspend (``status``)."""
     customer = _get_customer_for_request(request, customer_id)
     api = _authorize(request, "customers.update", customer)
-    if customer.status == CustomerStatus.RELOCATING:
-        raise ApiError(409, "customer_relocating", "The customer is moving to another region.")
+    _refuse_relocating(customer)
     fields = payload.model_fields_set
-    if fields & {"name", "external_id"}:
+    if fields & {"name", "external_id", "labels", "metadata"}:
         customer = customer_services.customer_update(
             acting_user=api.principal,
             customer=customer,
             name=payload.name if payload.name is not None else customer.name,
             external_id=payload.external_id if "external_id" in fields else customer.external_id,
+            labels=payload.labels,
+            metadata=payload.metadata,
         )
     if payload.status is not None:
         customer = customer_services.customer_status_change(
             acting_user=api.principal, customer=customer, status=payload.status
         )
     return customer
+
+
+@router.delete(
+    "/customers/{customer_id}", response={202: CustomerOut, **ERRORS}, tags=["customers"]
+)
+def customers_delete(request: HttpRequest, customer_id: uuid.UUID) -> Status:
+    """Delete the customer and all its data, as the console does: it is hidden at once (state
+    ``deleting``) and its data is removed in the background, hence 202. Afterwards the
+    customer is a 404."""
+    customer = _get_customer_for_request(request, customer_id)
+    api = _authorize(request, "customers.delete", customer)
+    _refuse_relocating(customer)
+    customer_services.customer_delete_request(acting_user=api.principal, customer=customer)
+    return Status(202, Customer.objects.get(id=customer.id))
 
 
 @router.get("/connections", response={200: Page[ConnectionOut], **ERRORS}, tags=["connections"])
@@ -269,7 +336,11 @@ def workflows_list(
     "/workflows/{workflow_id}/run", response={202: ExecutionOut, **ERRORS}, tags=["workflows"]
 )
 def workflows_run(request: HttpRequest, workflow_id: uuid.UUID) -> Status:
-    """Queue a run; follow it in ``GET /executions``."""
+    """Queue a run of the version deployed to prod, or to test with ``x-fastn-env: test``;
+    follow it in ``GET /executions``."""
+    environment = request.headers.get(ENV_HEADER, PROD).strip()
+    if environment not in ENVIRONMENTS:
+        raise ApiError(400, "invalid_request", f"The {ENV_HEADER} header is test or prod.")
     api, customer = _customer_data(request, "workflows.execute")
     workflow = _get_workflow_for_request(request, workflow_id)
     execution = dataplane.workflow_run(
@@ -277,6 +348,7 @@ def workflows_run(request: HttpRequest, workflow_id: uuid.UUID) -> Status:
         organization=api.organization,
         customer=customer,
         workflow=workflow,
+        environment=environment,
     )
     return Status(202, execution)
 
@@ -286,6 +358,8 @@ def executions_list(
     request: HttpRequest,
     workflow_id: uuid.UUID | None = None,
     status: Text | None = None,
+    environment: Literal["test", "prod"] | None = None,
+    since: Text | None = SINCE,
     limit: int = Query(50, ge=1, le=100),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
@@ -296,28 +370,24 @@ def executions_list(
         executions = executions.filter(workflow_id=workflow_id)
     if status:
         executions = executions.filter(status=status)
+    if environment:
+        executions = executions.filter(environment=environment)
+    if since:
+        executions = executions.filter(created_at__gte=_since(since))
     return _page(executions, limit, offset)
 
 
-def _ingest(request: HttpRequest, names: list[str]) -> Status:
-    api, customer = _customer_data(request, "workflows.execute")
-    charge(api, events=len(names))
-    accepted = services.events_record(customer=customer, names=names)
-    return Status(202, {"accepted": accepted})
-
-
-@router.post("/events", response={202: EventsAcceptedOut, **ERRORS}, tags=["events"])
-@charges_events
-def events_ingest(request: HttpRequest, payload: EventIn) -> Status:
-    """Ingest one event. Counts one API call and one event."""
-    return _ingest(request, [payload.name])
-
-
-@router.post("/events/batch", response={202: EventsAcceptedOut, **ERRORS}, tags=["events"])
-@charges_events
-def events_ingest_batch(request: HttpRequest, payload: EventBatchIn) -> Status:
-    """Ingest up to 100 events: accepted whole or refused whole (one API call, N events)."""
-    return _ingest(request, [event.name for event in payload.events])
+def _since(value: str) -> datetime:
+    """``since``: a period of the console's filter (``15m`` … ``30d``) or an ISO 8601 time."""
+    try:
+        start = period_start(value) if value in PERIODS else parse_datetime(value)
+    except ValueError:  # well formed but not a date (a 13th month)
+        start = None
+    if start is None:
+        raise ApiError(
+            422, "invalid_request", "since is 15m, 1h, 24h, 7d, 30d or an ISO 8601 date-time."
+        )
+    return start if timezone.is_aware(start) else start.replace(tzinfo=UTC)
 
 
 @router.get("/usage", response={200: UsageOut, **ERRORS}, tags=["usage"])
@@ -337,15 +407,17 @@ def usage(request: HttpRequest, days: int = Query(30, ge=1, le=90)) -> dict[str,
             "remaining": max(0, api.limits[limit_key] - used),
             "resets_at": datetime.fromtimestamp(window.end, UTC),
         }
-    daily = selectors.usage_daily(
+    # The same source as Settings → Billing and the customer's Limits tab.
+    series = usage_series(
         organization=api.organization,
         days=days,
         customer_id=api.customer.id if api.customer else None,
+        whole_organization=api.customer is None,
     )
     return {
         "customer_id": api.customer.id if api.customer else None,
         "windows": windows,
-        "daily": [vars(day) for day in daily],
+        "daily": series.daily(),
     }
 
 

@@ -56,6 +56,13 @@ class KeyInfoOut(Schema):
     all_customers: bool
 
 
+LABELS_DESCRIPTION = (
+    "Labels as key: value strings (1-63 letters, digits, '-', '_', '.'; keys may hold '/'), "
+    "at most 20. Replaces the customer's labels when given."
+)
+METADATA_DESCRIPTION = "A JSON object of at most 16 KB. Replaces the metadata when given."
+
+
 class CustomerOut(Schema):
     id: uuid.UUID
     name: str
@@ -63,6 +70,8 @@ class CustomerOut(Schema):
     external_id: str | None
     status: str
     region: str
+    labels: dict[str, str]
+    metadata: dict[str, Any]
     created_at: datetime
 
 
@@ -70,6 +79,25 @@ class CustomerIn(Schema):
     name: Text = Field(min_length=1, max_length=120)
     external_id: Text | None = Field(None, max_length=120)
     region: RegionCode | None = None
+    status: Literal["active", "pending_activation"] | None = Field(
+        None, description="Create the customer active (default) or pending activation."
+    )
+    labels: dict[Text, Text] | None = Field(None, description=LABELS_DESCRIPTION)
+    metadata: dict[str, Any] | None = Field(None, description=METADATA_DESCRIPTION)
+
+
+class CustomerPut(Schema):
+    name: Text = Field(min_length=1, max_length=120)
+    region: RegionCode | None = Field(
+        None, description="For a new customer; an existing one keeps its region (relocation)."
+    )
+    status: Literal["active", "pending_activation", "suspended"] | None = Field(
+        None,
+        description="A new customer is active (default) or pending_activation; an existing "
+        "one may be activated or suspended.",
+    )
+    labels: dict[Text, Text] | None = Field(None, description=LABELS_DESCRIPTION)
+    metadata: dict[str, Any] | None = Field(None, description=METADATA_DESCRIPTION)
 
 
 class CustomerPatch(Schema):
@@ -78,6 +106,8 @@ class CustomerPatch(Schema):
     status: Literal["active", "suspended"] | None = Field(
         None, description="Activate or suspend the customer."
     )
+    labels: dict[Text, Text] | None = Field(None, description=LABELS_DESCRIPTION)
+    metadata: dict[str, Any] | None = Field(None, description=METADATA_DESCRIPTION)
 
 
 class ConnectionOut(Schema):
@@ -114,6 +144,10 @@ class ExecutionOut(Schema):
     workflow_id: uuid.UUID | None
     connection_id: uuid.UUID | None
     source: str
+    version: int | None = Field(description="The workflow version run; null: not recorded.")
+    environment: str = Field(description="test or prod: where the version was resolved.")
+    trigger: str = Field(description="manual (console, API) or event.")
+    replay_of_id: uuid.UUID | None = Field(description="The failed execution this one replays.")
     status: str
     started_at: datetime | None
     finished_at: datetime | None
@@ -130,8 +164,25 @@ class EventBatchIn(Schema):
     events: list[EventIn] = Field(min_length=1, max_length=100)
 
 
+class EventAcceptedOut(Schema):
+    id: uuid.UUID = Field(description="The stored event: GET /events/{id} reads it back.")
+    accepted: int = Field(description="Always 1.")
+
+
 class EventsAcceptedOut(Schema):
     accepted: int
+    ids: list[uuid.UUID] = Field(description="The stored events, in the order sent.")
+
+
+class EventOut(Schema):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    payload: dict[str, Any]
+    received_at: datetime = Field(alias="created_at")
+    executions: list[ExecutionOut] = Field(
+        description="The executions this event triggered (event triggers), oldest first."
+    )
 
 
 class LimitUsageOut(Schema):

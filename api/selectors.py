@@ -1,23 +1,24 @@
 """Reads for API keys and usage.
 
-``usage_by_customer`` and ``usage_daily`` serve Settings → Billing and the API's usage endpoint:
-durable ``UsageRecord`` rows plus the counts still pending in Redis (at most a minute old), so
-the figures match what the rate limiter counted.
+``usage_by_customer`` and ``usage_daily`` read the one usage source of Settings → Billing and the
+API's usage endpoint, ``billing.selectors.usage_series`` / ``usage_by_subject``: durable
+``UsageRecord`` rows plus the counts still pending in Redis (at most a minute old), so the
+figures match what the rate limiter counted.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import redis
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 
 from api import ratelimit
-from api.models import ApiKey, UsageKind, UsageRecord
+from api.models import ApiKey, UsageKind
 from audit.services import ORGANIZATION_WIDE
+from billing.selectors import usage_by_subject, usage_series, usage_today
 from customers.models import Customer, Organization
 
 
@@ -50,39 +51,7 @@ class DailyUsage:
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
-
-
-def _pending(organization: Organization) -> list[tuple[uuid.UUID | None, date, str, int]]:
-    """Counts accepted but not flushed yet (empty when Redis cannot be reached)."""
-    try:
-        raw = ratelimit.client().hgetall(ratelimit.usage_hash_key(organization.id))
-    except redis.RedisError:
-        return []
-    rows = []
-    for field, value in raw.items():  # type: ignore[union-attr]
-        text = field.decode() if isinstance(field, bytes) else str(field)
-        customer, day, kind = text.split("|")
-        rows.append(
-            (uuid.UUID(customer) if customer else None, date.fromisoformat(day), kind, int(value))
-        )
-    return rows
-
-
-def _usage_rows(
-    organization: Organization, start: date, end: date, customer_id: uuid.UUID | None = None
-) -> list[tuple[uuid.UUID | None, date, str, int]]:
-    records = UsageRecord.objects.filter(org_id=organization.id, day__gte=start, day__lte=end)
-    if customer_id is not None:
-        records = records.filter(subject_customer_id=customer_id)
-    rows = [
-        (row["subject_customer_id"], row["day"], row["kind"], int(row["total"]))
-        for row in records.values("subject_customer_id", "day", "kind").annotate(total=Sum("count"))
-    ]
-    for pending in _pending(organization):
-        if start <= pending[1] <= end and (customer_id is None or pending[0] == customer_id):
-            rows.append(pending)
-    return rows
+    return usage_today()
 
 
 def usage_by_customer(
@@ -92,9 +61,7 @@ def usage_by_customer(
     busiest first; calls without ``x-end-org-id`` appear as "Organization-wide"."""
     end = end or today()
     start = start or end.replace(day=1)
-    totals: dict[uuid.UUID | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for customer_id, _, kind, count in _usage_rows(organization, start, end):
-        totals[customer_id][kind] += count
+    totals = usage_by_subject(organization=organization, start=start, end=end)
     names = dict(
         Customer.objects.filter(id__in=[c for c in totals if c is not None]).values_list(
             "id", "name"
@@ -121,20 +88,15 @@ def usage_daily(
     customer_id: uuid.UUID | None = None,
 ) -> list[DailyUsage]:
     """One entry per UTC day (oldest first, days without usage as zeros), for one customer or
-    the whole organization."""
-    end = end or today()
-    start = end - timedelta(days=days - 1)
-    totals: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for _, day, kind, count in _usage_rows(organization, start, end, customer_id):
-        totals[day][kind] += count
-    return [
-        DailyUsage(
-            day=start + timedelta(days=offset),
-            api_calls=totals[start + timedelta(days=offset)][UsageKind.API_CALL],
-            events=totals[start + timedelta(days=offset)][UsageKind.EVENT],
-        )
-        for offset in range(days)
-    ]
+    the whole organization (``billing.selectors.usage_series``)."""
+    series = usage_series(
+        organization=organization,
+        days=days,
+        end=end,
+        customer_id=customer_id,
+        whole_organization=customer_id is None,
+    )
+    return [DailyUsage(**day) for day in series.daily()]
 
 
 def current_window_usage(

@@ -56,6 +56,8 @@ CUSTOMER_DELETE_FINISH = _action("customer.delete.finish", "Customer deletion fi
 CUSTOMER_RELOCATION_START = _action("customer.relocation_start", "Relocation started")
 CUSTOMER_RELOCATION_DONE = _action("customer.relocation_done", "Relocation finished")
 CUSTOMER_RELOCATION_FAILED = _action("customer.relocation_failed", "Relocation failed")
+CUSTOMER_IMPORT_START = _action("customer.import.start", "Customer import started")
+CUSTOMER_IMPORT_FINISH = _action("customer.import.finish", "Customer import finished")
 
 # Billing
 CUSTOMER_LIMIT_OVERRIDE = _action("customer_limit.override", "Customer limit overridden")
@@ -115,6 +117,10 @@ AUTH_RECOVERY_CODES_REGENERATE = _action(
 ORGANIZATION_REQUIRE_TWO_FACTOR = _action(
     "organization.require_two_factor", "Two-factor requirement changed"
 )
+# Single sign-on (sso): a sign-in through it is auth.login with method "sso"; a refused one is
+# written in the organization whose identity provider it was for.
+AUTH_SSO_LOGIN_FAILED = _action("auth.sso_login_failed", "Single sign-on refused")
+ORGANIZATION_SSO_UPDATE = _action("organization.sso.update", "Single sign-on settings changed")
 
 # Refusals and exports
 ACCESS_DENIED = _action("access.denied", "Action refused (403)")
@@ -129,6 +135,7 @@ CONNECTION_DELETE = _action("connection.delete", "Connection deleted")
 CONNECTION_TEST = _action("connection.test", "Connection tested")
 CONNECTION_SHARE = _action("connection.share", "Connect link or embed token issued")
 EMBED_TOKEN_REVOKE = _action("embed_token.revoke", "Connect link or embed token revoked")
+EMBEDDING_ORIGINS_UPDATE = _action("embedding_origins.update", "Allowed embedding origins changed")
 CONNECTIONS_REENCRYPT = _action("connections.reencrypt", "Credentials re-encrypted")
 WORKFLOW_CREATE = _action("workflow.create", "Workflow created")
 WORKFLOW_UPDATE = _action("workflow.update", "Workflow changed (new version)")

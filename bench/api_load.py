@@ -172,7 +172,7 @@ def _drive(port: int, mix: list[Request], seconds: float, threads: int) -> Phase
         mine: list[float] = []
         failed = 0
         turn = first
-        while time.perf_counter() < deadline:
+        while turn == first or time.perf_counter() < deadline:  # one request at least
             path, headers = mix[turn % len(mix)]
             turn += 1
             start = time.perf_counter()

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from billing import selectors, services
 from billing.forms import CustomerLimitsForm, UpgradeRequestForm
 from billing.models import UpgradeRequest
+from billing.panels import billing_usage, usage_panel
 from customers.models import Customer, OrganizationStatus, Plan
 from customers.plans import LIMIT_LABELS
 from customers.selectors import customer_list
@@ -55,6 +56,11 @@ def _overview(
     page, search, rows = _customer_usage_page(request)
     org_usage = selectors.organization_usage(organization=organization)
     can_manage = tenant.can("billing.manage")
+    days = request.GET.get("days")
+    panel, top = billing_usage(
+        organization=organization, days=days, top_page=request.GET.get("top")
+    )
+    picked, picked_error = _picked_customer(request)
     if can_manage and upgrade_form is None:
         upgrade_form = UpgradeRequestForm(current_plan=organization.plan)
     return render(
@@ -77,9 +83,31 @@ def _overview(
             if can_manage
             else [],
             "limits": selectors.effective_limits(organization=organization),
+            "usage_panel": panel,
+            "top": top,
+            "picked": picked,
+            "picked_error": picked_error,
+            "picked_panel": usage_panel(organization=organization, days=days, customer=picked)
+            if picked is not None
+            else None,
         },
         status=status,
     )
+
+
+def _picked_customer(request: HttpRequest) -> tuple[Customer | None, str]:
+    """The customer whose usage Billing charts (``?customer=<id>``), or why there is none."""
+    value = request.GET.get("customer", "").strip()
+    if not value:
+        return None, ""
+    try:
+        customer_id = uuid.UUID(value)
+    except ValueError:
+        return None, f"“{value[:40]}” is not a customer ID."
+    customer = Customer.objects.live().filter(id=customer_id).first()
+    if customer is None:
+        return None, "No customer of this organization has that ID."
+    return customer, ""
 
 
 @require_GET

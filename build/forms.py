@@ -79,6 +79,37 @@ class ConnectorForm(ItemForm):
         "separated by commas (e.g. <code>api.example.com, auth.example.com:8443</code>).",
     )
 
+    authorize_url = forms.CharField(
+        required=False,
+        max_length=2048,
+        label="OAuth authorize URL",
+        help_text="OAuth 2.0 only: the provider's page Connect sends users to "
+        "(https://). With it, Connect runs the authorization-code flow with PKCE and no "
+        "credential fields are asked.",
+    )
+    token_url = SafeURLField(
+        required=False,
+        max_length=2048,
+        label="OAuth token URL",
+        help_text="Where codes and refresh tokens are exchanged for access tokens (https://).",
+        assume_scheme="https",
+    )
+    scopes = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="OAuth scopes",
+        help_text="Separated by spaces, e.g. <code>read write</code>.",
+    )
+    client_id = forms.CharField(required=False, max_length=255, label="OAuth client ID")
+    client_secret = forms.CharField(
+        required=False,
+        max_length=4096,
+        label="OAuth client secret",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Encrypted at rest and never shown again. Leave blank to keep the stored "
+        "one (or for a public client, which PKCE protects).",
+    )
+
     def clean_credential_fields(self) -> list[str]:
         names = _names_in(self.cleaned_data.get("credential_fields") or "")
         bad = [name for name in names if not FIELD_NAME.match(name)]
@@ -100,6 +131,7 @@ class ConnectorForm(ItemForm):
             **super().initial_from(item),
             "credential_fields": ", ".join(item.credential_fields or []),
             "extra_hosts": ", ".join(item.extra_hosts or []),
+            "client_secret": "",
         }
 
 

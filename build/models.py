@@ -46,6 +46,14 @@ class Connector(BuildItem):
     # Hosts besides the base URL's that connections' credentials may be sent to (SPEC §11),
     # each ``host`` or ``host:port``.
     extra_hosts = models.JSONField(default=list, blank=True)
+    # OAuth 2.0 authorization-code flow with PKCE (SPEC §11; dataplane/oauth.py). Without an
+    # authorize URL an ``oauth2`` connector asks for a pasted ``access_token`` as before.
+    authorize_url = models.URLField(max_length=2048, blank=True)
+    token_url = models.URLField(max_length=2048, blank=True)
+    scopes = models.CharField(max_length=1000, blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
+    # Encrypted like connections' credentials (``dataplane.encryption``); never in a version.
+    client_secret = models.TextField(blank=True)
 
     objects = ScopedManager["Connector"]()
 
@@ -54,6 +62,12 @@ class Connector(BuildItem):
             models.UniqueConstraint(fields=["org", "id"], name="build_connector_org_id_uniq"),
             models.UniqueConstraint(fields=["org", "slug"], name="build_connector_slug_uniq"),
         ]
+
+    @property
+    def uses_authorization_code(self) -> bool:
+        """Whether Connect sends the user to the provider (``authorize_url`` and ``token_url``
+        declared) instead of asking for credential fields."""
+        return self.auth_method == AuthMethod.OAUTH2 and bool(self.authorize_url and self.token_url)
 
     def credential_hosts(self) -> list[str]:
         """Where this connector's credentials may go: its base URL's host and its further

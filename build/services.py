@@ -12,7 +12,9 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 
@@ -36,6 +38,7 @@ from customers.states import (
     organization_require_writable,
 )
 from dataplane import outbound
+from dataplane.encryption import decrypt_credentials, encrypt_credentials
 from dataplane.models import Connection
 from dataplane.selectors import organization_count
 from dataplane.services import (
@@ -44,6 +47,11 @@ from dataplane.services import (
     call_outside_transaction,
     execution_log_record,
 )
+
+# What an OAuth 2.0 connector declares for the authorization-code flow (versioned; the client
+# secret is stored encrypted on the connector only, never in a version's snapshot).
+OAUTH_FIELDS = ("authorize_url", "token_url", "scopes", "client_id")
+OAUTH_SECRET_FIELD = "client_secret"
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,15 @@ CONNECTORS = Kind(
     Connector,
     ConnectorVersion,
     "connector",
-    ("name", "description", "auth_method", "credential_fields", "base_url", "extra_hosts"),
+    (
+        "name",
+        "description",
+        "auth_method",
+        "credential_fields",
+        "base_url",
+        "extra_hosts",
+        *OAUTH_FIELDS,
+    ),
     ("connectors.deploy_test", "connectors.deploy_prod"),
     executable=False,
 )
@@ -108,13 +124,15 @@ AGENTS = _endpoint_kind("agents", "Agent", Agent, AgentVersion)
 TOOLS = _endpoint_kind("tools", "Tool", Tool, ToolVersion)
 KINDS: dict[str, Kind] = {kind.slug: kind for kind in (CONNECTORS, AGENTS, TOOLS)}
 
-# Credential fields each auth method needs to build its request headers (docs/WORKFLOWS.md).
+# Credential fields each auth method needs to build its request headers (docs/WORKFLOWS.md);
+# an OAuth 2.0 connector with an authorize URL gets its access token from the provider instead.
 REQUIRED_CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     AuthMethod.API_KEY: (),
     AuthMethod.OAUTH2: ("access_token",),
     AuthMethod.BASIC: ("username", "password"),
     AuthMethod.NONE: (),
 }
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3
 
 
 MAX_EXTRA_HOSTS = 20
@@ -141,6 +159,67 @@ def _clean_extra_hosts(values: Any) -> tuple[list[str], str]:
     return hosts, ""
 
 
+def browser_url_refusal(url: str) -> str:
+    """Why ``url`` cannot be a page users are sent to (an authorize URL): https only, plain
+    http only to localhost while ``DEBUG``; ``""`` when it can."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return "Not a valid URL."
+    if not host:
+        return "The URL needs a host name."
+    if parts.username or parts.password:
+        return "Put no credentials in the URL."
+    if parts.scheme == "https" or (
+        parts.scheme == "http" and settings.DEBUG and host in outbound.LOCAL_HOSTS
+    ):
+        return ""
+    return "Only https:// URLs (plain http:// only to localhost while DEBUG is on)."
+
+
+def _clean_oauth(cleaned: dict[str, Any], errors: dict[str, str]) -> None:
+    """The authorization-code fields of an OAuth 2.0 connector: both URLs and the client id
+    together, the token URL one the outbound guard lets the platform call (it is sent the
+    client secret and the codes); other methods keep none of them."""
+    for name in OAUTH_FIELDS:
+        cleaned[name] = str(cleaned.get(name) or "").strip()
+    if cleaned["auth_method"] != AuthMethod.OAUTH2:
+        cleaned.update(dict.fromkeys(OAUTH_FIELDS, ""))
+        return
+    scopes = re.split(r"[,\s]+", cleaned["scopes"])
+    cleaned["scopes"] = " ".join(scope for scope in scopes if scope)
+    if not all(SCOPE_TOKEN.match(scope) for scope in cleaned["scopes"].split()):
+        errors["scopes"] = "Scopes are separated by spaces and contain no quotes or backslashes."
+    if any(ch in cleaned["client_id"] for ch in "\r\n\x00"):
+        errors["client_id"] = "Line breaks are not allowed."
+    if not any(cleaned[name] for name in OAUTH_FIELDS):
+        return  # a pasted access token, as before the authorization-code flow
+    for name, label in (("authorize_url", "authorize URL"), ("token_url", "token URL")):
+        if not cleaned[name]:
+            errors[name] = f"The authorization-code flow needs the provider's {label}."
+    if not cleaned["client_id"]:
+        errors["client_id"] = "The authorization-code flow needs the client ID."
+    if cleaned["authorize_url"] and (refusal := browser_url_refusal(cleaned["authorize_url"])):
+        errors["authorize_url"] = refusal
+    if cleaned["token_url"]:
+        try:
+            outbound.check_url(cleaned["token_url"])
+        except outbound.UnsafeURL as exc:
+            errors["token_url"] = str(exc)
+
+
+def _client_secret(kind: Kind, data: dict[str, Any]) -> str:
+    """A new client secret typed in (blank keeps the stored one); refused when it cannot be a
+    header value."""
+    if kind is not CONNECTORS or data.get("auth_method") != AuthMethod.OAUTH2:
+        return ""
+    secret = str(data.get(OAUTH_SECRET_FIELD) or "").strip()
+    if any(ch in secret for ch in "\r\n\x00") or len(secret) > 4096:
+        raise ValidationError({OAUTH_SECRET_FIELD: "One line of at most 4,096 characters."})
+    return secret
+
+
 def _validate(kind: Kind, data: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {field: data.get(field) for field in kind.fields}
     cleaned["name"] = str(cleaned["name"] or "").strip()
@@ -151,10 +230,12 @@ def _validate(kind: Kind, data: dict[str, Any]) -> dict[str, Any]:
     if kind is CONNECTORS:
         if cleaned["auth_method"] not in AuthMethod.values:
             errors["auth_method"] = "Choose an authentication method."
+        _clean_oauth(cleaned, errors)
         fields = list(cleaned["credential_fields"] or [])
-        missing = [
-            f for f in REQUIRED_CREDENTIAL_FIELDS.get(cleaned["auth_method"], ()) if f not in fields
-        ]
+        required = REQUIRED_CREDENTIAL_FIELDS.get(cleaned["auth_method"], ())
+        if cleaned.get("authorize_url"):
+            required = ()
+        missing = [f for f in required if f not in fields]
         if missing:
             label = AuthMethod(cleaned["auth_method"]).label
             errors["credential_fields"] = f"{label} needs the field(s) {', '.join(missing)}."
@@ -181,6 +262,13 @@ def _validate(kind: Kind, data: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def connector_client_secret(connector: Any) -> str:
+    """The connector's OAuth client secret in clear (``""`` when none is stored); raises
+    ``CredentialsUnreadable`` when no configured key decrypts it."""
+    stored = getattr(connector, OAUTH_SECRET_FIELD, "")
+    return decrypt_credentials(stored).get(OAUTH_SECRET_FIELD, "") if stored else ""
 
 
 def _snapshot(kind: Kind, item: Model) -> dict[str, Any]:
@@ -213,6 +301,9 @@ def build_item_create(
     """Create a connector, agent or tool with its version 1."""
     organization_require_writable(organization=organization)
     cleaned = _validate(kind, data)
+    secret = _client_secret(kind, data)
+    if secret:
+        cleaned[OAUTH_SECRET_FIELD] = encrypt_credentials({OAUTH_SECRET_FIELD: secret})
     item = kind.items().create(
         org=organization,
         slug=unique_slug(kind.items(), cleaned["name"]),
@@ -230,18 +321,23 @@ def build_item_update(
     """Save changes as a new version; returns False (and writes nothing) when nothing changed."""
     organization_require_writable(organization=organization)
     cleaned = _validate(kind, data)
+    secret = _client_secret(kind, data)
     before = _snapshot(kind, item)
-    if all(before[field] == cleaned[field] for field in kind.fields):
+    new_secret = bool(secret) and secret != connector_client_secret(item)
+    if all(before[field] == cleaned[field] for field in kind.fields) and not new_secret:
         return False
     locked = kind.items().select_for_update().get(id=item.id)
     for field, value in cleaned.items():
         setattr(locked, field, value)
+    if new_secret:
+        locked.client_secret = encrypt_credentials({OAUTH_SECRET_FIELD: secret})
     if cleaned["name"] != before["name"]:
         locked.slug = unique_slug(kind.items(), cleaned["name"], exclude_id=locked.id)
     locked.current_version += 1
     locked.save()
     _add_version(kind, locked, acting_user)
     changed = sorted(field for field in kind.fields if before[field] != cleaned[field])
+    changed += [OAUTH_SECRET_FIELD] if new_secret else []
     _audit(
         acting_user,
         kind,

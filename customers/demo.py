@@ -25,7 +25,13 @@ from customers.demo_signups import REVIEW_APPLICANT, signup_applications
 from customers.models import Customer, CustomerStatus, Organization
 from customers.services import customer_create, customer_status_change, organization_create
 from dataplane import services as dataplane
-from dataplane.models import Connection, ConnectionStatus, ExecutionLog, ExecutionStatus
+from dataplane.models import (
+    Connection,
+    ConnectionStatus,
+    ExecutionLog,
+    ExecutionStatus,
+    Workflow,
+)
 from roles import catalog
 from roles.models import Invitation, Membership, Role
 from roles.services import invitation_create, membership_create, role_create
@@ -347,6 +353,10 @@ def _customer_data(
                 description="Reminds customers of overdue invoices every morning.",
             ),
         ]
+        # Version 1 of each is deployed to test and prod, and the runs below ran it in prod.
+        Workflow.objects.filter(id__in=[w.id for w in workflows]).update(
+            test_version=1, prod_version=1
+        )
         now = timezone.now()
         for index in range(26):
             workflow = workflows[0] if index % 3 else workflows[1]
@@ -365,7 +375,10 @@ def _customer_data(
             )
             at = now - timedelta(hours=index * 13 + rng.randint(0, 5), minutes=rng.randint(0, 59))
             ExecutionLog.objects.filter(id=log.id).update(
-                created_at=at, started_at=at, finished_at=at + timedelta(milliseconds=low)
+                created_at=at,
+                started_at=at,
+                finished_at=at + timedelta(milliseconds=low),
+                version=1,
             )
         dataplane.configuration_set_unchecked(
             key="sync_interval_minutes", value="15", end_user_editable=True

@@ -6,6 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from customers.domains import registrable_email_domain
+from customers.imports import COLUMNS, MAX_BYTES, MAX_ROWS, check_size
+from customers.labels import METADATA_MAX_BYTES, labels_parse, metadata_parse
 from customers.models import Region
 
 
@@ -17,6 +19,39 @@ class CustomerForm(forms.Form):
         required=False,
         help_text="Your own identifier for this customer, unique in your organization.",
     )
+    labels = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="key:value pairs separated by commas, for example env:production, tier:gold. "
+        "Letters, digits, '-', '_' and '.'; filter the customer list by them.",
+    )
+    metadata = forms.CharField(
+        label="Metadata (JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=f"A JSON object of up to {METADATA_MAX_BYTES // 1024} KB for your own use, "
+        'for example {"crm_id": "0012"}. The API returns it with the customer.',
+    )
+
+    def clean_labels(self) -> dict[str, str]:
+        return labels_parse(self.cleaned_data["labels"])
+
+    def clean_metadata(self) -> dict[str, Any]:
+        return metadata_parse(self.cleaned_data["metadata"])
+
+
+class CustomerImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=f"UTF-8, at most {MAX_ROWS:,} rows and {MAX_BYTES // 1_048_576} MB. The first "
+        f"line names the columns: {', '.join(COLUMNS)} (external_id and name required).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        check_size(upload.size or 0)
+        return upload
 
 
 class CustomerCreateForm(CustomerForm):

@@ -4,8 +4,9 @@ import uuid
 from typing import Self
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import Q
+from django.db.models import JSONField, Q, Value
 
 from roles.catalog import django_permissions
 from tenancy.managers import ScopedManager
@@ -140,6 +141,11 @@ class Customer(models.Model):
     )
     region = models.CharField(max_length=8, choices=Region.choices, default=Region.US)
     created_at = models.DateTimeField(auto_now_add=True)
+    # SPEC §13: ``key: value`` strings and a JSON object of at most 16 KB; their rules live in
+    # ``customers.labels``.
+    # (``db_default`` too: rows inserted in SQL — benchmarks, bulk loads — get ``{}`` as well.)
+    labels = models.JSONField(default=dict, db_default=Value({}, JSONField()), blank=True)
+    metadata = models.JSONField(default=dict, db_default=Value({}, JSONField()), blank=True)
 
     objects = ScopedManager.from_queryset(CustomerQuerySet)(customer_field="id")
 
@@ -153,7 +159,11 @@ class Customer(models.Model):
                 name="customers_customer_external_id_uniq",
             ),
         ]
-        indexes = [models.Index(fields=["org", "name"], name="customers_org_name_idx")]
+        indexes = [
+            models.Index(fields=["org", "name"], name="customers_org_name_idx"),
+            # The label filter is a containment test (labels @> '{"env": "prod"}').
+            GinIndex(fields=["labels"], name="customers_labels_idx", opclasses=["jsonb_path_ops"]),
+        ]
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -203,3 +213,47 @@ class OrganizationDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+
+class CustomerImportStatus(models.TextChoices):
+    PREVIEW = "preview", "Ready to import"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Finished"
+    FAILED = "failed", "Stopped by an error"
+
+
+class CustomerImport(models.Model):
+    """One CSV import of customers (SPEC §13): the checked rows, then each row's outcome.
+
+    ``rows`` holds the file's rows as the preview checked them (``line``, the fields, and
+    ``errors``); the run adds ``outcome``, ``customer_id`` and ``message`` to each, chunk by
+    chunk, in the transaction that applies the chunk. ``processed`` says how far it got, so a
+    retried task resumes there (``customers.services.imports``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=12, choices=CustomerImportStatus.choices, default=CustomerImportStatus.PREVIEW
+    )
+    rows = models.JSONField(default=list)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager["CustomerImport"]()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename or str(self.id)

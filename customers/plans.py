@@ -17,6 +17,9 @@ LIMIT_LABELS: dict[str, str] = {
     "api_keys_per_org": "API keys per organization",
 }
 PER_CUSTOMER_LIMITS = tuple(key for key in LIMIT_LABELS if not key.endswith("_per_org"))
+# How long each plan keeps a customer's events (SPEC §11); a plan not listed keeps them as long as
+# Free does. Read by dataplane.events, not stored on the Plan rows.
+EVENT_RETENTION_DAYS: dict[str, int] = {"free": 7, "starter": 30, "growth": 90, "enterprise": 365}
 
 PLANS: tuple[dict[str, object], ...] = (
     {

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Count, Model, Q, QuerySet
 from django.utils import timezone
 
-from customers.models import Customer, CustomerLimitOverride
+from customers.models import Customer, CustomerImport, CustomerImportStatus, CustomerLimitOverride
 from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
 from tenancy.context import region_alias
 
@@ -24,8 +24,23 @@ EXECUTION_PERIODS: dict[str, tuple[str, timedelta | None]] = {
 }
 
 
-def customer_list(*, search: str = "", status: str = "", region: str = "") -> QuerySet[Customer]:
+def customer_by_external_id(external_id: str) -> Customer | None:
+    """The live customer with this external ID in the scope's organization."""
+    return Customer.objects.live().filter(external_id=external_id).first()
+
+
+def customer_list(
+    *,
+    search: str = "",
+    status: str = "",
+    region: str = "",
+    labels: dict[str, str] | None = None,
+) -> QuerySet[Customer]:
+    """Live customers, filtered; ``labels`` must all match (parse them with
+    ``customers.labels.labels_parse``)."""
     customers = Customer.objects.live()
+    if labels:
+        customers = customers.filter(labels__contains=labels)
     search = search.strip()
     if search:
         condition = Q(name__icontains=search) | Q(external_id__icontains=search)
@@ -167,4 +182,24 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
             {**item, "id": str(item["id"]), "updated_at": stamp(item["updated_at"])}
             for item in configuration_list()
         ],
+    }
+
+
+def customer_import_list() -> QuerySet[CustomerImport]:
+    """The organization's imports, newest first, without their rows."""
+    return CustomerImport.objects.defer("rows").order_by("-created_at")
+
+
+def customer_import_progress(job: CustomerImport) -> dict[str, Any]:
+    """How far an import has come: what the page shows and polls."""
+    total = job.total_rows or 1
+    return {
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        "processed": job.processed,
+        "total": job.total_rows,
+        "percent": round(100 * job.processed / total),
+        "finished": job.status in (CustomerImportStatus.DONE, CustomerImportStatus.FAILED),
+        "counts": job.counts,
+        "error": job.error,
     }

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import customer_data_exported
+from billing.panels import usage_panel
 from billing.selectors import customer_usage, effective_limits
 from customers import selectors, services
 from customers.forms import (
@@ -23,10 +24,16 @@ from customers.forms import (
     OrganizationForm,
     TypedConfirmationForm,
 )
+from customers.labels import labels_parse, labels_text
 from customers.models import HIDDEN_CUSTOMER_STATES, Customer, CustomerStatus, Organization, Region
 from customers.overview import organization_overview
 from customers.services.email_domain import pending_email_domain
-from dataplane.models import Connection, ExecutionStatus, Workflow
+from dataplane.execution_filters import (
+    ExecutionFilters,
+    customer_executions,
+    customer_workflow_choices,
+)
+from dataplane.models import Connection, Workflow
 from fastn_console.console import (
     add_service_errors,
     customer_of,
@@ -232,8 +239,14 @@ def customer_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     region = request.GET.get("region", "")
+    label = request.GET.get("label", "").strip()
+    label_error = ""
+    try:
+        labels = labels_parse(label)
+    except ValidationError as exc:
+        labels, label_error = {}, " ".join(exc.messages)
     page = Paginator(
-        selectors.customer_list(search=search, status=status, region=region), 25
+        selectors.customer_list(search=search, status=status, region=region, labels=labels), 25
     ).get_page(request.GET.get("page"))
     customers = list(page.object_list)
     counts = selectors.connection_counts(customers)
@@ -246,6 +259,9 @@ def customer_list(request: HttpRequest, org_slug: str) -> HttpResponse:
             "search": search,
             "status": status,
             "region": region,
+            "label": label,
+            "label_error": label_error,
+            "filtered": bool(search or status or region or labels),
             "statuses": [c for c in CustomerStatus.choices if c[0] not in HIDDEN_CUSTOMER_STATES],
             "regions": Region.choices,
         },
@@ -267,6 +283,8 @@ def customer_create(request: HttpRequest, org_slug: str) -> HttpResponse:
                     organization=organization,
                     name=data["name"],
                     external_id=data["external_id"],
+                    labels=data["labels"],
+                    metadata=data["metadata"],
                     region=data["region"],
                     status=CustomerStatus.ACTIVE
                     if data["activate"]
@@ -295,6 +313,10 @@ def customer_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     )
 
 
+def _metadata_json(customer: Customer) -> str:
+    return json.dumps(customer.metadata, indent=2, ensure_ascii=False) if customer.metadata else ""
+
+
 def _tab_links(request: HttpRequest) -> list[tuple[str, str]]:
     """The tabs the member may open on the URL's customer page."""
     tenant = tenant_of(request)
@@ -315,7 +337,12 @@ def customer_detail(
     if tab not in CUSTOMER_TABS:
         raise Http404
     tenant.authorize(CUSTOMER_TABS[tab][1], customer)
-    data: dict[str, Any] = {"customer": customer, "tab": tab, "tabs": tabs}
+    data: dict[str, Any] = {
+        "customer": customer,
+        "tab": tab,
+        "tabs": tabs,
+        "metadata_json": _metadata_json(customer),
+    }
     if tab == "connections":
         data["page"] = Paginator(Connection.objects.order_by("name", "id"), 25).get_page(
             request.GET.get("page")
@@ -325,18 +352,11 @@ def customer_detail(
             request.GET.get("page")
         )
     elif tab == "executions":
-        status = request.GET.get("status", "")
-        period = request.GET.get("period", "7d")
-        if period not in selectors.EXECUTION_PERIODS:
-            period = "7d"
+        filters = ExecutionFilters.from_query(request.GET, default_period="7d")
         data.update(
-            page=Paginator(selectors.execution_list(status=status, period=period), 25).get_page(
-                request.GET.get("page")
-            ),
-            status=status,
-            period=period,
-            statuses=ExecutionStatus.choices,
-            periods=[(k, label) for k, (label, _) in selectors.EXECUTION_PERIODS.items()],
+            page=Paginator(customer_executions(filters), 25).get_page(request.GET.get("page")),
+            workflow_choices=customer_workflow_choices(),
+            **filters.context(),
         )
     elif tab == "configuration":
         data["page"] = Paginator(selectors.configuration_list(), 25).get_page(
@@ -348,6 +368,9 @@ def customer_detail(
             (limit, usage.get(limit.key))
             for limit in effective_limits(organization=tenant.organization, customer=customer)
         ]
+        data["usage_panel"] = usage_panel(
+            organization=tenant.organization, customer=customer, days=request.GET.get("days")
+        )
     else:
         data["residency"] = REGION_RESIDENCY[Region(customer.region)]
         data["relocation"] = latest_relocation(customer=customer)
@@ -373,7 +396,14 @@ def customer_edit(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -
                 )
         status = 400
     else:
-        form = CustomerForm(initial={"name": customer.name, "external_id": customer.external_id})
+        form = CustomerForm(
+            initial={
+                "name": customer.name,
+                "external_id": customer.external_id,
+                "labels": labels_text(customer.labels),
+                "metadata": _metadata_json(customer),
+            }
+        )
         status = 200
     return render(
         request,

@@ -34,6 +34,10 @@ class ConnectionStatus(models.TextChoices):
     INACTIVE = "inactive", "Inactive"
     EXPIRED = "expired", "Expired"
     FAILED = "failed", "Failed"
+    # OAuth 2.0 (dataplane/oauth.py): the provider refused the refresh token (invalid_grant),
+    # or refreshing failed for another reason (the token endpoint down, a malformed answer).
+    REVOKED = "revoked", "Revoked"
+    ERROR = "error", "Error"
 
 
 class Connection(DataPlaneModel):
@@ -45,6 +49,12 @@ class Connection(DataPlaneModel):
         max_length=12, choices=ConnectionStatus.choices, default=ConnectionStatus.ACTIVE
     )
     credentials = models.TextField(blank=True)
+    # OAuth 2.0 connections: when the access token in ``credentials`` expires (refreshed before,
+    # by ``dataplane.oauth``), until when one refresh holds the refresh token, and why the
+    # status is what it is (the provider's error, in words).
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_lease_until = models.DateTimeField(null=True, blank=True)
+    status_message = models.CharField(max_length=500, blank=True, db_default="")
 
     objects = ScopedManager["Connection"](customer_field="customer_id")
 
@@ -52,6 +62,15 @@ class Connection(DataPlaneModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "id"], name="dataplane_connection_customer_id_uniq"
+            ),
+        ]
+        indexes = [
+            # Only connections with an expiring token (the refresh sweep's rows): general reads
+            # keep the tenant index.
+            models.Index(
+                fields=["customer", "token_expires_at"],
+                name="dataplane_conn_token_expiry",
+                condition=models.Q(token_expires_at__isnull=False),
             ),
         ]
         ordering = ["name"]
@@ -112,6 +131,16 @@ class ExecutionStatus(models.TextChoices):
     TIMEOUT = "timeout", "Timed out"
 
 
+class RunEnvironment(models.TextChoices):
+    TEST = "test", "Test"
+    PROD = "prod", "Prod"
+
+
+class RunTrigger(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    EVENT = "event", "Event"
+
+
 class ExecutionLog(DataPlaneModel):
     workflow = models.ForeignKey(
         Workflow,
@@ -129,7 +158,37 @@ class ExecutionLog(DataPlaneModel):
         blank=True,
         related_name="executions",
     )
+    # The event that triggered the run (SPEC §11 event triggers); kept when the event expires.
+    event = models.ForeignKey(
+        "dataplane.Event",
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="executions",
+    )
     source = models.CharField(max_length=20, default="workflow")
+    # What ran (SPEC §11 "Environments"): the workflow version (NULL: unknown, or not a workflow
+    # run), the environment it was resolved in and what started it. Rows older than these
+    # columns read as prod and manual.
+    version = models.PositiveIntegerField(null=True, blank=True)
+    environment = models.CharField(
+        max_length=4, choices=RunEnvironment.choices, default="prod", db_default="prod"
+    )
+    trigger = models.CharField(
+        max_length=10, choices=RunTrigger.choices, default="manual", db_default="manual"
+    )
+    # The failed execution this one replays (same workflow version, same environment). No
+    # database constraint: relocation copies a customer's logs in any order; the service sets it
+    # only from a log read in the customer's scope.
+    replay_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="replays",
+    )
     status = models.CharField(
         max_length=12, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED
     )
@@ -163,3 +222,30 @@ class Configuration(DataPlaneModel):
             ),
         ]
         ordering = ["key"]
+
+
+class Event(DataPlaneModel):
+    """An event the customer's backend sent (``POST /api/v1/events``), payload and all, kept
+    for the organization's plan retention (``dataplane.events``); ``created_at`` is when it was
+    received."""
+
+    name = models.CharField(max_length=120)
+    payload = models.JSONField(default=dict)
+    payload_bytes = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager["Event"](customer_field="customer_id")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "id"], name="dataplane_event_customer_id_uniq"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="dataplane_event_cust_created"),
+            models.Index(fields=["org", "created_at"], name="dataplane_event_org_created"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name

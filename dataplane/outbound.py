@@ -38,7 +38,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db import connections
@@ -375,6 +375,7 @@ def request(
     *,
     headers: dict[str, str] | None = None,
     json_body: Any = None,
+    form_body: dict[str, str] | None = None,
     timeout: float | None = None,
     max_bytes: int | None = None,
 ) -> OutboundResult:
@@ -415,6 +416,9 @@ def request(
         if json_body is not None:
             body = json.dumps(json_body).encode()
             all_headers["Content-Type"] = "application/json"
+        elif form_body is not None:  # OAuth token endpoints (sso.oidc) take a form
+            body = urlencode(form_body).encode()
+            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         all_headers.update(headers or {})
         connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
         connection = connection_class(host, port, address, deadline)

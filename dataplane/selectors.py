@@ -134,19 +134,23 @@ def organization_executions(
     per_page: int = 50,
     status: str = "",
     customers: Iterable[Customer] | None = None,
+    filters: dict[str, Any] | None = None,
 ) -> MergedPage:
     """Newest-first executions of every customer, merged across regions with exact paging:
     each region contributes at most ``page * per_page`` rows, the merge keeps the global order.
 
     Bounded whatever the caller asks: ``per_page`` is 1 to ``MAX_PER_PAGE``, and ``page`` is
     at least 1 and at most the last page (``MergedPage.num_pages``, within the newest
-    ``MAX_MERGED_ROWS`` rows)."""
+    ``MAX_MERGED_ROWS`` rows). ``filters`` are more ``filter()`` lookups (the executions page's,
+    ``dataplane.execution_filters``)."""
     per_page = min(max(1, per_page), MAX_PER_PAGE)
     regions = []
     total = 0
     for rows in rows_by_region(ExecutionLog, customers=customers):
         if status:
             rows = rows.filter(status=status)
+        if filters:
+            rows = rows.filter(**filters)
         total += rows.count()
         regions.append(rows)
     number = min(max(1, page), MergedPage([], 1, per_page, total).num_pages)

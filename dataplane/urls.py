@@ -21,6 +21,11 @@ urlpatterns = [
         name="connection_create",
     ),
     path("connections/share/", connections.connection_share, name="connection_share"),
+    path(
+        "connections/oauth/callback/",
+        connections.connection_oauth_callback,
+        name="connection_oauth_callback",
+    ),
     path(CONNECTION, connections.connection_detail, name="connection_detail"),
     path(CONNECTION + "edit/", connections.connection_edit, name="connection_edit"),
     path(CONNECTION + "test/", connections.connection_test, name="connection_test"),
@@ -37,6 +42,11 @@ urlpatterns = [
     path(WORKFLOW + "delete/", workflows.workflow_delete, name="workflow_delete"),
     path(WORKFLOW + "versions/<int:number>/", workflows.workflow_version, name="workflow_version"),
     path("executions/<uuid:execution_id>/", workflows.execution_detail, name="execution_detail"),
+    path(
+        "executions/<uuid:execution_id>/replay/",
+        workflows.execution_replay,
+        name="execution_replay",
+    ),
     path("configuration/new/", configuration.configuration_create, name="configuration_create"),
     path(CONFIGURATION + "edit/", configuration.configuration_edit, name="configuration_edit"),
     path(

@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init
+from django.db import close_old_connections
 
 from fastn_console import logcontext
 
@@ -19,6 +20,16 @@ app.autodiscover_tasks()
 before_task_publish.connect(logcontext.add_sender_fields, weak=False)
 task_prerun.connect(logcontext.restore_sender_fields, weak=False)
 task_postrun.connect(logcontext.forget_sender_fields, weak=False)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def recycle_connections(sender: Any = None, **kwargs: Any) -> None:
+    """Around each task, what Django does around each request: close the connections that are
+    broken or older than CONN_MAX_AGE (all of them at 0), give pooled ones back to the pool.
+    In a thread pool the connections are the running thread's own (CELERY_DB_REUSE_MAX)."""
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
+        close_old_connections()
 
 
 @worker_init.connect

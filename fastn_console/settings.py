@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "widget",
     "residency",
     "webhooks",  # webhooks and limit notifications: settings in the block at the end
+    "sso",  # single sign-on with OpenID Connect (SPEC §14)
 ]
 
 MIDDLEWARE = [
@@ -223,6 +224,10 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 330
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes every database connection around every task unless this is set;
+# fastn_console.celery runs Django's own close_old_connections there instead, so a worker
+# follows DATABASE_CONN_MAX_AGE / DATABASE_POOL like the web processes (0: closed after each).
+CELERY_DB_REUSE_MAX = 1_000_000
 # A test run gets a queue of its own, so a development worker never takes its tasks.
 CELERY_TASK_DEFAULT_QUEUE = env.str(
     "CELERY_QUEUE", default=f"fastn-test-{os.getpid()}" if TESTING else "celery"
@@ -308,6 +313,8 @@ USE_TZ = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+# Messages reach the widget inside a partner's frame over HTTPS (widget/messages.py).
+MESSAGE_STORAGE = "widget.messages.EmbeddableMessageStorage"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("DJANGO_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -381,12 +388,26 @@ SIGNUP_STUCK_AFTER_SECONDS = env.int("SIGNUP_STUCK_AFTER_SECONDS", default=900)
 SIGNUP_CONFIRM_MAX_AGE_SECONDS = env.int("SIGNUP_CONFIRM_MAX_AGE_SECONDS", default=3 * 24 * 3600)
 # The queue signup tasks go to (None: the default queue); tests give them a worker of their own.
 SIGNUP_TASK_QUEUE = env.str("SIGNUP_TASK_QUEUE", default="") or None
+# The call to the model waits on the network, so classification has a queue of its own, served
+# by a worker with a thread pool (Procfile `worker-llm`); the other steps stay on the prefork
+# worker. Empty: the signup queue above (the test suite's single worker serves both).
+SIGNUP_CLASSIFY_QUEUE = (
+    env.str("SIGNUP_CLASSIFY_QUEUE", default="" if TESTING else "signup-classify") or None
+)
+if SIGNUP_CLASSIFY_QUEUE:
+    CELERY_TASK_ROUTES = {"signup.classify": {"queue": SIGNUP_CLASSIFY_QUEUE}}
 # Base of the links in emails sent without a request at hand (the sweep's resends).
 SIGNUP_PUBLIC_URL = env.str("SIGNUP_PUBLIC_URL", default="http://127.0.0.1:8000")
 CELERY_BEAT_SCHEDULE = {
     "signup-sweep-stuck": {"task": "signup.sweep_stuck", "schedule": 60.0},
     # API usage counters: Redis -> UsageRecord rows, in batches (api.services.usage_flush).
     "api-flush-usage": {"task": "api.flush_usage", "schedule": 60.0},
+}
+# Events older than the plan's retention (dataplane.event_tasks; not a ``tasks`` module).
+CELERY_IMPORTS = ["dataplane.event_tasks"]
+CELERY_BEAT_SCHEDULE["dataplane-expire-events"] = {
+    "task": "dataplane.expire_events",
+    "schedule": 3600.0,
 }
 
 # --- Webhooks and limit notifications (SPEC §12; docs/WEBHOOKS.md) --------------------------
@@ -421,3 +442,8 @@ if (
         "WEBHOOK_RETRY_WINDOW_SECONDS > 0."
     )
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": 60.0}
+# OAuth 2.0 tokens expiring within 5 minutes are refreshed (dataplane/oauth.py).
+CELERY_BEAT_SCHEDULE["dataplane-oauth-refresh"] = {
+    "task": "dataplane.oauth_refresh_sweep",
+    "schedule": 60.0,
+}

@@ -4,6 +4,7 @@ organization (and ``customer_id``) from these kwargs before any view runs."""
 from django.contrib import admin
 from django.urls import include, path
 
+from dataplane.views.connections import oauth_callback
 from fastn_console import health
 
 org = "o/<slug:org_slug>/"
@@ -19,17 +20,23 @@ urlpatterns = [
     path("healthz/live", health.live, name="healthz_live"),
     path("healthz/ready", health.ready, name="healthz_ready"),
     path("accounts/", include("accounts.urls")),
+    path("sso/", include("sso.urls")),
     path("invitations/", include("roles.invitation_urls")),
     path("signup/", include("signup.urls")),
     path("widget/", include("widget.urls")),
+    # The one OAuth redirect URI registered with providers (dataplane/oauth.py).
+    path("oauth/callback/", oauth_callback, name="oauth_callback"),
     path("api/v1/", include("api.endpoints")),
     path(org + "settings/audit/", include("audit.urls")),
     path(org + "settings/security/", include("accounts.security_urls")),
+    path(org + "settings/sso/", include("sso.settings_urls")),
     path(org + "settings/billing/", include("billing.urls")),
     path(org + "settings/api-keys/", include("api.urls")),
     path(org + "settings/webhooks/", include("webhooks.urls")),
+    path(org + "settings/general/embedding/", include("widget.settings_urls")),
     path(org + "settings/", include("roles.urls")),
     path(org + "build/", include("build.urls")),
+    path(customer + "events/", include("dataplane.event_urls")),
     path(customer, include("dataplane.urls")),
     path(org, include("residency.urls")),
     path(org, include("customers.urls")),

@@ -9,9 +9,14 @@ there) — so no row is ever visible twice. A failure before the switch removes 
 and leaves the customer whole in its old region; a retry first removes leftovers of an
 interrupted run. After the switch, the task only finishes the (idempotent) clean-up.
 
-Rows move as JSON produced and consumed by PostgreSQL itself (``json_agg`` /
-``json_populate_recordset``), so every value round-trips exactly, and the runtime login stays
-subject to row-level security throughout (``COPY FROM`` is refused on RLS tables).
+Rows move in PostgreSQL's binary COPY format, so every value round-trips exactly and Python
+only forwards bytes: ``COPY (SELECT …) TO STDOUT`` reads the batch from the old region under the
+customer's policies, ``COPY FROM STDIN`` writes it to a temporary table of the transaction on the
+new region (``COPY FROM`` is refused on RLS tables, and a temporary table has none), and one
+``INSERT … SELECT`` moves it into the real table, where the policies check every row. The runtime
+login stays subject to row-level security throughout. Verification compares, per table, the row
+count and a sum of per-row 64-bit hashes (``hash_record_extended``) computed by PostgreSQL on
+both sides: no sort and no string of the whole table.
 """
 
 from __future__ import annotations
@@ -25,11 +30,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.utils import timezone
+from psycopg import sql
 
 from audit import actions
 from audit.services import audit_record
 from customers.models import Customer, CustomerStatus, Region
-from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
+from dataplane.models import (
+    Configuration,
+    Connection,
+    Event,
+    ExecutionLog,
+    Workflow,
+    WorkflowVersion,
+)
 from residency.models import ACTIVE_STATES, Relocation, RelocationState
 from tenancy.context import ORGANIZATION, context, region_alias, require_scope
 from tenancy.tasks import publish_on_commit
@@ -42,7 +55,18 @@ DATA_PLANE_MODELS: tuple[type[models.Model], ...] = (
     ExecutionLog,
     Configuration,
 )
-BATCH_SIZE = 5_000
+# What a relocation moves: the above and the events, before the execution logs that keep the
+# event that triggered them (dataplane_executionlog_event_fk).
+RELOCATED_MODELS: tuple[type[models.Model], ...] = (
+    Connection,
+    Workflow,
+    WorkflowVersion,
+    Event,
+    ExecutionLog,
+    Configuration,
+)
+# Rows per committed batch: progress, the lease and a resumed run advance batch by batch.
+BATCH_SIZE = 50_000
 STEPS = ("copy", "verify", "switch", "clean")
 LEASE = timedelta(minutes=5)
 
@@ -132,14 +156,19 @@ def _execute(alias: str, sql: str, params: list[Any]) -> int:
         return int(cursor.rowcount)
 
 
+def _columns(model: type[models.Model]) -> str:
+    return ", ".join(f'"{field.column}"' for field in model._meta.concrete_fields)
+
+
 def table_fingerprint(
     alias: str, model: type[models.Model], customer_id: uuid.UUID
 ) -> tuple[int, str]:
-    """Row count and an order-independent-of-storage checksum of one customer's rows."""
+    """Row count and an order-independent checksum of one customer's rows: the sum (numeric:
+    it cannot overflow) of a 64-bit hash of each row, every column hashed by its type."""
     count, digest = _fetch_one(
         alias,
-        f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) "
-        f"FROM {_table(model)} t WHERE t.customer_id = %s",
+        f"SELECT count(*), coalesce(sum(hash_record_extended(t, 0)), 0)::text "
+        f"FROM (SELECT {_columns(model)} FROM {_table(model)} WHERE customer_id = %s) t",
         [str(customer_id)],
     )
     return int(count), str(digest)
@@ -148,8 +177,48 @@ def table_fingerprint(
 def _delete_customer_rows(alias: str, customer_id: uuid.UUID) -> int:
     return sum(
         _execute(alias, f"DELETE FROM {_table(model)} WHERE customer_id = %s", [str(customer_id)])
-        for model in reversed(DATA_PLANE_MODELS)
+        for model in reversed(RELOCATED_MODELS)
     )
+
+
+def _copy_batch(
+    model: type[models.Model],
+    *,
+    customer_id: uuid.UUID,
+    after: str | None,
+    source: str,
+    target: str,
+) -> tuple[int, str | None]:
+    """Copy the next batch of rows (by id, after ``after``) inside the caller's context; returns
+    how many were copied and the last id."""
+    table, columns = _table(model), _columns(model)
+    staging = f"relocation_{table}"
+    with connections[source].cursor() as reader, connections[target].cursor() as writer:
+        # The scope's settings reach a connection with its next statement (tenancy's execute
+        # wrapper); COPY is not one, so each side runs a statement first (without them the
+        # policies would show the COPY no rows and verification would fail). The reader's gives
+        # the batch's sort by id the memory to stay off disk.
+        reader.execute("SET LOCAL work_mem = '64MB'")
+        writer.execute(f"CREATE TEMPORARY TABLE {staging} (LIKE {table}) ON COMMIT DROP")
+        # COPY takes no parameters: the values are quoted into the statement.
+        select = sql.SQL(
+            f"COPY (SELECT {columns} FROM {table} WHERE customer_id = {{customer}} "
+            f"AND ({{after}}::uuid IS NULL OR id > {{after}}::uuid) ORDER BY id "
+            f"LIMIT {BATCH_SIZE}) TO STDOUT (FORMAT BINARY)"
+        ).format(customer=sql.Literal(str(customer_id)), after=sql.Literal(after))
+        with (
+            reader.copy(select.as_string(reader.cursor)) as rows_out,
+            writer.copy(f"COPY {staging} ({columns}) FROM STDIN (FORMAT BINARY)") as rows_in,
+        ):
+            for block in rows_out:
+                rows_in.write(block)
+        writer.execute(
+            f"WITH moved AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+            "RETURNING id) SELECT count(*), max(id::text) FROM moved"
+        )
+        count, last = writer.fetchone()
+        writer.execute(f"DROP TABLE {staging}")
+    return int(count), last
 
 
 def _copy_table(
@@ -161,26 +230,17 @@ def _copy_table(
     target: str,
     progress: Callable[[int], None],
 ) -> None:
-    table, last_id = _table(model), None
+    last_id = None
     while True:
         with context(org_id=org_id, role=ORGANIZATION):
-            batch, count, last = _fetch_one(
-                source,
-                f"SELECT json_agg(b)::text, count(*), max(b.id::text) FROM ("
-                f"SELECT * FROM {table} WHERE customer_id = %s "
-                f"AND (%s::uuid IS NULL OR id > %s::uuid) ORDER BY id LIMIT {BATCH_SIZE}) b",
-                [str(customer_id), last_id, last_id],
+            count, last_id = _copy_batch(
+                model, customer_id=customer_id, after=last_id, source=source, target=target
             )
             if not count:
                 return
-            _execute(
-                target,
-                f"INSERT INTO {table} "
-                f"SELECT * FROM json_populate_recordset(NULL::{table}, %s::json)",
-                [batch],
-            )
-            progress(int(count))
-        last_id = last
+            progress(count)
+        if count < BATCH_SIZE:
+            return
 
 
 def relocation_run(*, org_id: uuid.UUID | str, relocation_id: uuid.UUID | str) -> Relocation:
@@ -236,7 +296,7 @@ def _copy_and_verify(relocation: Relocation) -> None:
         _delete_customer_rows(target, customer_id)  # leftovers of an interrupted run
         expected = {
             _table(model): table_fingerprint(source, model, customer_id)
-            for model in DATA_PLANE_MODELS
+            for model in RELOCATED_MODELS
         }
     total = sum(count for count, _ in expected.values())
     _set_state(relocation, RelocationState.COPYING, rows_total=total, rows_copied=0)
@@ -247,7 +307,7 @@ def _copy_and_verify(relocation: Relocation) -> None:
         copied += rows
         _renew_lease(relocation, rows_copied=copied)
 
-    for model in DATA_PLANE_MODELS:
+    for model in RELOCATED_MODELS:
         _copy_table(
             model,
             org_id=relocation.org_id,
@@ -261,7 +321,7 @@ def _copy_and_verify(relocation: Relocation) -> None:
     with context(org_id=relocation.org_id, role=ORGANIZATION):
         actual = {
             _table(model): table_fingerprint(target, model, customer_id)
-            for model in DATA_PLANE_MODELS
+            for model in RELOCATED_MODELS
         }
     _inject_fault("verify")
     mismatched = [table for table in expected if expected[table] != actual[table]]

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from customers.models import Customer
-from dataplane.models import ExecutionStatus
+from dataplane.execution_filters import ExecutionFilters, organization_workflows
 from dataplane.selectors import organization_executions as merged_executions
 from fastn_console.console import add_service_errors, customer_of, organization_wide
 from residency import selectors
@@ -56,26 +56,30 @@ def relocation_status(request: HttpRequest, org_slug: str, customer_id: uuid.UUI
 
 def organization_executions(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization_wide(request).authorize("executions.read")
-    status = request.GET.get("status", "")
-    if status not in ExecutionStatus.values:
-        status = ""
+    filters = ExecutionFilters.from_query(request.GET)
     try:
         page_number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page_number = 1
-    page = merged_executions(page=page_number, per_page=50, status=status)
+    page = merged_executions(page=page_number, per_page=50, filters=filters.lookups())
     names = dict(
         Customer.objects.filter(id__in={log.customer_id for log in page.items}).values_list(
             "id", "name"
         )
     )
+    workflows = organization_workflows()
+    workflow_names = {pk: name for pk, name, _ in workflows}
     return render(
         request,
         "residency/executions.html",
         {
             "page": page,
-            "rows": [(log, names.get(log.customer_id, "")) for log in page.items],
-            "status": status,
-            "statuses": ExecutionStatus.choices,
+            "rows": [
+                (log, names.get(log.customer_id, ""), workflow_names.get(str(log.workflow_id)))
+                for log in page.items
+            ],
+            "query": filters.query(),
+            "workflow_choices": [(pk, f"{name} — {customer}") for pk, name, customer in workflows],
+            **filters.context(),
         },
     )

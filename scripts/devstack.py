@@ -53,6 +53,7 @@ from devstack_services import EmbeddedServices, data_folder
 
 ENV_FILE = REPO / ".env"
 WEB_HOST, DEFAULT_WEB_PORT = "127.0.0.1", 8000
+LLM_WORKER_THREADS = 32  # signup classifications waiting on the model at once (Procfile)
 DEMO_LOGINS = (  # what `manage.py seed_demo` creates
     ("owner@acme.test", "Acme's Owner"),
     ("admin@acme.test", "Admin"),
@@ -230,6 +231,14 @@ def web_command(*, port: int, reload: bool) -> list[str]:
     ]
 
 
+def llm_worker_command(celery: list[str], env: Mapping[str, str]) -> list[str]:
+    """The Procfile's ``worker-llm``: signup classification, which waits on the model, on a
+    thread pool serving its own queue (the ``worker`` keeps the prefork pool for the rest)."""
+    queue = env.get("SIGNUP_CLASSIFY_QUEUE") or "signup-classify"
+    threads = env.get("SIGNUP_CLASSIFY_THREADS") or str(LLM_WORKER_THREADS)
+    return [*celery, "worker", "-P", "threads", "--concurrency", threads, "-Q", queue]
+
+
 def command_run(stack: Devstack, args: argparse.Namespace) -> int:
     port = web_port(stack.env())
     if port_accepts(WEB_HOST, port):
@@ -239,6 +248,13 @@ def command_run(stack: Devstack, args: argparse.Namespace) -> int:
     celery = [sys.executable, "-m", "celery", "-A", "fastn_console"]
     schedule = stack.folder / "celerybeat-schedule"
     stack.children.start("celery worker", [*celery, "worker", "-l", "info"], stack.env())
+    # Its threads share a connection pool: a thread waiting on the model holds no connection.
+    llm_env = {**stack.env(), "DATABASE_POOL": "true"}
+    stack.children.start(
+        "celery worker-llm",
+        [*llm_worker_command(celery, llm_env), "-n", "llm@%h", "-l", "info"],
+        llm_env,
+    )
     stack.children.start(
         "celery beat", [*celery, "beat", "-l", "info", "-s", str(schedule)], stack.env()
     )

@@ -9,6 +9,7 @@ data, never instructions. The reply must match ``RESPONSE_SCHEMA``; it is valida
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -148,12 +149,16 @@ def parse_reply(content: str | None) -> dict[str, Any]:
         raise ValueError(f"The reply does not match the schema: {problems}.") from None
 
 
+@functools.lru_cache(maxsize=4)
+def _client_for(api_key: str, base_url: str | None, timeout: float) -> OpenAI:
+    """One client per configuration and process, shared by the threads of a thread-pool worker
+    (the client is thread-safe) so its connections to the model are kept alive and reused."""
+    return OpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+
+
 def _client() -> OpenAI:
-    return OpenAI(
-        api_key=settings.OPENAI_API_KEY,
-        base_url=settings.OPENAI_BASE_URL or None,
-        max_retries=0,
-        timeout=settings.OPENAI_TIMEOUT_SECONDS,
+    return _client_for(
+        settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL or None, settings.OPENAI_TIMEOUT_SECONDS
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,6 +27,17 @@ def serve_in_background(server: ThreadingHTTPServer) -> threading.Thread:
 def stop_server(server: ThreadingHTTPServer) -> None:
     server.shutdown()
     server.server_close()
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free loopback port for the block; yields its base URL."""
+    server = local_server(handler)
+    serve_in_background(server)
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        stop_server(server)
 
 
 def send_bytes(

@@ -291,7 +291,7 @@ def test_gunicorn_workers_follow_the_cores_within_bounds() -> None:
 def test_procfile_names_web_worker_and_beat() -> None:
     lines = (REPO / "Procfile").read_text().splitlines()
     kinds = {line.split(":", 1)[0]: line.split(":", 1)[1] for line in lines if line.strip()}
-    assert set(kinds) == {"web", "worker", "beat"}
+    assert set(kinds) == {"web", "worker", "worker-llm", "beat"}
     assert "gunicorn fastn_console.wsgi:application" in kinds["web"]
     assert "celery -A fastn_console worker" in kinds["worker"]
     assert "celery -A fastn_console beat" in kinds["beat"]

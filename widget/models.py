@@ -55,3 +55,26 @@ class EmbedGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.customer_id}"
+
+
+class EmbeddingOrigin(models.Model):
+    """One origin (``scheme://host[:port]``) allowed to frame the organization's widget and to
+    receive its ``postMessage`` events (SPEC §11 "Embedding"); ``widget.embedding`` validates
+    and normalizes them. Every principal of the organization reads them (the widget's token
+    holders build its ``frame-ancestors`` from them); only organization-wide ones change them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    origin = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager["EmbeddingOrigin"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "origin"], name="widget_embeddingorigin_uniq"),
+        ]
+        ordering = ["origin"]
+
+    def __str__(self) -> str:
+        return self.origin

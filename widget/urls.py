@@ -1,6 +1,6 @@
 from django.urls import path
 
-from widget import views
+from widget import embed_views, views
 
 app_name = "widget"
 
@@ -8,6 +8,7 @@ customer = "<slug:org_slug>/<uuid:customer_id>/"
 
 urlpatterns = [
     path("", views.entry, name="entry"),
+    path("embed/", embed_views.embed, name="embed"),
     path(customer, views.home, name="home"),
     path(customer + "connect/<uuid:connector_id>/", views.connect, name="connect"),
     path(
@@ -31,4 +32,5 @@ urlpatterns = [
         name="configuration",
     ),
     path(customer + "token/refresh/", views.refresh_token, name="token_refresh"),
+    path(customer + "oauth/callback/", views.oauth_callback, name="oauth_callback"),
 ]

@@ -15,8 +15,13 @@ Two kinds of principal reach it, both restricted to one customer:
   which is what protects token holders from cross-site requests, so these views skip Django's
   cookie-based CSRF check for them.
 
-Pages may be framed by the organization's site (``frame-ancestors``). A suspended organization
-or a suspended, pending or deleting customer gets a page that says so (403) and nothing else.
+Pages may be framed by the organization's allowed embedding origins (``frame-ancestors 'self'
+<origins>``, ``widget.embedding``); ``static/widget/widget.js`` tells the embedding page what
+happens (``fastn:ready``, ``fastn:connection.created``, ``fastn:connection.removed``,
+``fastn:close``) by ``postMessage`` to that page's origin only when it is allowed. A view that
+wants one of these events sent after its redirect passes it to ``_back`` (signed, so no link
+can make the widget announce what did not happen). A suspended organization or a suspended,
+pending or deleting customer gets a page that says so (403) and nothing else.
 
 A view that calls out (``try_connection``) is marked ``outside_request_transaction``: for either
 principal it runs with no transaction open and enters ``widget.entered()`` around its reads and
@@ -49,9 +54,11 @@ from build.selectors import build_item_snapshot, connectors_deployed_to_prod
 from build.services import CONNECTORS
 from customers.models import Customer, Organization
 from customers.states import widget_refusal
+from dataplane import oauth
 from dataplane import services as dataplane
 from dataplane.forms import ConfigurationValueForm, CredentialsForm
 from dataplane.models import Configuration, Connection, ExecutionLog
+from dataplane.views.connections import oauth_redirect_uri
 from dataplane.views.pages import attempt, flash_connection_test, submitted
 from fastn_console.console import (
     Tenant,
@@ -64,15 +71,11 @@ from fastn_console.console import (
 from roles.selectors import has_permission
 from tenancy.context import CUSTOMER, Scope, context, mark_rollback
 from widget import tokens
+from widget.embedding import announced, announcing, embedding_origins
+from widget.pages import frame_headers, origins_in, refused
 from widget.selectors import embed_grant_refusal
 
 COOKIE = "fastn_widget"
-REFUSAL_MESSAGES = {
-    "organization_suspended": "This organization's account is suspended, so its integrations "
-    "cannot be managed right now.",
-    "customer_suspended": "This account is not active, so its integrations cannot be managed "
-    "right now.",
-}
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Widget:
     token: str | None
     scope: Scope
     perms: Container[str] = field(default_factory=frozenset)
+    origins: list[str] = field(default_factory=list)  # allowed embedding origins
 
     def entered(self) -> AbstractContextManager[Scope | None]:
         """The widget's scope: the one in force, or entered afresh by a view that runs outside
@@ -120,21 +124,6 @@ class Widget:
 WidgetView = Callable[..., HttpResponse]
 
 
-def _frame_headers(response: HttpResponse) -> HttpResponse:
-    response["Content-Security-Policy"] = "frame-ancestors 'self'"
-    response.xframe_options_exempt = True  # type: ignore[attr-defined]
-    return response
-
-
-def _refused(request: HttpRequest, code: str, status: int = 403) -> HttpResponse:
-    return render(
-        request,
-        "widget/refused.html",
-        {"code": code, "message": REFUSAL_MESSAGES.get(code, "")},
-        status=status,
-    )
-
-
 def _token_from(request: HttpRequest) -> str:
     if request.method == "POST":
         return str(request.POST.get("token", ""))
@@ -157,7 +146,7 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
     def run(request: HttpRequest, widget: Widget, kwargs: dict[str, Any]) -> HttpResponse:
         refusal = widget_refusal(organization=widget.organization, customer=widget.customer)
         if refusal is not None:
-            return _refused(request, refusal)
+            return refused(request, refusal)
         return view(request, widget, **kwargs)
 
     @wraps(view)
@@ -172,6 +161,7 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
             None,
             tenant.scope,
             tenant.permissions,
+            origins_in(tenant.scope),
         )
         return run(request, widget, kwargs)
 
@@ -187,15 +177,15 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
         raw = _token_from(request)
         tenant = _member_tenant(request)
         if tenant is not None and (tenant.is_customer_restricted or not raw):
-            return _frame_headers(member_view(request, **kwargs))
+            return frame_headers(member_view(request, **kwargs), origins_in(tenant.scope))
         # Not signed in, or an organization-wide member opening a link they were given (e.g.
         # to try the one they just shared): the token decides, exactly as for anyone else.
         if not raw:
-            return _frame_headers(_refused(request, "token_missing"))
+            return frame_headers(refused(request, "token_missing"))
         try:
             principal = tokens.verify(raw)
         except tokens.TokenInvalid as exc:
-            return _frame_headers(_refused(request, f"token_{exc.reason}"))
+            return frame_headers(refused(request, f"token_{exc.reason}"))
         if principal.customer_id != customer_id:
             raise Http404
         with context(org_id=principal.org_id, customer_id=customer_id, role=CUSTOMER) as scope:
@@ -203,11 +193,14 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
             customer = Customer.objects.filter(id=customer_id).first()
             if organization is None or customer is None:
                 raise Http404
+            origins = embedding_origins()
             # A revoked, ended or unknown grant refuses the token and every refresh of it.
             grant_refusal = embed_grant_refusal(principal=principal)
             if grant_refusal is not None:
-                return _frame_headers(_refused(request, f"token_{grant_refusal}"))
-            widget = Widget(organization, customer, principal, raw, scope, principal.permissions)
+                return frame_headers(refused(request, f"token_{grant_refusal}"), origins)
+            widget = Widget(
+                organization, customer, principal, raw, scope, principal.permissions, origins
+            )
             if not outside:
                 response = run(request, widget, kwargs)
                 if response.status_code >= 500:
@@ -227,13 +220,14 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
                 httponly=True,
                 samesite="None" if secure else "Lax",
             )
-        return _frame_headers(response)
+        return frame_headers(response, origins)
 
     return resolver
 
 
 def _render(request: HttpRequest, widget: Widget, template: str, **extra: Any) -> HttpResponse:
-    return render(request, template, {"widget": widget, "perms": widget.perms, **extra})
+    context = {"widget": widget, "perms": widget.perms, "announce": announced(request)}
+    return render(request, template, {**context, **extra})
 
 
 def entry(request: HttpRequest) -> HttpResponse:
@@ -279,18 +273,23 @@ def _deployed_connector(connector_id: uuid.UUID) -> tuple[Connector, list[str]]:
     return connector, list(snapshot.get("credential_fields") or [])
 
 
-def _back(widget: Widget) -> HttpResponse:
-    return redirect(widget.url("home"))
+def _back(widget: Widget, event: str = "", **detail: str) -> HttpResponse:
+    """Back to the widget's home page; with ``event`` (``connection.created``, …) that page
+    sends ``fastn:<event>`` and ``detail`` to the embedding page."""
+    url = widget.url("home")
+    return redirect(announcing(url, event, **detail) if event else url)
 
 
 @widget_view
 def connect(request: HttpRequest, widget: Widget, connector_id: uuid.UUID) -> HttpResponse:
     widget.authorize("connections.create")
     connector, fields = _deployed_connector(connector_id)
+    if connector.uses_authorization_code:
+        return _oauth_connect(request, widget, connector)
     form = CredentialsForm(request.POST or None, fields=fields, name_initial=connector.name)
 
     def save() -> HttpResponse:
-        dataplane.connection_connect(
+        connection = dataplane.connection_connect(
             **widget.writes(),
             connector=connector,
             name=form.cleaned_data["name"],
@@ -298,7 +297,12 @@ def connect(request: HttpRequest, widget: Widget, connector_id: uuid.UUID) -> Ht
             credential_fields=fields,
         )
         messages.success(request, f"Connected to {connector.name}.")
-        return _back(widget)
+        return _back(
+            widget,
+            "connection.created",
+            connection_id=str(connection.id),
+            connector=connector.slug,
+        )
 
     return submitted(request, form, save) or _render(
         request, widget, "widget/connect.html", connector=connector, form=form
@@ -320,6 +324,8 @@ def reconnect(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) ->
     widget.authorize("connections.update")
     connection = _get_connection_for_widget(widget, connection_id)
     connector = _get_connector_for_widget(widget, connection)
+    if connector.uses_authorization_code:
+        return _oauth_connect(request, widget, connector, connection)
     form = CredentialsForm.for_connection(
         request.POST or None, connection=connection, connector=connector
     )
@@ -335,6 +341,19 @@ def reconnect(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) ->
         messages.success(request, f"{connection.name} updated.")
         return _back(widget)
 
+    return _connect_page(request, widget, form, save, connector, connection)
+
+
+def _connect_page(
+    request: HttpRequest,
+    widget: Widget,
+    form: CredentialsForm,
+    save: Callable[[], HttpResponse],
+    connector: Connector,
+    connection: Any,
+    **extra: Any,
+) -> HttpResponse:
+    """Connect or update: the form, or what a valid POST of it led to (``submitted``)."""
     return submitted(request, form, save) or _render(
         request,
         widget,
@@ -342,7 +361,57 @@ def reconnect(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) ->
         connector=connector,
         form=form,
         connection=connection,
+        **extra,
     )
+
+
+def _oauth_principal(widget: Widget) -> str:
+    """Who started a connect attempt: the token's grant, or the signed-in member."""
+    if widget.token is None:
+        return f"user:{widget.principal.user_id}"
+    return f"grant:{widget.principal.grant_id}"
+
+
+def _oauth_connect(
+    request: HttpRequest, widget: Widget, connector: Connector, connection: Any = None
+) -> HttpResponse:
+    """Connect or reconnect through the provider (``dataplane.oauth``): a POST goes there."""
+    name = connection.name if connection else connector.name
+    form = CredentialsForm(request.POST or None, fields=[], name_initial=name)
+
+    def save() -> HttpResponse:
+        return redirect(
+            oauth.oauth_connect_start(
+                **widget.writes(),
+                connector=connector,
+                connection=connection,
+                principal=_oauth_principal(widget),
+                surface=oauth.WIDGET,
+                redirect_uri=oauth_redirect_uri(request),
+                name=form.cleaned_data["name"],
+            )
+        )
+
+    return _connect_page(request, widget, form, save, connector, connection, oauth=True)
+
+
+@widget_view
+@outside_request_transaction
+def oauth_callback(request: HttpRequest, widget: Widget) -> HttpResponse:
+    """The provider's answer (forwarded by ``/oauth/callback/``): check, exchange, store."""
+    try:
+        connection = oauth.oauth_callback_complete(
+            **widget.writes(),
+            principal=_oauth_principal(widget),
+            query=request.GET.dict(),
+            authorize=widget.authorize,
+            enter=widget.entered,
+        )
+    except oauth.OAuthRefused as exc:
+        messages.error(request, exc.message)
+        return _back(widget)
+    messages.success(request, f"Connected to {connection.name}.")
+    return _back(widget, "connection.created", connection_id=str(connection.id))
 
 
 @require_POST
@@ -368,12 +437,14 @@ def try_connection(request: HttpRequest, widget: Widget, connection_id: uuid.UUI
 def disconnect(request: HttpRequest, widget: Widget, connection_id: uuid.UUID) -> HttpResponse:
     widget.authorize("connections.delete")
     connection = _get_connection_for_widget(widget, connection_id)
-    attempt(
+    disconnected = attempt(
         request,
         lambda: dataplane.connection_disconnect(**widget.writes(), connection=connection),
         f"{connection.name} disconnected; its credentials are deleted.",
     )
-    return _back(widget)
+    if not disconnected:
+        return _back(widget)
+    return _back(widget, "connection.removed", connection_id=str(connection.id))
 
 
 @widget_view

@@ -19,13 +19,11 @@ from dataplane.services.configuration import (
 )
 from dataplane.services.connections import (
     ConnectionTest,
-    ReencryptCounts,
     connection_connect,
     connection_disconnect,
     connection_remove,
     connection_test,
     connection_update,
-    connections_reencrypt,
 )
 from dataplane.services.primitives import (
     configuration_set_unchecked,
@@ -57,7 +55,6 @@ __all__ = [
     "ConnectionTest",
     "Enter",
     "PlannedStep",
-    "ReencryptCounts",
     "RunOutcome",
     "call_outside_transaction",
     "configuration_add",
@@ -70,7 +67,6 @@ __all__ = [
     "connection_remove",
     "connection_test",
     "connection_update",
-    "connections_reencrypt",
     "credential_headers",
     "execution_finish",
     "execution_log_create_unchecked",

@@ -8,7 +8,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from audit import actions
-from audit.services import audit_record
 from billing.services import count_limit_guard
 from build.models import AuthMethod, Connector
 from customers.models import Customer, Organization
@@ -18,7 +17,6 @@ from dataplane.encryption import (
     CredentialsUnreadable,
     decrypt_credentials,
     encrypt_credentials,
-    reencrypt,
 )
 from dataplane.models import Connection, ConnectionStatus
 from dataplane.services.primitives import (
@@ -33,7 +31,6 @@ from dataplane.services.runs import (
     credential_headers,
     execution_log_record,
 )
-from tenancy.context import context as tenant_context
 from webhooks import events as webhook_events
 from webhooks.services import connection_event_record
 
@@ -228,41 +225,3 @@ def connection_test(
         return ConnectionTest(status, result, message)
 
     return call_outside_transaction(enter=enter, plan=plan, record=record)
-
-
-@dataclass
-class ReencryptCounts:
-    organizations: int = 0
-    customers: int = 0
-    connections: int = 0
-
-
-def connections_reencrypt() -> ReencryptCounts:
-    """Re-encrypt every connection's credentials with the first key, one customer per
-    transaction, each inside its own context; audited per organization (counts only)."""
-    counts = ReencryptCounts()
-    with tenant_context():
-        organizations = list(Organization.objects.values_list("id", flat=True))
-    for org_id in organizations:
-        with tenant_context(org_id=org_id):
-            customers = list(Customer.objects.values_list("id", flat=True))
-        done = 0
-        for customer_id in customers:
-            with tenant_context(org_id=org_id, customer_id=customer_id):
-                for connection in Connection.objects.select_for_update().exclude(credentials=""):
-                    connection.credentials = reencrypt(connection.credentials)
-                    connection.save(update_fields=["credentials"])
-                    done += 1
-            counts.customers += 1
-        if done:
-            with tenant_context(org_id=org_id):
-                audit_record(
-                    actor=None,
-                    action=actions.CONNECTIONS_REENCRYPT,
-                    target_type="organization",
-                    target_id=org_id,
-                    after={"connections": done},
-                )
-        counts.organizations += 1
-        counts.connections += done
-    return counts

@@ -4,9 +4,11 @@ tests, build test panels) and the workflow run engine (docs/WORKFLOWS.md).
 No outbound call runs inside a database transaction (``outbound.request`` refuses to). A
 single call made for a request goes through ``call_outside_transaction``: plan it in the
 caller's scope, call with no transaction open, record what it left in a fresh scope. A workflow
-run is queued by ``workflow_run`` and carried out by ``dataplane.tasks.run_workflow`` in the
-same three steps — ``execution_start``, ``workflow_steps_execute`` (no database access),
-``execution_finish`` — each in its own transaction.
+run is queued by ``workflow_run`` (the version deployed to its environment, SPEC §11) or
+``workflow_replay`` (a failed run's version again, in its environment) and carried out by
+``dataplane.tasks.run_workflow`` in the same three steps — ``execution_start``,
+``workflow_steps_execute`` (no database access), ``execution_finish`` — each in its own
+transaction.
 
 Credentials go only to the hosts their connector declares (SPEC §11,
 ``Connector.credentials_refusal``): a step that would send them elsewhere is refused when the
@@ -28,12 +30,20 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from audit import actions
+from build.deploys import ENVIRONMENTS
 from build.models import AuthMethod
 from customers.models import Customer, Organization
 from customers.states import customer_require_runnable
 from dataplane import outbound
 from dataplane.encryption import CredentialsUnreadable, decrypt_credentials
-from dataplane.models import Connection, ExecutionLog, ExecutionStatus, Workflow, WorkflowVersion
+from dataplane.models import (
+    Connection,
+    ExecutionLog,
+    ExecutionStatus,
+    RunTrigger,
+    Workflow,
+    WorkflowVersion,
+)
 from dataplane.selectors import step_connections
 from dataplane.services.primitives import audit_data_plane, require_customer_scope
 from tenancy.context import (
@@ -103,38 +113,131 @@ def execution_log_record(
         )
 
 
-def workflow_run(
-    *, acting_user: Any, organization: Organization, customer: Customer, workflow: Workflow
-) -> ExecutionLog:
-    """Record a queued execution of the workflow's latest version and hand it to the worker
-    once this transaction commits (``dataplane.tasks.run_workflow``)."""
-    # dataplane.tasks imports this package to run the steps: services ↔ tasks.
-    from dataplane.tasks import run_workflow
+def workflow_version_deployed(workflow: Workflow, environment: str) -> int:
+    """The version of ``workflow`` live in ``environment`` (``test`` or ``prod``): what a run
+    there executes. Nothing deployed there is a ``not_deployed`` refusal."""
+    if environment not in ENVIRONMENTS:
+        raise ValueError("environment is test or prod")
+    number: int | None = getattr(workflow, f"{environment}_version")
+    if number is None:
+        raise ValidationError(
+            f"No version of {workflow.name} is deployed to {environment}: deploy one to "
+            f"{environment} first.",
+            code="not_deployed",
+        )
+    return number
 
+
+def workflow_run(
+    *,
+    acting_user: Any,
+    organization: Organization,
+    customer: Customer,
+    workflow: Workflow,
+    environment: str,
+    trigger: str = RunTrigger.MANUAL,
+) -> ExecutionLog:
+    """Queue a run of the version deployed to ``environment`` (SPEC §11 "Environments")."""
+    _require_runnable(organization, customer, workflow)
+    number = workflow_version_deployed(workflow, environment)
+    return _execution_queue(
+        acting_user,
+        customer,
+        workflow,
+        RunTarget(version=number, environment=environment, trigger=trigger),
+    )
+
+
+REPLAYABLE = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
+
+
+def execution_replayable(execution: ExecutionLog) -> bool:
+    """Whether Replay applies: a failed (or timed-out) run of a recorded workflow version."""
+    return (
+        execution.status in REPLAYABLE
+        and execution.workflow_id is not None
+        and execution.version is not None
+    )
+
+
+def workflow_replay(
+    *, acting_user: Any, organization: Organization, customer: Customer, execution: ExecutionLog
+) -> ExecutionLog:
+    """Run a failed execution's workflow version again, in the same environment, whatever is
+    deployed there now; the new execution names the one it replays (``replay_of``)."""
+    workflow = execution.workflow
+    if not execution_replayable(execution) or workflow is None or execution.version is None:
+        raise ValidationError(
+            "Only a failed run of a known workflow version can be replayed.",
+            code="not_replayable",
+        )
+    _require_runnable(organization, customer, workflow)
+    if not WorkflowVersion.objects.filter(workflow=workflow, number=execution.version).exists():
+        raise ValidationError(
+            f"Version {execution.version} of {workflow.name} no longer exists.",
+            code="not_replayable",
+        )
+    target = RunTarget(
+        version=execution.version,
+        environment=execution.environment,
+        trigger=RunTrigger.MANUAL,
+        replay_of=execution,
+    )
+    return _execution_queue(acting_user, customer, workflow, target)
+
+
+def _require_runnable(organization: Organization, customer: Customer, workflow: Workflow) -> None:
     require_customer_scope(customer)
     customer_require_runnable(organization=organization, customer=customer)
     if not workflow.enabled:
         raise ValidationError("This workflow is disabled: enable it to run it.", code="disabled")
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """What one run executes: a workflow version, in an environment, for a trigger."""
+
+    version: int
+    environment: str
+    trigger: str
+    replay_of: ExecutionLog | None = None
+
+
+def _execution_queue(
+    acting_user: Any, customer: Customer, workflow: Workflow, target: RunTarget
+) -> ExecutionLog:
+    """Record a queued execution of ``target`` and hand it to the worker once this transaction
+    commits (``dataplane.tasks.run_workflow``)."""
+    # dataplane.tasks imports this package to run the steps: services ↔ tasks.
+    from dataplane.tasks import run_workflow
+
+    replaying = f", replaying {target.replay_of.id}" if target.replay_of else ""
     execution = ExecutionLog.objects.create(
-        org_id=organization.id,
+        org_id=customer.org_id,
         customer_id=customer.id,
         workflow=workflow,
         source="workflow",
         status=ExecutionStatus.QUEUED,
-        message=f"Queued: version {workflow.current_version}.",
+        version=target.version,
+        environment=target.environment,
+        trigger=target.trigger,
+        replay_of=target.replay_of,
+        message=f"Queued: version {target.version} in {target.environment}{replaying}.",
     )
-    audit_data_plane(
-        acting_user,
-        actions.WORKFLOW_EXECUTE,
-        workflow,
-        customer,
-        after={"execution": str(execution.id), "version": workflow.current_version},
-    )
+    after = {
+        "execution": str(execution.id),
+        "version": target.version,
+        "environment": target.environment,
+        "trigger": target.trigger,
+    }
+    if target.replay_of is not None:
+        after["replay_of"] = str(target.replay_of.id)
+    audit_data_plane(acting_user, actions.WORKFLOW_EXECUTE, workflow, customer, after=after)
     kwargs = {
-        "org_id": str(organization.id),
+        "org_id": str(customer.org_id),
         "customer_id": str(customer.id),
         "execution_id": str(execution.id),
-        "version": workflow.current_version,
+        "version": target.version,
     }
     publish_on_commit(run_workflow, kwargs=kwargs)
     return execution
@@ -152,6 +255,8 @@ class PlannedStep:
     timeout: float | None = None
     body: Any = None
     problem: str = ""
+    # An OAuth 2.0 connection whose token a 401 may refresh once (``dataplane.oauth``).
+    refreshable_connection_id: str = ""
 
 
 def step_call(step: PlannedStep) -> outbound.OutboundResult:
@@ -252,6 +357,8 @@ def _plan_steps(definition: dict[str, Any]) -> list[PlannedStep]:
                     planned.headers = credential_headers(
                         auth_method=connector.auth_method, credentials=credentials
                     )
+                    if connector.uses_authorization_code:
+                        planned.refreshable_connection_id = str(connection.id)
         steps.append(planned)
     return steps
 
@@ -263,8 +370,15 @@ class RunOutcome:
     duration_ms: int
 
 
-def workflow_steps_execute(*, steps: list[PlannedStep], version: int) -> RunOutcome:
-    """Call each step in order; stop at the first that fails. No database access."""
+Reauthorize = Callable[[PlannedStep], dict[str, str] | None]
+
+
+def workflow_steps_execute(
+    *, steps: list[PlannedStep], version: int, reauthorize: Reauthorize | None = None
+) -> RunOutcome:
+    """Call each step in order; stop at the first that fails. No database access, except
+    through ``reauthorize``: a step of an OAuth 2.0 connection answered 401 gets new headers
+    from it (one token refresh, ``dataplane.oauth``) and is made once more."""
     started = time.monotonic()
     done: list[str] = []
 
@@ -277,6 +391,11 @@ def workflow_steps_execute(*, steps: list[PlannedStep], version: int) -> RunOutc
         if step.problem:
             return outcome(ExecutionStatus.FAILED, f"{label} not run: {step.problem}.")
         result = step_call(step)
+        if result.status_code == 401 and step.refreshable_connection_id and reauthorize:
+            headers = reauthorize(step)
+            if headers is not None:
+                step.headers = headers
+                result = step_call(step)
         status = outbound.execution_status(result)
         if status == ExecutionStatus.TIMEOUT:
             return outcome(status, f"{label} timed out: {result.error}")

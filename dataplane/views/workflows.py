@@ -1,5 +1,5 @@
-"""Workflows: create, edit (a new version each time), enable, deploy, run, delete; and the
-executions a run leaves."""
+"""Workflows: create, edit (a new version each time), enable, deploy, run in test or prod,
+delete; and the executions a run leaves, a failed one replayed."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 from customers.models import OrganizationStatus
 from dataplane import services
 from dataplane.forms import EnvironmentVersionForm, WorkflowForm
-from dataplane.models import Connection, ExecutionLog, Workflow
+from dataplane.models import Connection, ExecutionLog, RunEnvironment, Workflow
+from dataplane.services.runs import execution_replayable, workflow_replay
 from dataplane.views.pages import (
     attempt,
     confirm_page,
@@ -165,14 +166,50 @@ def workflow_deploy(
 def workflow_run(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
+    """Run now: the version deployed to test (the default) or, with ``environment=prod``, to
+    prod."""
     workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
+    environment = request.POST.get("environment") or RunEnvironment.TEST
+    if environment not in RunEnvironment.values:
+        messages.error(request, "Choose test or prod to run in.")
+        return to_page(request, "workflow_detail", workflow_id=workflow.id)
+    return _queued(
+        request,
+        lambda: services.workflow_run(
+            **writes(request), workflow=workflow, environment=environment
+        ),
+        back=("workflow_detail", {"workflow_id": workflow.id}),
+    )
+
+
+def _queued(
+    request: HttpRequest, run: Callable[[], ExecutionLog], *, back: tuple[str, dict[str, Any]]
+) -> HttpResponse:
+    """Queue a run: to its execution's page, or back to ``back`` with the refusal."""
     try:
-        execution = services.workflow_run(**writes(request), workflow=workflow)
+        execution = run()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return to_page(request, "workflow_detail", workflow_id=workflow.id)
-    messages.success(request, f"Run of {workflow.name} queued.")
+        return to_page(request, back[0], **back[1])
+    messages.success(
+        request,
+        f"Run queued: version {execution.version} in {execution.environment}.",
+    )
     return to_page(request, "execution_detail", execution_id=execution.id)
+
+
+@require_POST
+@permission_required("workflows.execute")
+def execution_replay(
+    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, execution_id: uuid.UUID
+) -> HttpResponse:
+    """Replay a failed run: its workflow version again, in its environment."""
+    execution = get_for_tenant_or_404(ExecutionLog.objects.all(), id=execution_id)
+    return _queued(
+        request,
+        lambda: workflow_replay(**writes(request), execution=execution),
+        back=("execution_detail", {"execution_id": execution.id}),
+    )
 
 
 @permission_required("workflows.delete")
@@ -196,7 +233,16 @@ def workflow_delete(
 def execution_detail(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, execution_id: uuid.UUID
 ) -> HttpResponse:
-    execution = get_for_tenant_or_404(ExecutionLog.objects.all(), id=execution_id)
+    execution = get_for_tenant_or_404(
+        ExecutionLog.objects.select_related("workflow", "replay_of"), id=execution_id
+    )
     return render(
-        request, "dataplane/execution_detail.html", page_context(request, execution=execution)
+        request,
+        "dataplane/execution_detail.html",
+        page_context(
+            request,
+            execution=execution,
+            replays=list(execution.replays.order_by("-created_at")[:20]),
+            replayable=execution_replayable(execution),
+        ),
     )

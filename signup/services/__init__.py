@@ -16,7 +16,8 @@ status page reads) come from ``signup.services.steps``.
 
 - ``steps``: step names, recorded results, the row lock;
 - ``intake``: the application, the confirmation email and link, queueing the pipeline;
-- ``pipeline``: the email, duplicate, classification and decision steps;
+- ``pipeline``: the email, duplicate, classification and decision steps (classification, which
+  waits on the model, can run apart: ``signup_classify``);
 - ``provisioning``: the account and organization, or a join request on the domain's holder;
 - ``sweep``: the beat job that re-queues stuck applications;
 - ``review``: the staff admin's approve, reject and re-run.
@@ -31,7 +32,11 @@ from signup.services.intake import (
     signup_email_confirm,
     signup_enqueue,
 )
-from signup.services.pipeline import ClassificationDeferred, signup_pipeline_advance
+from signup.services.pipeline import (
+    ClassificationDeferred,
+    signup_classify,
+    signup_pipeline_advance,
+)
 from signup.services.provisioning import signup_provision
 from signup.services.review import (
     SignupActionRefused,
@@ -50,6 +55,7 @@ __all__ = [
     "signup_application_create",
     "signup_application_reject",
     "signup_application_rerun_classification",
+    "signup_classify",
     "signup_confirmation_resend",
     "signup_confirmation_send",
     "signup_email_confirm",

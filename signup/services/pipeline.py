@@ -1,16 +1,18 @@
 """The pipeline's steps (SPEC §8): email check, duplicate domain, classification, decision, then
-provisioning. Each step locks the application, returns at once when it is already done, and
-records its result in the same transaction as its effect; the call to the model runs outside any
-lock."""
+provisioning. Each step runs under a lock of the application, returns at once when it is already
+done, and records its result in the same transaction as its effect; the steps up to the
+decision share one lock and one save. The call to the model runs outside any lock and holding
+no database connection, in its own task when the pipeline runs on workers (``signup.tasks``)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from signup import llm
@@ -47,66 +49,79 @@ class ClassificationDeferred(Exception):
         self.countdown = countdown
 
 
-def signup_pipeline_advance(*, application_id: uuid.UUID | str) -> str:
+def signup_pipeline_advance(
+    *,
+    application_id: uuid.UUID | str,
+    hand_off: Callable[[uuid.UUID | str], object] | None = None,
+) -> str:
     """Run every step that can run now, in order; returns the application's status.
+
+    The steps up to the decision share one lock of the application (one transaction, one
+    save); each still returns at once when it is done. Without ``hand_off`` the model is
+    called here. With it, a classification that needs the model is handed to
+    ``hand_off(application_id)`` after the commit (the worker queues it for the thread-pool
+    worker, which runs ``signup_classify`` and queues the pipeline again), and the pipeline
+    stops until its result is recorded.
 
     Raises ClassificationDeferred when the model should be tried again later.
     """
-    _email_step(application_id)
-    _duplicate_step(application_id)
-    _classification_step(application_id)
-    _decision_step(application_id)
-    signup_provision(application_id=application_id)
-    return str(SignupApplication.objects.values_list("status", flat=True).get(id=application_id))
-
-
-def _email_step(application_id: uuid.UUID | str) -> None:
     with transaction.atomic(using=db_alias()):
         application = lock_application(application_id)
-        if step_done(application, STEP_EMAIL):
-            return
-        try:
-            checked = check_email(application.email)
-        except EmailInvalid as exc:
-            record_step(application, STEP_EMAIL, EmailVerdict.INVALID, error=str(exc))
-        else:
-            application.email = checked.email
-            application.email_domain = checked.registrable_domain
-            application.hint = f"Did you mean {checked.hint}?" if checked.hint else ""
-            if checked.is_personal:
-                record_step(
-                    application,
-                    STEP_EMAIL,
-                    EmailVerdict.PERSONAL,
-                    domain=checked.registrable_domain,
-                    provider=checked.personal_provider,
-                    disposable=checked.disposable,
-                )
-            else:
-                record_step(
-                    application,
-                    STEP_EMAIL,
-                    EmailVerdict.PASSED,
-                    domain=checked.registrable_domain,
-                    hint=checked.hint,
-                )
-        application.save()
+        recorded = len(application.steps)
+        _email_step(application)
+        _duplicate_step(application)
+        applicant = _classification_due(application)
+        if applicant is None:
+            _decision_step(application)
+        if len(application.steps) != recorded:
+            application.save()
+    if applicant is not None:
+        if hand_off is not None:
+            hand_off(application_id)
+            return str(application.status)
+        signup_classify(application_id=application_id)
+        with transaction.atomic(using=db_alias()):
+            application = lock_application(application_id)
+            if _decision_step(application):
+                application.save(update_fields=["status", "reason", "steps", "updated_at"])
+    return str(signup_provision(application_id=application_id).status)
 
 
-def _duplicate_step(application_id: uuid.UUID | str) -> None:
-    with transaction.atomic(using=db_alias()):
-        application = lock_application(application_id)
-        if step_done(application, STEP_DUPLICATE) or not step_done(application, STEP_EMAIL):
-            return
-        if step_result(application, STEP_EMAIL) != EmailVerdict.PASSED:
-            record_step(application, STEP_DUPLICATE, SKIPPED)
-        else:
-            holder = domain_holder(application.email_domain)
-            if holder is None:
-                record_step(application, STEP_DUPLICATE, NO_DUPLICATE)
-            else:
-                record_duplicate(application, STEP_DUPLICATE, holder)
-        application.save(update_fields=["steps", "updated_at"])
+def _email_step(application: SignupApplication) -> None:
+    """Under the caller's lock; the caller saves."""
+    if step_done(application, STEP_EMAIL):
+        return
+    try:
+        checked = check_email(application.email)
+    except EmailInvalid as exc:
+        record_step(application, STEP_EMAIL, EmailVerdict.INVALID, error=str(exc))
+        return
+    application.email = checked.email
+    application.email_domain = checked.registrable_domain
+    application.hint = f"Did you mean {checked.hint}?" if checked.hint else ""
+    verdict, detail = (
+        (
+            EmailVerdict.PERSONAL,
+            {"provider": checked.personal_provider, "disposable": checked.disposable},
+        )
+        if checked.is_personal
+        else (EmailVerdict.PASSED, {"hint": checked.hint})
+    )
+    record_step(application, STEP_EMAIL, verdict, domain=checked.registrable_domain, **detail)
+
+
+def _duplicate_step(application: SignupApplication) -> None:
+    """Under the caller's lock; the caller saves."""
+    if step_done(application, STEP_DUPLICATE) or not step_done(application, STEP_EMAIL):
+        return
+    if step_result(application, STEP_EMAIL) != EmailVerdict.PASSED:
+        record_step(application, STEP_DUPLICATE, SKIPPED)
+        return
+    holder = domain_holder(application.email_domain)
+    if holder is None:
+        record_step(application, STEP_DUPLICATE, NO_DUPLICATE)
+    else:
+        record_duplicate(application, STEP_DUPLICATE, holder)
 
 
 def _llm_window_over(application: SignupApplication) -> bool:
@@ -126,28 +141,52 @@ def _llm_window_over(application: SignupApplication) -> bool:
     return timezone.now() - datetime.fromisoformat(first_failure) > window
 
 
-def _classification_step(application_id: uuid.UUID | str) -> None:
+def _classification_due(application: SignupApplication) -> llm.ApplicantData | None:
+    """Under the caller's lock: record the classification when it needs no model (skipped, not
+    configured; the caller saves); the applicant's data when the model must be asked."""
+    if step_done(application, STEP_CLASSIFICATION) or not step_done(application, STEP_DUPLICATE):
+        return None
+    if step_result(application, STEP_DUPLICATE) != NO_DUPLICATE:
+        record_step(application, STEP_CLASSIFICATION, ClassifierState.SKIPPED)
+        return None
+    if not llm.is_configured():
+        record_step(application, STEP_CLASSIFICATION, ClassifierState.NOT_CONFIGURED)
+        return None
+    return llm.ApplicantData(
+        full_name=application.full_name,
+        email=application.email,
+        company_name=application.company_name,
+        company_website=application.company_website,
+    )
+
+
+def _classification_prepare(application_id: uuid.UUID | str) -> llm.ApplicantData | None:
     with transaction.atomic(using=db_alias()):
         application = lock_application(application_id)
-        if step_done(application, STEP_CLASSIFICATION) or not step_done(
-            application, STEP_DUPLICATE
-        ):
-            return
-        if step_result(application, STEP_DUPLICATE) != NO_DUPLICATE:
-            record_step(application, STEP_CLASSIFICATION, ClassifierState.SKIPPED)
+        recorded = len(application.steps)
+        applicant = _classification_due(application)
+        if len(application.steps) != recorded:
             application.save(update_fields=["steps", "updated_at"])
-            return
-        if not llm.is_configured():
-            record_step(application, STEP_CLASSIFICATION, ClassifierState.NOT_CONFIGURED)
-            application.save(update_fields=["steps", "updated_at"])
-            return
-        applicant = llm.ApplicantData(
-            full_name=application.full_name,
-            email=application.email,
-            company_name=application.company_name,
-            company_website=application.company_website,
-        )
+        return applicant
 
+
+def _release_connection() -> None:
+    """Hold no database connection while waiting on the model: a thread-pool worker would keep
+    one per waiting thread. (Inside an outer transaction, as in a test, there is none to give.)"""
+    connection = connections[db_alias()]
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+def signup_classify(*, application_id: uuid.UUID | str) -> None:
+    """The classification step: ask the model, outside any lock and holding no connection,
+    then record its answer under the lock unless another run recorded one first (two runs at
+    once store one result). Raises ClassificationDeferred when the model should be tried
+    again later."""
+    applicant = _classification_prepare(application_id)
+    if applicant is None:
+        return
+    _release_connection()
     try:
         result = llm.classify(applicant)
     except (llm.LLMUnavailable, llm.LLMNotConfigured) as exc:
@@ -212,50 +251,48 @@ def _staff_decided(application: SignupApplication) -> bool:
     return bool(entry and entry["result"] in (SignupStatus.APPROVED, SignupStatus.REJECTED))
 
 
-def _decision_step(application_id: uuid.UUID | str) -> None:
-    with transaction.atomic(using=db_alias()):
-        application = lock_application(application_id)
-        if step_done(application, STEP_DECISION):
-            return
-        email = step_result(application, STEP_EMAIL)
-        duplicate = step_result(application, STEP_DUPLICATE)
-        classifier = step_result(application, STEP_CLASSIFICATION)
-        if email is None:
-            return
-        if email == EmailVerdict.PASSED and (duplicate is None or classifier is None):
-            return
-        if _staff_decided(application):
-            # A reviewer's decision stands; the pipeline only records that it saw it.
-            record_step(
-                application,
-                STEP_DECISION,
-                application.status,
-                reason=application.reason,
-                kept_staff_decision=True,
-            )
-            application.save(update_fields=["steps", "updated_at"])
-            return
-        decision = decide(
-            email=EmailVerdict(email),
-            duplicate=duplicate == DUPLICATE,
-            classifier=ClassifierState(classifier or ClassifierState.SKIPPED),
-            classification=application.classification,
-            approve_min=settings.SIGNUP_APPROVE_MIN,
-            provisional_min=settings.SIGNUP_PROVISIONAL_MIN,
-        )
-        application.status = decision.status
-        application.reason = decision.reason
+def _decision_step(application: SignupApplication) -> bool:
+    """Under the caller's lock; True when it recorded the decision (the caller saves)."""
+    if step_done(application, STEP_DECISION):
+        return False
+    email = step_result(application, STEP_EMAIL)
+    duplicate = step_result(application, STEP_DUPLICATE)
+    classifier = step_result(application, STEP_CLASSIFICATION)
+    if email is None:
+        return False
+    if email == EmailVerdict.PASSED and (duplicate is None or classifier is None):
+        return False
+    if _staff_decided(application):
+        # A reviewer's decision stands; the pipeline only records that it saw it.
         record_step(
             application,
             STEP_DECISION,
-            decision.status,
-            reason=decision.reason,
-            approve_min=settings.SIGNUP_APPROVE_MIN,
-            provisional_min=settings.SIGNUP_PROVISIONAL_MIN,
+            application.status,
+            reason=application.reason,
+            kept_staff_decision=True,
         )
-        application.save(update_fields=["status", "reason", "steps", "updated_at"])
-        if decision.status == SignupStatus.MANUAL_REVIEW:
-            transaction.on_commit(
-                partial(signup_review_staff_notify, application_id=application.id),
-                using=db_alias(),
-            )
+        return True
+    decision = decide(
+        email=EmailVerdict(email),
+        duplicate=duplicate == DUPLICATE,
+        classifier=ClassifierState(classifier or ClassifierState.SKIPPED),
+        classification=application.classification,
+        approve_min=settings.SIGNUP_APPROVE_MIN,
+        provisional_min=settings.SIGNUP_PROVISIONAL_MIN,
+    )
+    application.status = decision.status
+    application.reason = decision.reason
+    record_step(
+        application,
+        STEP_DECISION,
+        decision.status,
+        reason=decision.reason,
+        approve_min=settings.SIGNUP_APPROVE_MIN,
+        provisional_min=settings.SIGNUP_PROVISIONAL_MIN,
+    )
+    if decision.status == SignupStatus.MANUAL_REVIEW:
+        transaction.on_commit(
+            partial(signup_review_staff_notify, application_id=application.id),
+            using=db_alias(),
+        )
+    return True

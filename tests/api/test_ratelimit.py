@@ -155,9 +155,10 @@ def test_event_batch_is_accepted_whole_or_refused_whole(world: World, api: Api) 
     _override(world.customer, "events_per_minute", 10)
     wait_for_fresh_minute(10)
     batch = {"events": [{"name": f"e{i}"} for i in range(7)]}
-    assert api("POST", "/events/batch", raw, customer=world.customer, json=batch).json() == {
-        "accepted": 7
-    }
+    assert (
+        api("POST", "/events/batch", raw, customer=world.customer, json=batch).json()["accepted"]
+        == 7
+    )
     refused = api("POST", "/events/batch", raw, customer=world.customer, json=batch)
     assert refused.status_code == 429
     assert refused.json()["error"]["limit"]["name"] == "events_per_minute"

@@ -98,6 +98,13 @@ class Console:
         self.page.set_viewport_size({"width": WIDE, "height": 900})
         return paths
 
+    def shoot_checked(self, name: str, *, folder: Path = SCREENSHOTS) -> list[Path]:
+        """``assert_no_horizontal_scroll`` at 375 px, then ``shoot`` at both widths."""
+        self.page.set_viewport_size({"width": NARROW, "height": 900})
+        self.assert_no_horizontal_scroll()
+        self.page.set_viewport_size({"width": WIDE, "height": 900})
+        return self.shoot(name, folder=folder)
+
     def assert_no_horizontal_scroll(self) -> None:
         """At the current width the page itself never scrolls sideways (tables may, inside
         their own wrapper)."""

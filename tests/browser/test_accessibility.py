@@ -22,6 +22,8 @@ from build.models import Agent, Connector, Tool
 from customers.demo import REVIEW_APPLICANT
 from customers.models import Customer, Organization
 from customers.services.email_domain import domain_token
+from customers.services.imports import customer_import_create
+from dataplane.events import event_drafts, events_record
 from dataplane.models import Configuration, Connection, ExecutionLog, ExecutionStatus, Workflow
 from roles import catalog
 from roles.models import Invitation, JoinRequest, Membership, Role
@@ -45,6 +47,9 @@ NOT_PAGES = {
     "customers:organization_delete",
     "customers:customer_status",
     "customers:customer_export",
+    "customers:customer_import_run",
+    "customers:customer_import_status",
+    "customers:customer_import_result",
     "billing:upgrade_request",
     "roles:invitation_resend",
     "roles:invitation_revoke",
@@ -57,7 +62,9 @@ NOT_PAGES = {
     "dataplane:workflow_toggle",
     "dataplane:workflow_deploy",
     "dataplane:workflow_run",
+    "dataplane:execution_replay",
     "dataplane:configuration_delete",
+    "dataplane:connection_oauth_callback",  # a redirect target: visited below without a state
 }
 # Ids the demo data does not hold yet: the pages that need them are left out until it does.
 NOT_IN_THE_DEMO = {"endpoint_id", "delivery_id"}
@@ -136,6 +143,15 @@ def demo() -> Demo:
             "key_id": str(ApiKey.objects.get().id),
             "number": "1",
             "token": domain_token(organization=acme, domain="acme-labs.test"),
+            # A previewed import with a row error (the preview is the page with most on it).
+            "import_id": str(
+                customer_import_create(
+                    acting_user=acme.owner,
+                    organization=acme,
+                    filename="customers.csv",
+                    data=b"external_id,name,labels\nimp-1,Initech,env:trial\nimp-2,,my env:x\n",
+                ).id
+            ),
         }
         items = {
             "connectors": ids["connector_id"],
@@ -146,9 +162,15 @@ def demo() -> Demo:
         ids["connection_id"] = str(Connection.objects.first().id)  # type: ignore[union-attr]
         ids["workflow_id"] = str(Workflow.objects.first().id)  # type: ignore[union-attr]
         ids["config_id"] = str(Configuration.objects.get(key="sync_interval_minutes").id)
+        (event,) = events_record(
+            customer=customer, drafts=event_drafts([("order.paid", {"order": "A-1"})])
+        )
+        ids["event_id"] = str(event.id)
         ids["execution_id"] = str(
             ExecutionLog.objects.filter(status=ExecutionStatus.FAILED).first().id  # type: ignore[union-attr]
         )
+        # A failed run of a recorded version in test: its page offers Replay.
+        ExecutionLog.objects.filter(id=ids["execution_id"]).update(version=1, environment="test")
     return Demo(acme, customer, ids, items)
 
 
@@ -169,7 +191,24 @@ def test_every_console_page_passes_axe_light_and_dark_at_both_widths(
             label = route.name + (f"[{kwargs['tab']}]" if "tab" in kwargs else "")
             audit.visit(label, path)
     audit.visit("executions:failed", "/o/acme/executions/?status=failed")
+    audit.visit(
+        "executions:filtered-to-nothing",
+        "/o/acme/executions/?status=failed&environment=test&period=15m",
+    )
+    audit.visit(
+        "customer-executions:filtered",
+        f"/o/acme/customers/{demo.customer.id}/executions/?environment=prod&period=30d",
+    )
     audit.visit("customers:empty-search", "/o/acme/settings/customers/?q=nobody-by-this-name")
+    audit.visit(
+        "dataplane:oauth-callback-without-state",
+        f"/o/acme/customers/{demo.customer.id}/connections/oauth/callback/",
+        status=400,
+    )
+    audit.visit(
+        "billing:usage-of-one-customer-90-days",
+        f"/o/acme/settings/billing/?days=90&customer={demo.customer.id}",
+    )
     audit.assert_clean()
 
 
@@ -200,6 +239,8 @@ def test_public_pages_pass_axe(console: Console, demo: Demo) -> None:
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Log in").click()
     audit.check("login:error")
+    audit.visit("sso:refused", "/sso/callback/", status=400)
+    audit.visit("oauth:refused", "/oauth/callback/", status=400)
     audit.visit("password-reset", "/accounts/password/reset/")
     audit.visit("signup", "/signup/")
     page.get_by_role("button", name="Sign up").click()

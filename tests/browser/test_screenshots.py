@@ -88,14 +88,17 @@ def test_console_screens_as_the_owner(console: Console, acme: Organization) -> N
     page.get_by_role("button", name="Menu").click()
     console.shoot("overview-menu", folder=DOCUMENTED_SCREENSHOTS, widths=(NARROW,))
     shots.take("executions", "/o/acme/executions/")
+    shots.take("executions-filtered", "/o/acme/executions/?status=failed&period=7d")
     shots.take("customers-list", "/o/acme/settings/customers/", dark=True)
     shots.take("customers-search", "/o/acme/settings/customers/?q=eu&region=eu")
     shots.take("customers-search-empty", "/o/acme/settings/customers/?q=wayne")
     shots.take("customer-create", "/o/acme/settings/customers/new/")
     page.get_by_role("button", name="Create customer").click()
     shots.take("customer-create-errors")
+    shots.take("customers-import-upload", "/o/acme/settings/customers/import/")
     for tab in ("connections", "workflows", "executions", "configuration", "limits", "residency"):
-        shots.take(f"customer-tab-{tab}", f"{base}{tab}/", dark=tab == "connections")
+        shots.take(f"customer-tab-{tab}", f"{base}{tab}/", dark=tab in ("connections", "limits"))
+    shots.take("customer-events", f"{base}events/")
     shots.take("customer-edit", f"{base}edit/")
     shots.take("customer-delete", f"{base}delete/")
     shots.take("customer-connection", f"{base}connections/{demo['connection'].id}/")
@@ -104,6 +107,7 @@ def test_console_screens_as_the_owner(console: Console, acme: Organization) -> N
     shots.take("customer-share-link", f"{base}connections/share/")
     shots.take("relocate", f"{base}residency/relocate/")
     shots.take("general", "/o/acme/settings/general/")
+    shots.take("general-embedding-origins", "/o/acme/settings/general/embedding/")
     shots.take("people", "/o/acme/settings/people/")
     shots.take("people-invitations", "/o/acme/settings/people/invitations/")
     shots.take("people-join-requests", "/o/acme/settings/people/join-requests/")
@@ -111,9 +115,15 @@ def test_console_screens_as_the_owner(console: Console, acme: Organization) -> N
     shots.take("role-detail", f"/o/acme/settings/roles/{demo['role'].id}/")
     shots.take("role-create", "/o/acme/settings/roles/new/")
     shots.take("billing", "/o/acme/settings/billing/", dark=True)
+    shots.take(
+        "billing-usage-customer-90",
+        f"/o/acme/settings/billing/?days=90&customer={customer.id}#customer-usage",
+        dark=True,
+    )
     shots.take("billing-limits-index", "/o/acme/settings/billing/limits/")
     shots.take("billing-limits-customer", f"/o/acme/settings/billing/limits/{customer.id}/")
     shots.take("api-keys", "/o/acme/settings/api-keys/")
+    shots.take("sso-settings", "/o/acme/settings/sso/")
     shots.take("audit-log", "/o/acme/settings/audit/")
     shots.take("build-connectors", "/o/acme/build/connectors/")
     page.get_by_role("link", name="Salesforce").click()
@@ -149,6 +159,7 @@ def test_public_and_staff_review_screens(console: Console, acme: Organization) -
     shots = Shots(console)
     page = console.page
     shots.take("login", "/accounts/login/")
+    shots.take("sso-refused", "/sso/callback/", status=400)
     shots.take("signup-form", "/signup/")
     page.get_by_label("Your name").fill("Jo Smith")
     page.get_by_label("Work email").fill("jo@@initrode.example")

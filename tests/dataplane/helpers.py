@@ -111,6 +111,20 @@ def make_workflow(
     )
 
 
+def deploy_workflow(
+    org: Organization, customer: Customer, workflow: Workflow, environment: str, number: int = 1
+) -> None:
+    """Make version ``number`` of ``workflow`` live in ``environment`` (what a run there runs)."""
+    as_owner_in_customer(
+        dataplane.workflow_deploy,
+        org,
+        customer,
+        workflow=workflow,
+        environment=environment,
+        number=number,
+    )
+
+
 def make_configuration(
     org: Organization,
     customer: Customer,

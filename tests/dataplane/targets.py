@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.http_servers import local_server, send_bytes, send_json, serve_in_background, stop_server
+from tests.http_servers import send_bytes, send_json, serving
 
 BIG_BODY_BYTES = 2 * 1024 * 1024
 
@@ -69,13 +69,9 @@ def _handler(target: Target) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_target() -> Iterator[Target]:
     target = Target(base="")
-    server = local_server(_handler(target))
-    target.base = f"http://127.0.0.1:{server.server_address[1]}"
-    serve_in_background(server)
-    try:
+    with serving(_handler(target)) as base:
+        target.base = base
         yield target
-    finally:
-        stop_server(server)
 
 
 # What a dripping server sends before it drips: nothing, part of the status line, or the headers.

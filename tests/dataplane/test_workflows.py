@@ -15,6 +15,7 @@ from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
     allow_local_outbound,
     client_for,
+    deploy_workflow,
     in_customer,
     make_connection,
     make_connector,
@@ -192,6 +193,8 @@ ROLES = (catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER, cat
 def test_workflow_action_allowed_or_refused_by_role(world, acme, role, key) -> None:
     org, customer = acme
     workflow = make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
+    if key == "workflows.execute":
+        deploy_workflow(org, customer, workflow, "test")  # Run now runs what test holds
     base = _base(org, customer)
     url, data = {
         "workflows.create": ("workflows/new/", _form(name="Another")),
@@ -279,6 +282,7 @@ def _wait_for_end(org, customer, execution_id, seconds=30.0):
 
 def _run(org, customer, steps):
     workflow = make_workflow(org, customer, steps, name=f"Run {uuid.uuid4().hex[:6]}")
+    deploy_workflow(org, customer, workflow, "test")  # Run now runs what test holds
     response = client_for(org.owner).post(_base(org, customer) + f"workflows/{workflow.id}/run/")
     assert response.status_code == 302
     execution_id = uuid.UUID(response["Location"].rstrip("/").rsplit("/", 1)[1])

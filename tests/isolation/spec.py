@@ -73,6 +73,7 @@ DATA_PLANE_TABLES: tuple[Table, ...] = tuple(
         ("workflowversion", "WorkflowVersion"),
         ("executionlog", "ExecutionLog"),
         ("configuration", "Configuration"),
+        ("event", "Event"),
     )
 )
 
@@ -80,6 +81,7 @@ CONTROL_PLANE_TABLES: tuple[Table, ...] = (
     Table("customers_organization", "customers.Organization", ORGANIZATIONS),
     Table("customers_customer", "customers.Customer", CUSTOMERS),
     Table("customers_customerlimitoverride", "customers.CustomerLimitOverride", CUSTOMER_DATA),
+    Table("customers_customerimport", "customers.CustomerImport", ORG, restrict=ORG_ROLE_ONLY),
     Table(
         "customers_emaildomainchange", "customers.EmailDomainChange", ORG, restrict=ORG_ROLE_ONLY
     ),
@@ -101,11 +103,13 @@ CONTROL_PLANE_TABLES: tuple[Table, ...] = (
     Table("billing_upgraderequest", "billing.UpgradeRequest", ORG, restrict=ORG_ROLE_ONLY),
     Table("residency_relocation", "residency.Relocation", CUSTOMER_DATA),
     Table("widget_embedgrant", "widget.EmbedGrant", CUSTOMER_DATA, restrict=CHANGES_ORG_ROLE),
+    Table("widget_embeddingorigin", "widget.EmbeddingOrigin", ORG, restrict=WRITES_ORG_ROLE),
     Table("webhooks_webhookendpoint", "webhooks.WebhookEndpoint", ORG, restrict=ORG_ROLE_ONLY),
     Table("webhooks_webhookevent", "webhooks.WebhookEvent", ORG, subject_customer=True),
     Table("webhooks_webhookdelivery", "webhooks.WebhookDelivery", ORG, restrict=ORG_ROLE_ONLY),
     Table("webhooks_webhookattempt", "webhooks.WebhookAttempt", ORG, restrict=ORG_ROLE_ONLY),
     Table("webhooks_limitnotice", "webhooks.LimitNotice", ORG, subject_customer=True),
+    Table("sso_ssoconfiguration", "sso.SsoConfiguration", ORG, restrict=ORG_ROLE_ONLY),
 )
 
 SCOPED_TABLES: dict[str, Table] = {t.name: t for t in DATA_PLANE_TABLES + CONTROL_PLANE_TABLES}
@@ -235,6 +239,7 @@ COMPOSITE_KEYS: tuple[CompositeKey, ...] = (
     CompositeKey("dataplane_workflowversion", "workflow_id", "dataplane_workflow", "customer_id"),
     CompositeKey("dataplane_executionlog", "workflow_id", "dataplane_workflow", "customer_id"),
     CompositeKey("dataplane_executionlog", "connection_id", "dataplane_connection", "customer_id"),
+    CompositeKey("dataplane_executionlog", "event_id", "dataplane_event", "customer_id"),
     CompositeKey("customers_customerlimitoverride", "customer_id", "customers_customer", "org_id"),
     CompositeKey("roles_membership", "role_id", "roles_role", "org_id"),
     CompositeKey("roles_membership", "restricted_customer_id", "customers_customer", "org_id"),
@@ -251,4 +256,5 @@ COMPOSITE_KEYS: tuple[CompositeKey, ...] = (
     CompositeKey("webhooks_webhookdelivery", "endpoint_id", "webhooks_webhookendpoint", "org_id"),
     CompositeKey("webhooks_webhookdelivery", "event_id", "webhooks_webhookevent", "org_id"),
     CompositeKey("webhooks_webhookattempt", "delivery_id", "webhooks_webhookdelivery", "org_id"),
+    CompositeKey("sso_ssoconfiguration", "default_role_id", "roles_role", "org_id"),
 )

@@ -34,6 +34,7 @@ ID_TABLES = {
     "workflow_id": "dataplane_workflow",
     "config_id": "dataplane_configuration",
     "execution_id": "dataplane_executionlog",
+    "event_id": "dataplane_event",
     "connector_id": "build_connector",
     "key_id": "api_apikey",
     "role_id": "roles_role",
@@ -43,6 +44,7 @@ ID_TABLES = {
     "grant_id": "widget_embedgrant",
     "endpoint_id": "webhooks_webhookendpoint",
     "delivery_id": "webhooks_webhookdelivery",
+    "import_id": "customers_customerimport",
 }
 BUILD_KINDS = {"connectors": "build_connector", "agents": "build_agent", "tools": "build_tool"}
 FIXED = {"number": 1, "tab": "connections"}

@@ -29,14 +29,17 @@ from billing.models import UpgradeRequest
 from build.models import Agent, AgentVersion, Connector, ConnectorVersion, Tool, ToolVersion
 from customers.models import (
     Customer,
+    CustomerImport,
     CustomerLimitOverride,
     EmailDomainChange,
     Organization,
     Plan,
 )
+from dataplane.events import event_drafts, events_record
 from residency.models import Relocation, RelocationState
 from roles import catalog
 from roles.models import Invitation, JoinRequest, Membership, Role
+from sso.models import SsoConfiguration
 from tenancy.context import ORGANIZATION, context
 from tests.factories import make_customer, make_customer_data, make_member, make_org, make_user
 from tests.isolation.spec import CUSTOMER_ROLE, ORGANIZATION_ROLE, Placement, Settings
@@ -47,7 +50,7 @@ from webhooks.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from widget.models import EmbedGrant, EmbedGrantKind
+from widget.models import EmbeddingOrigin, EmbedGrant, EmbedGrantKind
 
 ACME, GLOBEX = "acme", "globex"
 PARTIES = {"A": ACME, "B": ACME, "G": GLOBEX}
@@ -118,6 +121,15 @@ def _org_level_rows(org: Organization, customers: list[Customer]) -> None:
             org=org, current_plan=org.plan, requested_plan=Plan.objects.exclude(pk=org.plan_id)[0]
         )
         _webhook_rows(org, customers)
+        SsoConfiguration.objects.create(
+            org=org,
+            issuer=f"https://login.{org.slug}.example.test",
+            client_id="isolation",
+            client_secret_encrypted="",
+            default_role=role,
+        )
+        CustomerImport.objects.create(org=org, filename="customers.csv", rows=[], total_rows=0)
+        EmbeddingOrigin.objects.create(org=org, origin=f"https://{org.slug}.example.test")
         for customer in customers:
             CustomerLimitOverride.objects.create(
                 org=org, customer=customer, limit_key="events_per_day", value=42
@@ -180,6 +192,8 @@ def build_world() -> IsolationWorld:
             org = orgs[org_name]
             customer = make_customer(org, f"{key} {region}", region=region)
             make_customer_data(org, customer)
+            with context(org_id=org.id, customer_id=customer.id, role=ORGANIZATION):
+                events_record(customer=customer, drafts=event_drafts([("probe", {"n": 1})]))
             by_org[org_name].append(customer)
             customers[(region, key)] = customer
             parties[(region, key)] = Party(key, org.id, customer.id, region)

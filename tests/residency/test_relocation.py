@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerStatus
 from dataplane import selectors
-from dataplane.models import ExecutionLog
+from dataplane.models import Event, ExecutionLog
 from residency.models import Relocation, RelocationState
 from residency.services import (
-    DATA_PLANE_MODELS,
+    RELOCATED_MODELS,
     RelocationFault,
     _copy_and_verify,
     relocation_run,
@@ -47,7 +47,7 @@ def _rows_by_region(customer_id: uuid.UUID) -> dict[str, int]:
         alias = region_alias(region, login="owner")
         total = 0
         with connections[alias].cursor() as cursor:
-            for model in DATA_PLANE_MODELS:
+            for model in RELOCATED_MODELS:
                 cursor.execute(
                     f"SELECT count(*) FROM {model._meta.db_table} WHERE customer_id = %s",
                     [str(customer_id)],
@@ -59,7 +59,7 @@ def _rows_by_region(customer_id: uuid.UUID) -> dict[str, int]:
 
 def _fingerprints(region: str, customer_id: uuid.UUID) -> dict[str, tuple[int, str]]:
     alias = region_alias(region, login="owner")
-    return {m._meta.db_table: table_fingerprint(alias, m, customer_id) for m in DATA_PLANE_MODELS}
+    return {m._meta.db_table: table_fingerprint(alias, m, customer_id) for m in RELOCATED_MODELS}
 
 
 @pytest.fixture
@@ -294,3 +294,19 @@ def test_relocation_runs_end_to_end_on_the_worker_with_progress(populated, celer
             .values_list("action", flat=True)
         )
     assert sorted(actions) == ["customer.relocation_done", "customer.relocation_start"]
+
+
+def test_events_move_with_the_executions_they_triggered(populated) -> None:
+    org, customer = populated
+    with context(org_id=org.id, customer_id=customer.id, role=ORGANIZATION):
+        event = Event.objects.create(
+            org_id=org.id, customer_id=customer.id, name="order.created", payload={"n": 1}
+        )
+        ExecutionLog.objects.update(event=event)
+    original = _fingerprints("us", customer.id)
+    assert original[Event._meta.db_table][0] == 1
+    relocation_run(org_id=org.id, relocation_id=_start(org, customer, "eu").id)
+    assert _fingerprints("eu", customer.id) == original
+    assert _rows_by_region(customer.id)["us"] == 0
+    with context(org_id=org.id, customer_id=customer.id, role=ORGANIZATION):
+        assert set(ExecutionLog.objects.values_list("event_id", flat=True)) == {event.id}

@@ -65,14 +65,19 @@ SCRIPTS: list[tuple[str, dict[str, Any]]] = [
 
 
 class FakeOpenAI:
-    def __init__(self, *, slow_seconds: float = 3.0) -> None:
+    """``latency_seconds``: how long every answer takes, like a real model's (0: at once)."""
+
+    def __init__(self, *, slow_seconds: float = 3.0, latency_seconds: float = 0.0) -> None:
         self.slow_seconds = slow_seconds
+        self.latency_seconds = latency_seconds
         self.calls: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
         self.release = threading.Event()
         self.holding = threading.Event()
         self._lock = threading.Lock()
         self.server = local_server(self._handler())
+        # A thread-pool worker opens dozens of connections at once: a longer accept backlog.
+        self.server.socket.listen(128)
 
     @property
     def base_url(self) -> str:
@@ -118,6 +123,8 @@ class FakeOpenAI:
     def respond(
         self, handler: BaseHTTPRequestHandler, company: str, call: int, body: dict[str, Any]
     ) -> None:
+        if self.latency_seconds:
+            time.sleep(self.latency_seconds)
         if "error500" in company or ("flaky" in company and call == 1):
             send_json(handler, 500, {"error": {"message": "scripted failure", "type": "server"}})
             return

@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bench.signup_pipeline import TIMED_STEPS, Applicant, Report, analyse, plan, render, run
+from bench._signup_analysis import (
+    TIMED_STEPS,
+    Applicant,
+    Report,
+    analyse,
+    expected_task_runs,
+    plan,
+    render,
+)
+from bench.signup_pipeline import run
 from signup import services
 from signup.models import SignupApplication
 from tests.conftest import ALL_DATABASES
@@ -52,11 +61,21 @@ def _run_in_process(applicants: list[Applicant]) -> dict[int, uuid.UUID]:
     return ids
 
 
-def _one_task_run_each(ids: dict[int, uuid.UUID]) -> dict[str, dict[str, list[datetime]]]:
+def _task_runs_as_designed(ids: dict[int, uuid.UUID]) -> dict[str, dict[str, list[datetime]]]:
+    """The task runs the workers would log: the pipeline, the classification between."""
     runs = {}
     for application in SignupApplication.objects.filter(id__in=ids.values()):
         start = application.created_at
-        runs[str(application.id)] = {"start": [start], "end": [start + timedelta(seconds=1)]}
+        expected = expected_task_runs(application.steps)
+        runs[str(application.id)] = {
+            key: [start + timedelta(seconds=n) for n in range(expected[started])]
+            for key, started in (
+                ("start", "start"),
+                ("end", "start"),
+                ("classify_start", "classify_start"),
+                ("classify_end", "classify_start"),
+            )
+        }
     return runs
 
 
@@ -72,12 +91,12 @@ def _analyse(
     started: datetime,
     lost: list[uuid.UUID] | None = None,
 ) -> Report:
-    """The benchmark's checks, with one task run recorded for each application."""
+    """The benchmark's checks, with the task runs of the design recorded for each."""
     return analyse(
         applicants,
         ids,
         lost or [],
-        _one_task_run_each(ids),
+        _task_runs_as_designed(ids),
         Counter(fake_openai.calls),
         started,
     )
@@ -120,3 +139,15 @@ def test_checks_report_an_unfinished_application_as_lost(
     assert len(report.problems) == 1
     assert report.problems[0].startswith("lost: application #1 (")
     assert report.figures["lost"] == 1 and report.figures["final"] == 1
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+@pytest.mark.usefixtures("llm_settings")
+def test_checks_report_a_classification_run_twice(fake_openai: FakeOpenAI) -> None:
+    planned = plan(1, uuid.uuid4().hex[:6])
+    started = datetime.now(tz=UTC)
+    ids = _run_in_process(planned)
+    runs = _task_runs_as_designed(ids)
+    runs[str(ids[0])]["classify_start"] *= 2
+    report = analyse(planned, ids, [], runs, Counter(fake_openai.calls), started)
+    assert report.problems == ["processed twice: #0: 2 classification task runs, expected 1"]
