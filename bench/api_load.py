@@ -176,9 +176,16 @@ def _drive(port: int, mix: list[Request], seconds: float, threads: int) -> Phase
             path, headers = mix[turn % len(mix)]
             turn += 1
             start = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+            except OSError:  # no answer within the client's timeout, or the connection dropped
+                mine.append(time.perf_counter() - start)
+                failed += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                continue
             mine.append(time.perf_counter() - start)
             if response.status != 200:
                 failed += 1

@@ -80,9 +80,8 @@ def load(prepared: Prepared, env: dict[str, str], params: dict[str, Any]) -> dic
                 phases[name].append(_drive(port, mix, params["phase_seconds"], params["threads"]))
     figures: dict[str, Any] = {"workers": workers, "mixed_requests_kinds": len(mixed)}
     for name, results in phases.items():
-        errors = sum(result.errors for result in results)
-        if errors:
-            raise RuntimeError(f"{errors} {name} requests did not answer 200")
+        # Requests that did not answer 200 within the client's 10 s count with the time waited.
+        figures[f"{name}_failed"] = sum(result.errors for result in results)
         p95s = [harness.percentile(result.latencies, 0.95) * 1000 for result in results]
         latencies = [value for result in results for value in result.latencies]
         figures[f"{name}_requests"] = len(latencies)
@@ -113,6 +112,8 @@ def report(figures: dict[str, Any]) -> str:
             f"  mixed ({figures['mixed_requests_kinds']} kinds: pages + API) "
             f"{figures['mixed_requests']:6d} requests  p50 {figures['mixed_p50_ms']:7.1f} ms  "
             f"p95 {figures['mixed_p95_ms']:7.1f} ms",
+            f"  requests without a 200 within 10 s: baseline {figures['baseline_failed']}, "
+            f"mixed {figures['mixed_failed']}",
             f"mixed console and API p95: {figures['mixed_p95_ms']:.0f} ms "
             f"(target <= {TARGET_P95_MS} ms); ratio mixed / baseline p95: {figures['p95_ratio']:.2f}",
         ]
