@@ -21,6 +21,8 @@ LOCK_OPTIONS := --quiet --upgrade --generate-hashes --allow-unsafe --strip-extra
 
 # `make test PYTEST_ARGS="-k signup -x"` passes arguments through to pytest.
 PYTEST_ARGS ?=
+# `make bench BENCH="console_load rls_overhead"` runs only the benchmarks named.
+BENCH ?=
 export PYTEST_ARGS
 
 # `make venv PYTHON=/path/to/python3.13` picks the interpreter instead of searching for one.
@@ -117,7 +119,7 @@ test: venv
 	$(VENV_PYTHON) scripts/devstack.py test
 
 bench: venv
-	$(VENV_PYTHON) scripts/devstack.py bench
+	$(VENV_PYTHON) scripts/devstack.py bench $(BENCH)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -22,6 +22,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -107,10 +108,15 @@ def _free_port() -> int:
 
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[int]:
-    """gunicorn serving the project on a free loopback port, stopped by its pid afterwards."""
+    """gunicorn serving the project on a free loopback port, stopped by its pid afterwards.
+
+    Its output goes to a temporary file, never to a pipe: every request writes a log line, and
+    a pipe nobody reads fills after 64 KB and blocks every worker in the middle of a request.
+    """
     from tests.conftest import stop_process
 
     port = _free_port()
+    output = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -126,14 +132,15 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[int]:
         ],
         cwd=REPO,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                output.seek(0)
+                raise RuntimeError(f"gunicorn exited: {output.read().decode()[-2000:]}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 conn.request("GET", "/api/v1/openapi.json")
@@ -147,6 +154,7 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[int]:
         yield port
     finally:
         stop_process(process)
+        output.close()
 
 
 @dataclass

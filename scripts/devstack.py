@@ -317,10 +317,13 @@ def command_test(stack: Devstack, args: argparse.Namespace) -> int:
 
 def command_bench(stack: Devstack, args: argparse.Namespace) -> int:
     scripts = sorted(
-        path for path in (REPO / "bench").glob("*.py") if not path.name.startswith("_")
+        path
+        for path in (REPO / "bench").glob("*.py")
+        if not path.name.startswith("_") and (not args.only or path.stem in args.only)
     )
     if not scripts:
-        raise DevstackError("no bench/*.py scripts found")
+        named = f" named {', '.join(args.only)}" if args.only else ""
+        raise DevstackError(f"no bench/*.py scripts found{named}")
     stack.bootstrap()
     failed = []
     for script in scripts:
@@ -391,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=command_test)
     bench = commands.add_parser("bench", help="bootstrap, then every bench/*.py")
     bench.add_argument("--scale", default="full")
+    bench.add_argument("only", nargs="*", help="benchmark names (bench/<name>.py); all if none")
     bench.set_defaults(handler=command_bench)
     commands.add_parser(
         "makemigrations-check", help="manage.py makemigrations --check --dry-run"
