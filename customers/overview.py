@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Min, Q, Sum, Window
 from django.utils import timezone
 
 from api.models import UsageKind, UsageRecord
@@ -31,12 +31,13 @@ from billing.selectors import (
 )
 from customers.models import Customer, CustomerLimitOverride, CustomerStatus, Organization, Region
 from dataplane.models import Connection, ExecutionLog, ExecutionStatus, Workflow
-from dataplane.selectors import rows_by_region
+from dataplane.selectors import customers_by_region, rows_by_region
 from fastn_console.console import Tenant
 from roles import catalog
 from roles.selectors import invitation_list, join_request_list
 
 RECENT = 5
+Placement = dict[str, list[uuid.UUID]]  # region -> its live customers' ids
 FAILED = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
 FAILURE_WINDOW = timedelta(days=7)
 # How many of today's busiest customers the limit check and the usage card look at.
@@ -119,14 +120,16 @@ def organization_overview(*, tenant: Tenant) -> Overview:
     overview = Overview()
     if tenant.can("customers.read"):
         overview.customers = customer_tallies()
+    reads_regions = tenant.can("billing.read") or tenant.can("executions.read")
+    # Where each live customer's rows are, read once for every card that asks the regions.
+    placement = customers_by_region() if reads_regions else {}
     if tenant.can("billing.read"):
-        rows = customers_usage(
-            organization=organization, customers=limit_candidates(organization=organization)
-        )
+        candidates = limit_candidates(organization=organization, placement=placement)
+        rows = customers_usage(organization=organization, customers=candidates)
         overview.usage = usage_summary(organization=organization, rows=rows)
         overview.warnings = limit_warnings(organization=organization, rows=rows)
     if tenant.can("executions.read"):
-        overview.failures, overview.failures_today = recent_failures()
+        overview.failures, overview.failures_today = recent_failures(placement=placement)
     if tenant.can(catalog.MANAGE_MEMBERS):
         requests = join_request_list()
         invitations = invitation_list()
@@ -182,13 +185,17 @@ def _busiest_today() -> list[uuid.UUID]:
     return list(ids)
 
 
-def limit_candidates(*, organization: Organization) -> list[Customer]:
+def limit_candidates(
+    *, organization: Organization, placement: Placement | None = None
+) -> list[Customer]:
     """The customers that could be near a per-customer limit: today's busiest, those with an
     override, those with many connections or workflows (a bounded number of queries)."""
+    if placement is None:
+        placement = customers_by_region()
     wanted = (
         set(_busiest_today())
         | set(CustomerLimitOverride.objects.values_list("customer_id", flat=True).distinct())
-        | _near_count_limits(organization)
+        | _near_count_limits(organization, placement)
     )
     return list(Customer.objects.live().filter(id__in=wanted).order_by("name", "id"))
 
@@ -212,7 +219,7 @@ def usage_summary(*, organization: Organization, rows: list[CustomerUsage]) -> U
     return UsageSummary(today=days[-1], week=week, days=days, busiest=ranked[:RECENT])
 
 
-def _near_count_limits(organization: Organization) -> set[uuid.UUID]:
+def _near_count_limits(organization: Organization, placement: Placement) -> set[uuid.UUID]:
     """Customers whose connections or workflows reach 80 % of the lowest limit any customer
     has for them (the plan's or an override): one query per region and limit."""
     lowest = dict(
@@ -225,7 +232,7 @@ def _near_count_limits(organization: Organization) -> set[uuid.UUID]:
         plan = plan_limit(organization=organization, key=key)
         limit = min(plan, lowest.get(key, plan))
         threshold = max(1, math.ceil(limit * WARN_AT))
-        for rows in rows_by_region(model):
+        for rows in rows_by_region(model, placement=placement):
             near = rows.values("customer_id").annotate(n=Count("id")).filter(n__gte=threshold)
             ids.update(row["customer_id"] for row in near)
     return ids
@@ -245,16 +252,20 @@ def limit_warnings(*, organization: Organization, rows: list[CustomerUsage]) -> 
     return warnings
 
 
-def recent_failures() -> tuple[list[FailedExecution], int]:
+def recent_failures(*, placement: Placement | None = None) -> tuple[list[FailedExecution], int]:
     """The newest failed or timed-out executions of the last week across the regions, and how
-    many failed in the last 24 hours: two queries per region, one for the customers' names."""
+    many failed in the last 24 hours: one query per region (the count is a window over the
+    week's failures, every one of the last day's among them), one for the customers' names."""
     now = timezone.now()
     streams = []
     today = 0
-    for rows in rows_by_region(ExecutionLog):
-        failed = rows.filter(status__in=FAILED, created_at__gte=now - FAILURE_WINDOW)
-        today += failed.filter(created_at__gte=now - timedelta(days=1)).count()
-        streams.append(list(failed.order_by("-created_at", "-id")[:RECENT]))
+    for rows in rows_by_region(ExecutionLog, placement=placement):
+        failed = rows.filter(status__in=FAILED, created_at__gte=now - FAILURE_WINDOW).annotate(
+            failed_today=Window(Count("id", filter=Q(created_at__gte=now - timedelta(days=1))))
+        )
+        newest_here = list(failed.order_by("-created_at", "-id")[:RECENT])
+        today += newest_here[0].failed_today if newest_here else 0
+        streams.append(newest_here)
     newest = list(heapq.merge(*streams, key=lambda log: log.created_at, reverse=True))[:RECENT]
     customers = Customer.objects.in_bulk({log.customer_id for log in newest})
     return [

@@ -12,17 +12,18 @@ from __future__ import annotations
 import heapq
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, F, Model, Q, QuerySet
 
 from build.models import Connector
 from customers.models import Customer
 from dataplane.encryption import decrypt_credentials, mask
 from dataplane.models import Connection, ExecutionLog
+from fastn_console.lookups import AnyOf
 from tenancy.context import region_alias
 
 
@@ -68,12 +69,20 @@ def customers_by_region(
 
 
 def rows_by_region[M: Model](
-    model: type[M], *, customers: Iterable[Customer] | None = None
+    model: type[M],
+    *,
+    customers: Iterable[Customer] | None = None,
+    placement: Mapping[str, list[uuid.UUID]] | None = None,
 ) -> Iterator[QuerySet[M]]:
-    """One queryset per region: ``model``'s rows of the customers placed in that region."""
-    for region, ids in customers_by_region(customers=customers).items():
+    """One queryset per region: ``model``'s rows of the customers placed in that region.
+
+    ``placement`` is a ``customers_by_region`` result a page that asks several questions of
+    every region reads once."""
+    if placement is None:
+        placement = customers_by_region(customers=customers)
+    for region, ids in placement.items():
         yield model.objects.using(region_alias(region)).filter(  # type: ignore[attr-defined]
-            customer_id__in=ids
+            AnyOf(F("customer_id"), ids)
         )
 
 
