@@ -18,17 +18,17 @@ from celery import shared_task
 from customers.models import Organization
 from tenancy.context import ORGANIZATION, TenantContextMissing, context
 from tenancy.tasks import tenant_task
-from webhooks import services
+from webhooks import queued, services
 
 
-@tenant_task(name="webhooks.dispatch_event", acks_late=True, soft_time_limit=30, time_limit=40)
+@tenant_task(name=queued.DISPATCH_EVENT, acks_late=True, soft_time_limit=30, time_limit=40)
 def dispatch_event_task(*, org_id: str, event_id: str, **_: Any) -> int:
     return len(services.webhook_event_dispatch(event_id=event_id))
 
 
 # One call of at most WEBHOOK_TIMEOUT_SECONDS (60 s at most, 15 s by default) plus two short
 # transactions; a worker stopped mid-call leaves the lease, which expires, and the sweep retries.
-@shared_task(name="webhooks.deliver", acks_late=True, soft_time_limit=90, time_limit=100)
+@shared_task(name=queued.DELIVER, acks_late=True, soft_time_limit=90, time_limit=100)
 def deliver_task(*, org_id: str, delivery_id: str, **_: Any) -> str:
     if not org_id:
         raise TenantContextMissing("deliver needs org_id=.")
@@ -41,7 +41,7 @@ def deliver_task(*, org_id: str, delivery_id: str, **_: Any) -> str:
         return services.delivery_attempt_finish(planned=planned, result=result)
 
 
-@tenant_task(name="webhooks.limit_notice_email", acks_late=True, soft_time_limit=60, time_limit=75)
+@tenant_task(name=queued.LIMIT_NOTICE_EMAIL, acks_late=True, soft_time_limit=60, time_limit=75)
 def limit_notice_email_task(*, org_id: str, notice_id: str, **_: Any) -> int:
     return services.limit_notice_email(notice_id=notice_id)
 

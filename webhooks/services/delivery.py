@@ -37,7 +37,7 @@ from dataplane import outbound
 from dataplane.encryption import decrypt_credentials
 from tenancy.context import on_commit
 from tenancy.tasks import publish, publish_on_commit
-from webhooks import signing
+from webhooks import queued, signing
 from webhooks.models import (
     DeliveryStatus,
     EndpointStatus,
@@ -80,18 +80,16 @@ def webhook_event_dispatch(*, event_id: uuid.UUID | str) -> list[uuid.UUID]:
 
 
 def _queue(delivery: WebhookDelivery, countdown: float = 0) -> None:
-    from webhooks.tasks import deliver_task  # the tasks module imports the services
-
     kwargs = {"org_id": str(delivery.org_id), "delivery_id": str(delivery.id)}
     if countdown <= 0:
-        publish_on_commit(deliver_task, kwargs=kwargs)
+        publish_on_commit(queued.deliver, kwargs=kwargs)
         return
 
     def later() -> None:
         # tenancy.tasks.publish, with a countdown: bounded by the broker's timeouts, logged on
         # failure; the sweep queues the delivery when it is overdue.
         try:
-            deliver_task.apply_async(kwargs=kwargs, countdown=countdown, retry=False)
+            queued.deliver.apply_async(kwargs=kwargs, countdown=countdown, retry=False)
         except Exception:  # any broker failure: the pending delivery waits for the sweep
             logger.exception("Could not queue the next try of delivery %s", delivery.id)
 
@@ -322,24 +320,22 @@ def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, now: datetime) -> Non
 def webhooks_sweep_organization(*, now: datetime | None = None) -> int:
     """In one organization's scope: fan out events whose task never ran, queue deliveries that
     are overdue (their task lost, or a delay too long for a countdown). Returns how many."""
-    from webhooks.tasks import deliver_task, dispatch_event_task
-
     now = now or timezone.now()
     grace = timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
-    queued = 0
+    sent = 0
     stale_events = WebhookEvent.objects.filter(
         dispatched_at__isnull=True, created_at__lte=now - grace
     ).values_list("org_id", "id")[:500]
     for org_id, event_id in stale_events:
-        queued += publish(
-            dispatch_event_task, kwargs={"org_id": str(org_id), "event_id": str(event_id)}
+        sent += publish(
+            queued.dispatch_event, kwargs={"org_id": str(org_id), "event_id": str(event_id)}
         )
     overdue = WebhookDelivery.objects.filter(
         status=DeliveryStatus.PENDING, next_attempt_at__lte=now - grace
     ).exclude(lease_until__gt=now)
     for org_id, delivery_id in overdue.values_list("org_id", "id")[:500]:
-        queued += publish(
-            deliver_task, kwargs={"org_id": str(org_id), "delivery_id": str(delivery_id)}
+        sent += publish(
+            queued.deliver, kwargs={"org_id": str(org_id), "delivery_id": str(delivery_id)}
         )
     # Deliveries whose next try is far off are not queued with a countdown (see _queue).
     due = WebhookDelivery.objects.filter(
@@ -351,8 +347,8 @@ def webhooks_sweep_organization(*, now: datetime | None = None) -> int:
     for delivery in due.only("org_id", "id", "next_attempt_at", "last_attempt_at")[:500]:
         waited = (delivery.next_attempt_at or now) - (delivery.last_attempt_at or now)
         if waited.total_seconds() > settings.WEBHOOK_COUNTDOWN_MAX_SECONDS:
-            queued += publish(
-                deliver_task,
+            sent += publish(
+                queued.deliver,
                 kwargs={"org_id": str(delivery.org_id), "delivery_id": str(delivery.id)},
             )
-    return queued
+    return sent

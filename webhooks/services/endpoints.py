@@ -21,7 +21,7 @@ from dataplane import outbound
 from dataplane.encryption import encrypt_credentials
 from tenancy.context import scope_aliases
 from tenancy.tasks import publish_on_commit
-from webhooks import events, signing
+from webhooks import events, queued, signing
 from webhooks.models import (
     DeliveryStatus,
     EndpointStatus,
@@ -150,10 +150,8 @@ def webhook_endpoint_enable(*, acting_user: Any, endpoint: WebhookEndpoint) -> W
 
 
 def _queue(delivery: WebhookDelivery) -> None:
-    from webhooks.tasks import deliver_task  # the tasks module imports the services
-
     publish_on_commit(
-        deliver_task, kwargs={"org_id": str(delivery.org_id), "delivery_id": str(delivery.id)}
+        queued.deliver, kwargs={"org_id": str(delivery.org_id), "delivery_id": str(delivery.id)}
     )
 
 

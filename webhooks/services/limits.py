@@ -41,7 +41,7 @@ from roles.models import Membership, MembershipStatus
 from roles.selectors import has_permission
 from tenancy.context import on_commit, scope_aliases
 from tenancy.tasks import publish_on_commit
-from webhooks import events
+from webhooks import events, queued
 from webhooks.models import LimitNotice, NoticeLevel
 from webhooks.services.outbox import webhook_event_record
 
@@ -118,10 +118,9 @@ def _notice(
         customer_id=subject,
         data=notice_event_data(notice, customer),
     )
-    from webhooks.tasks import limit_notice_email_task  # the tasks module imports the services
 
     publish_on_commit(
-        limit_notice_email_task,
+        queued.limit_notice_email,
         kwargs={"org_id": str(organization.id), "notice_id": str(notice.id)},
     )
     return notice

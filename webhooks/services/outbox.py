@@ -12,7 +12,7 @@ from typing import Any
 
 from tenancy.context import TenantContextMissing, require_scope
 from tenancy.tasks import publish_on_commit
-from webhooks import events
+from webhooks import events, queued
 from webhooks.models import EndpointStatus, WebhookEndpoint, WebhookEvent
 
 
@@ -31,8 +31,6 @@ def webhook_event_record(
     A customer-restricted scope cannot see the endpoints (they are organization-level rows), so
     there the event is always written and the fan-out decides.
     """
-    from webhooks.tasks import dispatch_event_task  # the tasks module imports the services
-
     events.declared(event_type)
     scope = require_scope()
     if scope.org_id is None:
@@ -43,7 +41,7 @@ def webhook_event_record(
         org_id=scope.org_id, subject_customer_id=customer_id, event_type=event_type, data=data
     )
     publish_on_commit(
-        dispatch_event_task, kwargs={"org_id": str(scope.org_id), "event_id": str(event.id)}
+        queued.dispatch_event, kwargs={"org_id": str(scope.org_id), "event_id": str(event.id)}
     )
     return event
 
