@@ -22,6 +22,10 @@ def frame_headers(response: HttpResponse, origins: list[str] | None = None) -> H
     organization is known yet for a token that does not verify: then only the console)."""
     response["Content-Security-Policy"] = frame_ancestors(origins or [])
     response.xframe_options_exempt = True  # type: ignore[attr-defined]
+    # An OAuth Connect from an embedded widget runs in a popup whose last page hands the result
+    # to the frame that opened it (static/widget/widget.js); the console's default
+    # "same-origin" would sever that link, since the frame's top-level page is the partner's.
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
     return response
 
 

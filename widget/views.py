@@ -207,7 +207,11 @@ def widget_view(view: WidgetView) -> Callable[..., HttpResponse]:
                     mark_rollback()
         if outside:
             response = run(request, widget, kwargs)
-        if request.method == "GET" and response.status_code == 200:
+        # Also on a POST's redirect: an OAuth Connect started in a popup (static/widget/widget.js)
+        # begins with one, and the provider's callback then finds the token in the cookie.
+        if response.status_code == 200 or (
+            request.method == "POST" and response.status_code == 302
+        ):
             secure = request.is_secure()
             response.set_cookie(
                 COOKIE,

@@ -271,7 +271,10 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         else "dataplane:connection_oauth_callback"
     )
     target = reverse(name, kwargs={"org_slug": org_slug, "customer_id": customer_id})
-    return redirect(f"{target}?{request.GET.urlencode()}")
+    response = redirect(f"{target}?{request.GET.urlencode()}")
+    if surface == oauth.WIDGET:  # keeps the widget's popup tied to its frame (widget/pages.py)
+        response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response
 
 
 @outside_request_transaction

@@ -6,6 +6,28 @@
 // and {type: "fastn:close"} from the Close button shown only when embedded.
 (function () {
   "use strict";
+  // OAuth inside a frame: providers refuse to be framed, so when the widget is embedded the
+  // Connect form of an OAuth connector opens in a popup window. When the flow lands back on a
+  // widget page in that popup, the page hands its URL (with the event to announce) to the
+  // widget frame that opened it — only when that frame is on this same origin — and closes.
+  var POPUP = "fastn-oauth";
+  if (window.name === POPUP && window.opener && window.opener !== window) {
+    try {
+      if (window.opener.location.origin === window.location.origin) {
+        window.opener.location.replace(window.location.href);
+        window.close();
+        return;
+      }
+    } catch (e) { /* the opener is on another origin: stay a page of its own */ }
+  }
+  if (window.parent !== window) {
+    document.querySelectorAll("form[data-fastn-oauth]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        window.open("", POPUP, "popup,width=600,height=720");
+        form.target = POPUP;
+      });
+    });
+  }
   var body = document.body;
   var allowed = (body.getAttribute("data-fastn-origins") || "").split(" ").filter(Boolean);
   if (window.parent === window || !allowed.length) { return; }

@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 
 from dataplane.events import event_drafts, events_record
+from dataplane.models import Connection
 from tenancy.context import ORGANIZATION, context
 from tests.browser.axe import Audit
 from tests.browser.fixtures import Console
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import in_customer, make_connector
+from tests.dataplane.oauth_provider import oauth_connector, running_provider
 from tests.factories import PASSWORD, make_customer, make_org
 from tests.http_servers import local_server, send_bytes, serve_in_background, stop_server
 from tests.widget.links import issue_token
@@ -124,6 +126,42 @@ def test_allowed_partner_page_mounts_the_widget_and_hears_its_events(
         frame.get_by_role("button", name="Close").click()
         page.wait_for_function("window.received.some(m => m.type === 'fastn:close')")
         assert page.locator("#integrations iframe").count() == 0  # embed.js unmounted it
+
+
+def test_oauth_connect_inside_the_frame_runs_in_a_popup_and_lands_back_in_the_frame(
+    console: Console, embedded: dict[str, Any], settings: Any
+) -> None:
+    """Providers refuse to be framed: the embedded widget sends an OAuth Connect to a popup,
+    and the page the flow ends on there hands the result back to the frame and closes."""
+    page = console.page
+    org, customer = embedded["org"], embedded["customer"]
+    with (
+        running_provider() as provider,
+        partner_site(console.base_url, embedded["token"]) as partner,
+    ):
+        connector = oauth_connector(org, provider, settings, name="Fake CRM")
+        _allow(org, [partner], settings)
+        page.goto(partner)
+        frame = page.frame_locator("#integrations iframe")
+        frame.get_by_role("listitem").filter(has_text="Fake CRM").get_by_role(
+            "link", name="Connect"
+        ).click()
+        frame.get_by_label("Connection name").fill("My CRM")
+        with page.expect_popup() as opened:
+            frame.get_by_role("button", name="Continue to Fake CRM").click()
+        popup = opened.value
+        popup.wait_for_event("close", timeout=15_000)  # it closed itself after the callback
+        frame.get_by_text("My CRM").wait_for()
+        page.wait_for_function("window.received.some(m => m.type === 'fastn:connection.created')")
+        [request] = provider.authorize_requests
+        assert request["code_challenge_method"] == "S256"
+    with in_customer(org, customer):
+        [connection] = Connection.objects.all()
+    assert (connection.name, connection.status, connection.connector_id) == (
+        "My CRM",
+        "active",
+        connector.id,
+    )
 
 
 def test_partner_page_from_an_origin_not_allowed_is_refused(

@@ -215,6 +215,17 @@ def test_widget_pages_may_be_framed_by_the_allowed_origins_only(world: World) ->
     assert "widget/widget.js" in body
 
 
+def test_widget_pages_keep_their_opener_and_console_pages_do_not(world: World) -> None:
+    """An OAuth popup's last page (a widget page) hands its result to the frame that opened it:
+    widget pages send COOP unsafe-none; the console's own pages keep same-origin."""
+    token = issue_token(world.org, world.customer, tokens.EMBED)
+    widget_page = Client().get(_widget_url(world), {"token": token})
+    assert widget_page["Cross-Origin-Opener-Policy"] == "unsafe-none"
+    console_page = world.client(catalog.OWNER).get(f"/o/{world.org.slug}/")
+    assert console_page.status_code == 200
+    assert console_page["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
 def test_without_origins_only_the_console_may_frame_the_widget(world: World) -> None:
     token = issue_token(world.org, world.customer, tokens.EMBED)
     response = Client().get(_widget_url(world), {"token": token})
