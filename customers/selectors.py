@@ -5,23 +5,16 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer, CustomerImport, CustomerImportStatus, CustomerLimitOverride
 from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
-from tenancy.context import region_alias
+from dataplane.selectors import counts_per_customer
 
 SECRET_MASK = "********"
-EXECUTION_PERIODS: dict[str, tuple[str, timedelta | None]] = {
-    "24h": ("Last 24 hours", timedelta(hours=24)),
-    "7d": ("Last 7 days", timedelta(days=7)),
-    "30d": ("Last 30 days", timedelta(days=30)),
-    "all": ("Any time", None),
-}
 
 
 def customer_by_external_id(external_id: str) -> Customer | None:
@@ -56,41 +49,14 @@ def customer_list(
     return customers.order_by("name", "id")
 
 
-def _counts_by_region(model: type[Model], customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
-    by_region: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for customer in customers:
-        by_region[customer.region].append(customer.id)
-    counts: dict[uuid.UUID, int] = {}
-    for region, ids in by_region.items():
-        rows = (
-            model.objects.using(region_alias(region))  # type: ignore[attr-defined]
-            .filter(customer_id__in=ids)
-            .values("customer_id")
-            .annotate(n=Count("id"))
-        )
-        counts.update({row["customer_id"]: row["n"] for row in rows})
-    return counts
-
-
 def connection_counts(customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
     """Connections per customer, one query per region database involved."""
-    return _counts_by_region(Connection, customers)
+    return counts_per_customer(Connection, customers)
 
 
 def workflow_counts(customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
     """Workflows per customer, one query per region database involved."""
-    return _counts_by_region(Workflow, customers)
-
-
-def execution_list(*, status: str = "", period: str = "7d") -> QuerySet[ExecutionLog]:
-    """The customer in scope's execution logs, newest first."""
-    executions = ExecutionLog.objects.all()
-    if status:
-        executions = executions.filter(status=status)
-    _, span = EXECUTION_PERIODS.get(period, EXECUTION_PERIODS["7d"])
-    if span is not None:
-        executions = executions.filter(created_at__gte=timezone.now() - span)
-    return executions.order_by("-created_at", "id")
+    return counts_per_customer(Workflow, customers)
 
 
 def configuration_list() -> list[dict[str, Any]]:

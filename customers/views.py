@@ -33,7 +33,7 @@ from dataplane.execution_filters import (
     customer_executions,
     customer_workflow_choices,
 )
-from dataplane.models import Connection, Workflow
+from dataplane.models import Connection, ExecutionLog, Workflow
 from fastn_console.console import (
     add_service_errors,
     customer_of,
@@ -449,7 +449,7 @@ def customer_delete(request: HttpRequest, org_slug: str, customer_id: uuid.UUID)
     counts = {
         "connections": Connection.objects.count(),
         "workflows": Workflow.objects.count(),
-        "executions": selectors.execution_list(period="all").count(),
+        "executions": ExecutionLog.objects.count(),
         "configuration": len(selectors.configuration_list()),
     }
     return render(
