@@ -108,9 +108,13 @@ def _customer_data(request: HttpRequest, key: str) -> tuple[ApiRequest, Customer
 
 
 def _page(queryset: QuerySet[Any], limit: int, offset: int) -> dict[str, Any]:
+    """One page and the total. One row past the page is read: when it is not there and the page
+    has rows (or starts at 0), the total is known without a second query."""
+    rows = list(queryset[offset : offset + limit + 1])
+    last_page = len(rows) <= limit and (rows or offset == 0)
     return {
-        "items": list(queryset[offset : offset + limit]),
-        "count": queryset.count(),
+        "items": rows[:limit],
+        "count": offset + len(rows) if last_page else queryset.count(),
         "limit": limit,
         "offset": offset,
     }

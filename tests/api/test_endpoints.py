@@ -332,3 +332,20 @@ def test_wrong_key_is_401_even_with_a_malformed_customer_header(api: Api) -> Non
     fake = "fsk_live_" + "1" * 32 + "_" + "b" * 43
     response = api("GET", "/customers", fake, customer="not-a-uuid")
     assert response.status_code == 401
+
+
+def test_every_page_reports_the_same_total_whatever_its_limit_and_offset(
+    world: World, api: Api
+) -> None:
+    """The total is counted only when the page cannot tell it (``_page`` reads one row past
+    the page): full pages, the last page, an empty page past the end all agree."""
+    raw = make_key(world.org, "viewer")
+    everything = api("GET", "/customers?limit=100", raw).json()
+    total = everything["count"]
+    ids = [item["id"] for item in everything["items"]]
+    assert total == len(ids) >= 2
+    for limit in range(1, total + 2):
+        for offset in range(0, total + 3):
+            body = api("GET", f"/customers?limit={limit}&offset={offset}", raw).json()
+            assert body["count"] == total, (limit, offset)
+            assert [item["id"] for item in body["items"]] == ids[offset : offset + limit]

