@@ -106,15 +106,18 @@ def audit_refusal(
     view_name: str,
     method: str,
     subject_customer_id: uuid.UUID | None = None,
+    reason: str = "",
     now: float | None = None,
 ) -> AuditLogEntry | None:
     """Record a refused action (a 403) in the current scope, once per principal and action
-    (the view and the permission it lacked) per ``REFUSAL_WINDOW_SECONDS``: a client retrying
-    a refused button, or a script probing, leaves one row a minute, not thousands. Returns
-    ``None`` for a repeat. When the cache cannot be reached every refusal is recorded."""
+    (the view and the permission it lacked, or the ``reason`` of a refusal that is not about a
+    permission) per ``REFUSAL_WINDOW_SECONDS``: a client retrying a refused button, or a script
+    probing, leaves one row a minute, not thousands. Returns ``None`` for a repeat. When the
+    cache cannot be reached every refusal is recorded."""
     scope = require_scope()
     window = int((time.time() if now is None else now) // REFUSAL_WINDOW_SECONDS)
-    action = hashlib.sha256(f"{method} {view_name} {permission}".encode()).hexdigest()[:32]
+    fingerprint = f"{method} {view_name} {permission} {reason}"
+    action = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
     # Named like the throttles' keys (it throttles rows), so tests start each with none.
     key = f"throttle:audit_refusal:{scope.org_id}:{principal_id}:{action}:{window}"
     try:
@@ -130,7 +133,12 @@ def audit_refusal(
         target_type="permission" if permission else "",
         target_id=permission,
         subject_customer_id=subject_customer_id,
-        after={"permission": permission, "view": view_name, "method": method},
+        after={
+            "permission": permission,
+            "view": view_name,
+            "method": method,
+            **({"reason": reason} if reason else {}),
+        },
     )
 
 
@@ -150,6 +158,7 @@ def audit_request_refusal(
     principal_id: object,
     subject_customer_id: uuid.UUID | None,
     scope: AbstractContextManager[Any] | None = None,
+    reason: str = "",
 ) -> None:
     """Record the request's refused action (``audit_refusal``) in ``scope`` (a context entered
     for the write; by default the scope in force), in a savepoint of its own. The refusal stands
@@ -164,6 +173,7 @@ def audit_request_refusal(
                 view_name=match.view_name if match else request.path_info,
                 method=request.method or "",
                 subject_customer_id=subject_customer_id,
+                reason=reason,
             )
     except Exception:
         logger.exception("A refused action could not be recorded in the audit log")

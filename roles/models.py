@@ -71,6 +71,11 @@ class Membership(models.Model):
         max_length=12, choices=MembershipStatus.choices, default=MembershipStatus.ACTIVE
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The single sign-on identity this member is bound to (``sso.services``): the provider's
+    # issuer and its ``sub`` for the person, set on their first sign-in through it. A later
+    # sign-in finds the member by these, not by the address the provider shows then.
+    sso_issuer = models.CharField(max_length=2048, blank=True, default="")
+    sso_subject = models.CharField(max_length=255, blank=True, default="")
 
     objects = ScopedManager["Membership"](user_field="user_id")
 
@@ -78,6 +83,11 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["org", "id"], name="roles_membership_org_id_uniq"),
             models.UniqueConstraint(fields=["org", "user"], name="roles_membership_user_uniq"),
+            models.UniqueConstraint(
+                fields=["org", "sso_issuer", "sso_subject"],
+                condition=~models.Q(sso_subject=""),
+                name="roles_membership_sso_subject_uniq",
+            ),
         ]
         indexes = [models.Index(fields=["user"], name="roles_membership_user_idx")]
 

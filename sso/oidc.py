@@ -12,6 +12,12 @@ The protocol only; who may sign in, and what a sign-in creates, is ``sso.service
   (PyJWT; asymmetric algorithms only, never ``none`` or a shared-secret HMAC), its issuer,
   audience, expiry and nonce.
 
+The discovery document and the key set are cached (``PROVIDER_CACHE_SECONDS``, in the shared
+cache): a sign-in does not wait on two extra round trips to the provider. An ID token signed
+with a key the cached set does not list reads the set again at once — a provider that rotated
+its keys is followed without waiting for the cache — at most once per ``KEY_REFETCH_SECONDS``
+per provider, so tokens with made-up key ids cannot turn the console into a JWKS hammer.
+
 Every call to the provider goes through ``dataplane.outbound.request`` — the SSRF guard and
 deadline of every outbound call — so it must run with no database transaction open. Whatever
 goes wrong raises ``OidcRefused`` with a ``reason`` for the audit log and a ``message`` for the
@@ -24,12 +30,14 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import jwt
+from django.core.cache import cache
 
 from dataplane import outbound
 
@@ -38,7 +46,11 @@ SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES2
 SCOPES = "openid email profile"
 # Seconds of clock difference tolerated between the provider and this server.
 CLOCK_LEEWAY_SECONDS = 60
+logger = logging.getLogger(__name__)
+
 TRY_AGAIN = "Try again in a few minutes, or ask your administrator."
+PROVIDER_CACHE_SECONDS = 3600
+KEY_REFETCH_SECONDS = 60
 
 
 class OidcRefused(Exception):
@@ -85,10 +97,39 @@ def _json_from(result: outbound.OutboundResult, what: str) -> dict[str, Any]:
     return document
 
 
+def _cache_key(kind: str, url: str) -> str:
+    return f"sso:{kind}:{hashlib.sha256(url.encode()).hexdigest()}"
+
+
+def _cached_json(url: str, what: str, *, fresh: bool = False) -> dict[str, Any]:
+    """The JSON document at ``url``: from the cache, or read (``fresh``: always) and kept for
+    ``PROVIDER_CACHE_SECONDS``. Only a good answer is kept; an unreachable cache reads it."""
+    key = _cache_key("document", url)
+    if not fresh:
+        try:
+            kept = cache.get(key)
+        except Exception:  # noqa: BLE001 - the provider answers what the cache cannot
+            kept = None
+        if isinstance(kept, dict):
+            return kept
+    document = _json_from(outbound.request("GET", url), what)
+    try:
+        cache.set(key, document, PROVIDER_CACHE_SECONDS)
+    except Exception:  # noqa: BLE001 - not kept: read again next time
+        logger.warning("The identity provider's %s could not be cached", what)
+    return document
+
+
+def _may_refetch_keys(jwks_uri: str) -> bool:
+    """Whether an unknown key id may read the key set again now (once a minute per set)."""
+    try:
+        return bool(cache.add(_cache_key("refetch", jwks_uri), 1, KEY_REFETCH_SECONDS))
+    except Exception:  # noqa: BLE001 - without a cache, every unknown key id reads again
+        return True
+
+
 def discover(issuer: str) -> Provider:
-    document = _json_from(
-        outbound.request("GET", normalized_issuer(issuer) + DISCOVERY_PATH), "discovery document"
-    )
+    document = _cached_json(normalized_issuer(issuer) + DISCOVERY_PATH, "discovery document")
     fields = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
     if not all(isinstance(document.get(name), str) for name in fields):
         raise OidcRefused(
@@ -170,14 +211,20 @@ def exchange_code(
     return id_token
 
 
-def _signing_key(provider: Provider, header: dict[str, Any]) -> Any:
-    keys = _json_from(outbound.request("GET", provider.jwks_uri), "key set")
+def _keys_for(jwks_uri: str, kid: object, *, fresh: bool) -> list[jwt.PyJWK]:
+    keys = _cached_json(jwks_uri, "key set", fresh=fresh)
     try:
         key_set = jwt.PyJWKSet.from_dict(keys)
     except jwt.PyJWTError:
         raise OidcRefused("bad_signature", "The identity provider's key set is unusable.") from None
+    return [key for key in key_set.keys if kid is None or key.key_id == kid]
+
+
+def _signing_key(provider: Provider, header: dict[str, Any]) -> Any:
     kid = header.get("kid")
-    candidates = [key for key in key_set.keys if kid is None or key.key_id == kid]
+    candidates = _keys_for(provider.jwks_uri, kid, fresh=False)
+    if len(candidates) != 1 and _may_refetch_keys(provider.jwks_uri):
+        candidates = _keys_for(provider.jwks_uri, kid, fresh=True)
     if len(candidates) != 1:
         raise OidcRefused(
             "bad_signature",

@@ -155,8 +155,11 @@ def _identity(claims: dict[str, Any], organization: Organization) -> tuple[str, 
     return email, name.strip()[:150] if isinstance(name, str) else ""
 
 
-def _admitted(user: User, organization: Organization, configuration: SsoConfiguration) -> bool:
-    """Make sure ``user`` is an active member; returns whether a membership was created."""
+def _membership(
+    user: User, organization: Organization, configuration: SsoConfiguration
+) -> tuple[Membership, bool]:
+    """``user``'s active membership, created with the default role on a first sign-in; and
+    whether it was created."""
     membership = Membership.objects.filter(user_id=user.pk).first()
     if membership is not None:
         if membership.status != MembershipStatus.ACTIVE:
@@ -164,20 +167,53 @@ def _admitted(user: User, organization: Organization, configuration: SsoConfigur
                 "membership_disabled",
                 f"Your membership of {organization.name} is disabled. {ASK_ADMINISTRATOR}",
             )
-        return False
+        return membership, False
     if configuration.default_role is None:
         raise OidcRefused(
             "no_default_role",
             f"{organization.name} has not chosen the role of new members yet. {ASK_ADMINISTRATOR}",
         )
-    membership_create(organization=organization, user=user, role=configuration.default_role)
-    return True
+    membership = membership_create(
+        organization=organization, user=user, role=configuration.default_role
+    )
+    return membership, True
+
+
+def _account(email: str, name: str, *, issuer: str, subject: str) -> tuple[User, bool]:
+    """The account the provider's ``subject`` is: the member bound to it, else the account of
+    ``email`` (created when there is none) — unless that one is bound to another subject of
+    this provider. Returns the account and whether it was created."""
+    bound = (
+        Membership.objects.select_related("user")
+        .filter(sso_issuer=issuer, sso_subject=subject)
+        .first()
+    )
+    user: User | None = bound.user if bound is not None else None
+    if user is None:
+        user = account_for_login_name(email)
+        if user is None:
+            return User.objects.create_user(email=email, password=None, full_name=name), True
+        other = Membership.objects.filter(user_id=user.pk, sso_issuer=issuer).exclude(
+            sso_subject=""
+        )
+        if other.exists():
+            raise OidcRefused(
+                "subject_mismatch",
+                f"Your identity provider signs in another person as {email} than the one this "
+                f"account belongs to. {ASK_ADMINISTRATOR}",
+            )
+    if not user.is_active:
+        raise OidcRefused("inactive", f"The account {user.email} is deactivated.")
+    return user, False
 
 
 def sso_sign_in(*, org_id: uuid.UUID, claims: dict[str, Any]) -> User:
     """The person a verified ID token names, signed up and admitted on their first sign-in,
     in one transaction: a refusal leaves no account, membership or audit row behind. The
-    sign-in of an account with two-factor is audited by the code page, after the code."""
+    member is bound to the token's ``sub`` on their first sign-in through the provider, and
+    found by it afterwards (a provider that changes the address it shows keeps the account;
+    another person given a member's address is refused). The sign-in of an account with
+    two-factor is audited by the code page, after the code."""
     with context(org_id=org_id, role=ORGANIZATION):
         organization = Organization.objects.live().filter(id=org_id).first()
         configuration = (
@@ -186,13 +222,14 @@ def sso_sign_in(*, org_id: uuid.UUID, claims: dict[str, Any]) -> User:
         if organization is None or configuration is None:
             raise OidcRefused("sso_disabled", "Single sign-on is not on for this organization.")
         email, name = _identity(claims, organization)
-        user = account_for_login_name(email)
-        created = user is None
-        if user is None:
-            user = User.objects.create_user(email=email, password=None, full_name=name)
-        elif not user.is_active:
-            raise OidcRefused("inactive", f"The account {email} is deactivated.")
-        joined = _admitted(user, organization, configuration)
+        subject = str(claims["sub"])[:255]
+        user, created = _account(email, name, issuer=configuration.issuer, subject=subject)
+        membership, joined = _membership(user, organization, configuration)
+        binds = (membership.sso_issuer, membership.sso_subject) != (configuration.issuer, subject)
+        if binds:
+            Membership.objects.filter(id=membership.id).update(
+                sso_issuer=configuration.issuer, sso_subject=subject
+            )
         if user.has_two_factor:
             return user  # signed in (and audited) once the code page has a right code
         account_event_record(
@@ -203,6 +240,7 @@ def sso_sign_in(*, org_id: uuid.UUID, claims: dict[str, Any]) -> User:
                 "issuer": configuration.issuer,
                 "new_account": created,
                 "new_membership": joined,
+                "bound_to_subject": binds,
             },
         )
     return user

@@ -30,7 +30,7 @@ Entry points (outside this package, because they compose it with the domain apps
     finds the membership under ``app.user_id`` (404 when there is none), runs the view inside
     the context and rolls back on an exception or a 5xx; ``fastn_console.console`` gives views
     the typed ``Tenant``. The API's key resolver (``api.auth``), the widget's token resolver
-    (``widget.views``) and ``tenancy.tasks.tenant_task`` for Celery enter the same context.
+    (``widget.access``) and ``tenancy.tasks.tenant_task`` for Celery enter the same context.
 
 Migration operations (``tenancy.operations``)
     ``EnableTenantRLS`` writes ENABLE + FORCE row-level security and the policies in the same

@@ -61,7 +61,8 @@ def django_db_setup(
 
 @pytest.fixture(autouse=True)
 def fresh_throttles() -> Iterator[None]:
-    """Each test starts with empty throttle counters (this run's cache keys only)."""
+    """Each test starts with empty throttle counters and no cached identity-provider documents
+    (``sso.oidc``; a later test's provider may get the same port), this run's keys only."""
     yield
     from django.conf import settings
     from django.core.cache import cache
@@ -69,7 +70,11 @@ def fresh_throttles() -> Iterator[None]:
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     try:
         redis_client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-        keys = list(redis_client.scan_iter(match=f"{prefix}:*throttle:*", count=500))
+        keys = [
+            key
+            for kind in ("throttle", "sso")
+            for key in redis_client.scan_iter(match=f"{prefix}:*{kind}:*", count=500)
+        ]
         if keys:
             redis_client.delete(*keys)
     except Exception:  # noqa: BLE001 - a test that stopped Redis leaves nothing to clear

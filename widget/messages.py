@@ -3,7 +3,7 @@
 Django keeps messages in a cookie (falling back to the session); with ``SameSite=Lax`` a browser
 does not send it to a frame on another site, so an embedded widget would never say "Connected".
 Served over HTTPS, the cookie set by a widget page is ``SameSite=None; Secure`` like the widget's
-token cookie (``widget.views``); console pages keep the project's settings. Installed by
+token cookie (``widget.access``); console pages keep the project's settings. Installed by
 ``MESSAGE_STORAGE``.
 """
 

@@ -4,7 +4,8 @@ the client, the redirect URI and the PKCE verifier before it signs an ID token.
 
 Knobs on ``FakeIdP`` make it misbehave the ways the tests need: vouch for another address,
 change claims (a wrong audience or nonce, an expired token), sign with a key it does not
-publish, refuse the person (``error=access_denied``), or answer every call with a 500.
+publish, rotate its key (``rotate_key``), refuse the person (``error=access_denied``), or
+answer every call with a 500. ``served`` lists the paths it was asked for, in order.
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ class FakeIdP:
     foreign_key: bool = False  # sign with a key the JWKS does not list
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    key_id: str = KEY_ID
+    token_key_id: str = ""  # a key id for the ID token's header that the key set does not list
+    served: list[str] = field(default_factory=list)
+
+    def rotate_key(self) -> None:
+        """A new signing key under a new key id; the key set lists only the new one."""
+        self.key = _private_key()
+        self.key_id = f"{KEY_ID}-{secrets.token_hex(4)}"
 
     @property
     def issuer(self) -> str:
@@ -109,7 +118,9 @@ class FakeIdP:
         claims.update(self.claims)
         claims = {name: value for name, value in claims.items() if value is not None}
         key = _private_key() if self.foreign_key else self.key
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": KEY_ID})
+        return jwt.encode(
+            claims, key, algorithm="RS256", headers={"kid": self.token_key_id or self.key_id}
+        )
 
 
 def handler_for(idp: FakeIdP) -> type[BaseHTTPRequestHandler]:
@@ -126,11 +137,12 @@ def handler_for(idp: FakeIdP) -> type[BaseHTTPRequestHandler]:
             if self._broken():
                 return
             parts = urlsplit(self.path)
+            idp.served.append(parts.path)
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             if parts.path == "/.well-known/openid-configuration":
                 send_json(self, 200, idp.discovery())
             elif parts.path == "/jwks":
-                send_json(self, 200, {"keys": [_public_jwk(idp.key, KEY_ID)]})
+                send_json(self, 200, {"keys": [_public_jwk(idp.key, idp.key_id)]})
             elif parts.path == "/authorize":
                 self.send_response(302)
                 self.send_header("Location", idp.authorize(query))

@@ -105,6 +105,7 @@ def test_first_sign_in_creates_the_account_and_the_membership_with_the_default_r
         "issuer": sso_org.idp.issuer,
         "new_account": True,
         "new_membership": True,
+        "bound_to_subject": True,
     }
     assert (login.ip_address, login.user_agent) == ("203.0.113.9", "SSO test browser/1.0")
     assert login.actor_id == user.pk
