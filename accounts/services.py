@@ -28,41 +28,52 @@ from customers.models import HIDDEN_ORGANIZATION_STATES, Organization
 from customers.services.organizations import require_organization_in_scope
 from dataplane.encryption import decrypt_credentials, encrypt_credentials
 from roles.models import Membership, MembershipStatus
-from tenancy.context import CUSTOMER, ORGANIZATION, context
+from tenancy.context import CUSTOMER, ORGANIZATION, context, current_scope
 
 
-def _memberships_of(user: User) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
-    """(organization, restricted customer) of each active membership of ``user``."""
-    with context(user_id=user.pk):
-        return list(
-            Membership.objects.of_current_user()
-            .filter(status=MembershipStatus.ACTIVE)
-            .exclude(org__status__in=HIDDEN_ORGANIZATION_STATES)
-            .values_list("org_id", "restricted_customer_id")
-        )
+def _active_memberships(memberships: Any) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
+    """(organization, restricted customer) of each active membership among ``memberships``."""
+    return list(
+        memberships.filter(status=MembershipStatus.ACTIVE)
+        .exclude(org__status__in=HIDDEN_ORGANIZATION_STATES)
+        .values_list("org_id", "restricted_customer_id")
+    )
 
 
 def account_event_record(*, user: User, action: str, after: dict[str, Any] | None = None) -> int:
     """Record ``action`` about ``user``'s account in each of their organizations; returns how
-    many rows were written. The user is the actor: for a failed sign-in, the account tried."""
-    written = 0
-    for org_id, restricted in _memberships_of(user):
+    many rows were written. The user is the actor: for a failed sign-in, the account tried.
+    In the platform scope (the staff admin's pages) each row names its organization; elsewhere
+    each is written in its organization's scope."""
+
+    def write(restricted: uuid.UUID | None, org_id: uuid.UUID | None = None) -> None:
+        audit_record(
+            actor=user,
+            action=action,
+            target_type="user",
+            target_id=user.pk,
+            subject_customer_id=restricted,
+            after=after,
+            org_id=org_id,
+        )
+
+    scope = current_scope()
+    if scope is not None and scope.platform:
+        memberships = _active_memberships(Membership.objects.filter(user_id=user.pk))
+        for org_id, restricted in memberships:
+            write(restricted, org_id)
+        return len(memberships)
+    with context(user_id=user.pk):
+        memberships = _active_memberships(Membership.objects.of_current_user())
+    for org_id, restricted in memberships:
         with context(
             org_id=org_id,
             customer_id=restricted,
             role=CUSTOMER if restricted else ORGANIZATION,
             user_id=user.pk,
         ):
-            audit_record(
-                actor=user,
-                action=action,
-                target_type="user",
-                target_id=user.pk,
-                subject_customer_id=restricted,
-                after=after,
-            )
-        written += 1
-    return written
+            write(restricted)
+    return len(memberships)
 
 
 # --- Two-factor authentication ----------------------------------------------------------------
