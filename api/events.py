@@ -2,7 +2,10 @@
 ``api.endpoints`` mounts next to ``api.operations``'.
 
 An accepted event is stored in the customer's region database (``dataplane.events``) and answered
-with its id; ``GET /events/{id}`` reads it back with the executions it triggered. A whole batch is
+with its id; the workflows whose version deployed to the request's environment (``x-fastn-env``,
+prod by default) names it as a trigger are queued to run for it
+(``dataplane.services.triggers``); ``GET /events/{id}`` reads it back with the executions it
+triggered. A whole batch is
 checked before anything is counted or stored: a payload over 256 KB is a 413, a body that is not
 JSON or a payload that is not a JSON object a 400, and then nothing is stored. A body larger
 than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused with the 413 before it is read.
@@ -21,9 +24,10 @@ from ninja import Router, Status
 
 from api import services
 from api.auth import ApiError, api_scope, charge, charges_events, error_response
-from api.operations import ERRORS, _customer_data, _found
+from api.operations import ERRORS, _customer_data, _found, request_environment
 from api.schemas import EventAcceptedOut, EventBatchIn, EventIn, EventOut, EventsAcceptedOut
 from dataplane import events
+from dataplane import services as dataplane
 from dataplane.models import Event
 
 router = Router()
@@ -57,7 +61,9 @@ router.add_decorator(_body_within_limit, mode="view")
 
 
 def _ingest(request: HttpRequest, batch: list[EventIn]) -> list[Event]:
-    """Check the whole batch, count it, store it: all of it or nothing."""
+    """Check the whole batch, count it, store it and queue the runs it triggers in the
+    request's environment: all of it or nothing."""
+    environment = request_environment(request)
     api, customer = _customer_data(request, "workflows.execute")
     try:
         drafts = events.event_drafts((event.name, event.payload) for event in batch)
@@ -69,6 +75,13 @@ def _ingest(request: HttpRequest, batch: list[EventIn]) -> list[Event]:
     charge(api, events=len(drafts))
     stored = events.events_record(customer=customer, drafts=drafts)
     services.events_record(customer=customer, names=[draft.name for draft in drafts])
+    dataplane.event_runs_queue(
+        acting_user=api.principal,
+        organization=api.organization,
+        customer=customer,
+        events=stored,
+        environment=environment,
+    )
     return stored
 
 

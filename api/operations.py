@@ -336,15 +336,21 @@ def workflows_list(
     return _page(Workflow.objects.order_by("name", "id"), limit, offset)
 
 
+def request_environment(request: HttpRequest) -> str:
+    """The environment a request runs in: ``x-fastn-env``, prod when absent (SPEC §11)."""
+    environment = request.headers.get(ENV_HEADER, PROD).strip()
+    if environment not in ENVIRONMENTS:
+        raise ApiError(400, "invalid_request", f"The {ENV_HEADER} header is test or prod.")
+    return environment
+
+
 @router.post(
     "/workflows/{workflow_id}/run", response={202: ExecutionOut, **ERRORS}, tags=["workflows"]
 )
 def workflows_run(request: HttpRequest, workflow_id: uuid.UUID) -> Status:
     """Queue a run of the version deployed to prod, or to test with ``x-fastn-env: test``;
     follow it in ``GET /executions``."""
-    environment = request.headers.get(ENV_HEADER, PROD).strip()
-    if environment not in ENVIRONMENTS:
-        raise ApiError(400, "invalid_request", f"The {ENV_HEADER} header is test or prod.")
+    environment = request_environment(request)
     api, customer = _customer_data(request, "workflows.execute")
     workflow = _get_workflow_for_request(request, workflow_id)
     execution = dataplane.workflow_run(

@@ -18,6 +18,10 @@ MAX_DEFINITION_BYTES = 64 * 1024
 MAX_STEPS = 20
 MAX_STEP_TIMEOUT_SECONDS = 30
 STEP_KEYS = frozenset({"name", "url", "method", "connection", "timeout_seconds", "body"})
+TOP_LEVEL_KEYS = frozenset({"steps", "triggers"})
+TRIGGER_KEYS = frozenset({"event"})
+MAX_TRIGGERS = 10
+EVENT_NAME_MAX_LENGTH = 120  # dataplane.models.Event.name
 SCHEMA_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "number": (int, float),
@@ -47,7 +51,8 @@ def parse_json(text: str, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
 def validate_workflow_definition(
     definition: Any, *, connectors: Mapping[str, Connector | None]
 ) -> dict[str, Any]:
-    """``{"steps": [{"name", "url", "method"?, "connection"?, "timeout_seconds"?, "body"?}]}``.
+    """``{"steps": [{"name", "url", "method"?, "connection"?, "timeout_seconds"?, "body"?}],
+    "triggers"?: [{"event": "<event name>"}]}``.
 
     ``connectors`` maps the id (as text) of each connection a step may name to its connector:
     a step with a connection may only call one of that connector's hosts (SPEC §11).
@@ -57,9 +62,11 @@ def validate_workflow_definition(
     if not isinstance(definition, dict):
         raise ValidationError('The definition is a JSON object with a "steps" list.')
     errors: list[str] = []
-    unknown = sorted(set(definition) - {"steps"})
+    unknown = sorted(set(definition) - TOP_LEVEL_KEYS)
     if unknown:
         errors.append(f"Unknown top-level key(s): {', '.join(unknown)}.")
+    if "triggers" in definition:
+        errors.extend(_trigger_errors(definition["triggers"]))
     steps = definition.get("steps")
     if not isinstance(steps, list):
         raise ValidationError([*errors, '"steps" must be a list.'])
@@ -120,6 +127,45 @@ def validate_workflow_definition(
     if errors:
         raise ValidationError(errors)
     return definition
+
+
+def _trigger_errors(triggers: Any) -> list[str]:
+    """What is wrong with a definition's ``triggers``: each an ``{"event": name}`` (the name an
+    ``POST /api/v1/events`` carries), at most ``MAX_TRIGGERS``, none twice."""
+    if not isinstance(triggers, list):
+        return ['"triggers" must be a list of {"event": "<name>"} objects.']
+    errors: list[str] = []
+    if len(triggers) > MAX_TRIGGERS:
+        errors.append(f"At most {MAX_TRIGGERS} triggers.")
+    seen: set[str] = set()
+    for index, trigger in enumerate(triggers):
+        where = f"triggers[{index}]"
+        if not isinstance(trigger, dict):
+            errors.append(f'{where}: each trigger is an object, e.g. {{"event": "order.created"}}.')
+            continue
+        extra = sorted(set(trigger) - TRIGGER_KEYS)
+        if extra:
+            errors.append(f"{where}: unknown key(s) {', '.join(extra)}.")
+        name = trigger.get("event")
+        if not isinstance(name, str) or not name.strip():
+            errors.append(f"{where}.event: the name of an event, a non-empty string.")
+        elif len(name) > EVENT_NAME_MAX_LENGTH:
+            errors.append(f"{where}.event: at most {EVENT_NAME_MAX_LENGTH} characters.")
+        elif name in seen:
+            errors.append(f"{where}.event: {name!r} is already a trigger.")
+        else:
+            seen.add(name)
+    return errors
+
+
+def event_trigger_names(definition: Any) -> frozenset[str]:
+    """The event names a (validated) definition runs for."""
+    triggers = definition.get("triggers", []) if isinstance(definition, dict) else []
+    return frozenset(
+        trigger["event"]
+        for trigger in triggers
+        if isinstance(trigger, dict) and isinstance(trigger.get("event"), str)
+    )
 
 
 def validate_input_schema(schema: Any) -> dict[str, Any]:

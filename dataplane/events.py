@@ -5,8 +5,8 @@ An event is a row of its customer, in the customer's region database under RLS
 (``dataplane.models.Event``). ``event_drafts`` checks a whole batch first — every payload a JSON
 object of at most ``MAX_PAYLOAD_BYTES`` with no NUL character — so ``events_record`` stores all
 of it or, refused, nothing. An execution names the event that triggered it
-(``ExecutionLog.event``); until event triggers exist, nothing does, and ``event_executions`` is
-empty. ``events_expire`` deletes an organization's events older than its plan's retention
+(``ExecutionLog.event``, queued by ``dataplane.services.triggers``); ``event_executions`` reads
+them back. ``events_expire`` deletes an organization's events older than its plan's retention
 (``customers.plans.EVENT_RETENTION_DAYS``); ``dataplane.event_tasks`` runs it from Celery beat.
 """
 

@@ -85,9 +85,11 @@ class WorkflowForm(ConsoleForm):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     definition = JSONField(
         label="Definition (JSON)",
-        help_text='<code>{"steps": [{"name": "notify", "url": "https://…", "method": "POST", '
-        '"connection": "&lt;connection id&gt;", "timeout_seconds": 10, "body": {…}}]}</code> — '
-        f"steps run in order; each is one HTTP call. At most {MAX_DEFINITION_BYTES // 1024} KiB.",
+        help_text='<code>{"triggers": [{"event": "order.created"}], "steps": [{"name": "notify", '
+        '"url": "https://…", "method": "POST", "connection": "&lt;connection id&gt;", '
+        '"timeout_seconds": 10, "body": {…}}]}</code> — steps run in order; each is one HTTP '
+        "call; triggers (optional) name the events the deployed version runs for. At most "
+        f"{MAX_DEFINITION_BYTES // 1024} KiB.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

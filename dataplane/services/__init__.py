@@ -8,8 +8,8 @@ factories only.
 
 By concern: ``primitives`` (the unchecked writes and the steps every service shares),
 ``connections``, ``workflows``, ``runs`` (calling out: credential headers, logged single calls
-and the workflow run engine) and ``configuration``. Import from here
-(``from dataplane.services import connection_connect``).
+and the workflow run engine), ``triggers`` (the runs an event starts) and ``configuration``.
+Import from here (``from dataplane.services import connection_connect``).
 """
 
 from dataplane.services.configuration import (
@@ -43,6 +43,7 @@ from dataplane.services.runs import (
     workflow_run,
     workflow_steps_execute,
 )
+from dataplane.services.triggers import event_runs_queue
 from dataplane.services.workflows import (
     workflow_add,
     workflow_delete,
@@ -68,6 +69,7 @@ __all__ = [
     "connection_test",
     "connection_update",
     "credential_headers",
+    "event_runs_queue",
     "execution_finish",
     "execution_log_create_unchecked",
     "execution_log_record",

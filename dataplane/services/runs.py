@@ -4,8 +4,9 @@ tests, build test panels) and the workflow run engine (docs/WORKFLOWS.md).
 No outbound call runs inside a database transaction (``outbound.request`` refuses to). A
 single call made for a request goes through ``call_outside_transaction``: plan it in the
 caller's scope, call with no transaction open, record what it left in a fresh scope. A workflow
-run is queued by ``workflow_run`` (the version deployed to its environment, SPEC §11) or
-``workflow_replay`` (a failed run's version again, in its environment) and carried out by
+run is queued by ``workflow_run`` (the version deployed to its environment, SPEC §11),
+``workflow_replay`` (a failed run's version again, in its environment) or an event
+(``dataplane.services.triggers``), all through ``execution_queue``, and carried out by
 ``dataplane.tasks.run_workflow`` in the same three steps — ``execution_start``,
 ``workflow_steps_execute`` (no database access), ``execution_finish`` — each in its own
 transaction.
@@ -38,6 +39,7 @@ from dataplane import outbound
 from dataplane.encryption import CredentialsUnreadable, decrypt_credentials
 from dataplane.models import (
     Connection,
+    Event,
     ExecutionLog,
     ExecutionStatus,
     RunTrigger,
@@ -140,7 +142,7 @@ def workflow_run(
     """Queue a run of the version deployed to ``environment`` (SPEC §11 "Environments")."""
     _require_runnable(organization, customer, workflow)
     number = workflow_version_deployed(workflow, environment)
-    return _execution_queue(
+    return execution_queue(
         acting_user,
         customer,
         workflow,
@@ -183,7 +185,7 @@ def workflow_replay(
         trigger=RunTrigger.MANUAL,
         replay_of=execution,
     )
-    return _execution_queue(acting_user, customer, workflow, target)
+    return execution_queue(acting_user, customer, workflow, target)
 
 
 def _require_runnable(organization: Organization, customer: Customer, workflow: Workflow) -> None:
@@ -201,9 +203,10 @@ class RunTarget:
     environment: str
     trigger: str
     replay_of: ExecutionLog | None = None
+    event: Event | None = None  # the event that triggered it (``dataplane.services.triggers``)
 
 
-def _execution_queue(
+def execution_queue(
     acting_user: Any, customer: Customer, workflow: Workflow, target: RunTarget
 ) -> ExecutionLog:
     """Record a queued execution of ``target`` and hand it to the worker once this transaction
@@ -212,6 +215,8 @@ def _execution_queue(
     from dataplane.tasks import run_workflow
 
     replaying = f", replaying {target.replay_of.id}" if target.replay_of else ""
+    if target.event is not None:
+        replaying = f", for event {target.event.name}"
     execution = ExecutionLog.objects.create(
         org_id=customer.org_id,
         customer_id=customer.id,
@@ -222,6 +227,7 @@ def _execution_queue(
         environment=target.environment,
         trigger=target.trigger,
         replay_of=target.replay_of,
+        event=target.event,
         message=f"Queued: version {target.version} in {target.environment}{replaying}.",
     )
     after = {
@@ -232,6 +238,8 @@ def _execution_queue(
     }
     if target.replay_of is not None:
         after["replay_of"] = str(target.replay_of.id)
+    if target.event is not None:
+        after["event"] = str(target.event.id)
     audit_data_plane(acting_user, actions.WORKFLOW_EXECUTE, workflow, customer, after=after)
     kwargs = {
         "org_id": str(customer.org_id),
