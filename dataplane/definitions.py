@@ -4,7 +4,7 @@ small JSON Schema subset agents and tools declare for their input."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -48,6 +48,22 @@ def parse_json(text: str, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
         ) from None
 
 
+def _objects(
+    items: list[Any], kind: str, keys: frozenset[str], errors: list[str], *, example: str = ""
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(where, item)`` for each object of a definition's list of ``kind``s (``steps[0]``, …);
+    an item that is not an object, and unknown keys, are added to ``errors``."""
+    for index, item in enumerate(items):
+        where = f"{kind}s[{index}]"
+        if not isinstance(item, dict):
+            errors.append(f"{where}: each {kind} is an object{example}.")
+            continue
+        extra = sorted(set(item) - keys)
+        if extra:
+            errors.append(f"{where}: unknown key(s) {', '.join(extra)}.")
+        yield where, item
+
+
 def validate_workflow_definition(
     definition: Any, *, connectors: Mapping[str, Connector | None]
 ) -> dict[str, Any]:
@@ -73,14 +89,7 @@ def validate_workflow_definition(
     if len(steps) > MAX_STEPS:
         errors.append(f"At most {MAX_STEPS} steps.")
     names: set[str] = set()
-    for index, step in enumerate(steps):
-        where = f"steps[{index}]"
-        if not isinstance(step, dict):
-            errors.append(f"{where}: each step is an object.")
-            continue
-        extra = sorted(set(step) - STEP_KEYS)
-        if extra:
-            errors.append(f"{where}: unknown key(s) {', '.join(extra)}.")
+    for where, step in _objects(steps, "step", STEP_KEYS, errors):
         name = step.get("name")
         if not isinstance(name, str) or not name.strip():
             errors.append(f"{where}.name: a non-empty string is required.")
@@ -138,14 +147,8 @@ def _trigger_errors(triggers: Any) -> list[str]:
     if len(triggers) > MAX_TRIGGERS:
         errors.append(f"At most {MAX_TRIGGERS} triggers.")
     seen: set[str] = set()
-    for index, trigger in enumerate(triggers):
-        where = f"triggers[{index}]"
-        if not isinstance(trigger, dict):
-            errors.append(f'{where}: each trigger is an object, e.g. {{"event": "order.created"}}.')
-            continue
-        extra = sorted(set(trigger) - TRIGGER_KEYS)
-        if extra:
-            errors.append(f"{where}: unknown key(s) {', '.join(extra)}.")
+    example = ', e.g. {"event": "order.created"}'
+    for where, trigger in _objects(triggers, "trigger", TRIGGER_KEYS, errors, example=example):
         name = trigger.get("event")
         if not isinstance(name, str) or not name.strip():
             errors.append(f"{where}.event: the name of an event, a non-empty string.")

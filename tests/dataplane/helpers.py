@@ -111,6 +111,20 @@ def make_workflow(
     )
 
 
+def redefine_workflow(
+    org: Organization, customer: Customer, workflow: Workflow, definition: dict[str, Any]
+) -> None:
+    """Save ``definition`` as the next version of ``workflow`` (deployed nowhere yet)."""
+    as_owner_in_customer(
+        dataplane.workflow_update,
+        org,
+        customer,
+        workflow=workflow,
+        name=workflow.name,
+        definition=definition,
+    )
+
+
 def deploy_workflow(
     org: Organization, customer: Customer, workflow: Workflow, environment: str, number: int = 1
 ) -> None:

@@ -13,7 +13,6 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
-from dataplane import services
 from dataplane.models import ExecutionLog, Workflow
 from roles import catalog
 from tenancy.context import region_alias
@@ -21,11 +20,11 @@ from tests.api.conftest import make_key
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
     allow_local_outbound,
-    as_owner_in_customer,
     client_for,
     deploy_workflow,
     in_customer,
     make_workflow,
+    redefine_workflow,
 )
 from tests.dataplane.targets import running_target
 from tests.dataplane.test_workflows import _wait_for_end
@@ -36,14 +35,7 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 def edit(org, customer, workflow, steps) -> None:
-    as_owner_in_customer(
-        services.workflow_update,
-        org,
-        customer,
-        workflow=workflow,
-        name=workflow.name,
-        definition={"steps": steps},
-    )
+    redefine_workflow(org, customer, workflow, {"steps": steps})
 
 
 def step(url: str, name: str = "call") -> dict[str, str]:

@@ -21,6 +21,7 @@ from tests.dataplane.helpers import (
     as_owner_in_customer,
     deploy_workflow,
     in_customer,
+    redefine_workflow,
 )
 from tests.dataplane.targets import running_target
 from tests.dataplane.test_workflows import _wait_for_end
@@ -112,16 +113,11 @@ def test_a_trigger_added_after_the_deploy_waits_for_its_version_to_be_deployed(a
     org, customer = acme
     workflow = _workflow(org, customer, [])
     deploy_workflow(org, customer, workflow, "prod")
-    as_owner_in_customer(
-        services.workflow_update,
+    redefine_workflow(
         org,
         customer,
-        workflow=workflow,
-        name=workflow.name,
-        definition={
-            "triggers": [{"event": "late"}],
-            "steps": [{"name": "s", "url": "https://a.example/"}],
-        },
+        workflow,
+        {"triggers": [{"event": "late"}], "steps": [{"name": "s", "url": "https://a.example/"}]},
     )
     key = make_key(org, "operator")
     _post_event(customer, key, "late")
