@@ -26,9 +26,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,8 @@ class PhaseResult:
     latencies: list[float]
     seconds: float
     errors: int
+    # "<status> <path>" (status "none": no answer) -> how many requests ended so.
+    refused: Counter[str] = field(default_factory=Counter)
 
 
 Request = tuple[str, dict[str, str]]  # a GET: path and headers
@@ -172,13 +175,14 @@ def _drive(port: int, mix: list[Request], seconds: float, threads: int) -> Phase
     turn (each client starting at another one) for ``seconds``."""
     latencies: list[float] = []
     errors = [0]
+    refused: Counter[str] = Counter()
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
     def worker(first: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         mine: list[float] = []
-        failed = 0
+        failed: Counter[str] = Counter()
         turn = first
         while turn == first or time.perf_counter() < deadline:  # one request at least
             path, headers = mix[turn % len(mix)]
@@ -190,20 +194,21 @@ def _drive(port: int, mix: list[Request], seconds: float, threads: int) -> Phase
                 response.read()
             except OSError:  # no answer within the client's timeout, or the connection dropped
                 mine.append(time.perf_counter() - start)
-                failed += 1
+                failed[f"none {path}"] += 1
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 continue
             mine.append(time.perf_counter() - start)
             if response.status != 200:
-                failed += 1
+                failed[f"{response.status} {path}"] += 1
             if response.getheader("Connection", "").lower() == "close":
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.close()
         with lock:
             latencies.extend(mine)
-            errors[0] += failed
+            errors[0] += failed.total()
+            refused.update(failed)
 
     started = time.perf_counter()
     pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
@@ -211,7 +216,7 @@ def _drive(port: int, mix: list[Request], seconds: float, threads: int) -> Phase
         thread.start()
     for thread in pool:
         thread.join()
-    return PhaseResult(latencies, time.perf_counter() - started, errors[0])
+    return PhaseResult(latencies, time.perf_counter() - started, errors[0], refused)
 
 
 def http_load(prepared: Prepared, env: dict[str, str], params: dict[str, Any]) -> dict[str, float]:

@@ -19,6 +19,7 @@ import importlib
 import os
 import statistics
 import sys
+from collections import Counter
 from typing import Any
 
 from bench import _harness as harness
@@ -82,6 +83,7 @@ def load(prepared: Prepared, env: dict[str, str], params: dict[str, Any]) -> dic
     for name, results in phases.items():
         # Requests that did not answer 200 within the client's 10 s count with the time waited.
         figures[f"{name}_failed"] = sum(result.errors for result in results)
+        figures[f"{name}_refused"] = dict(sum((result.refused for result in results), Counter()))
         p95s = [harness.percentile(result.latencies, 0.95) * 1000 for result in results]
         latencies = [value for result in results for value in result.latencies]
         figures[f"{name}_requests"] = len(latencies)
@@ -114,6 +116,11 @@ def report(figures: dict[str, Any]) -> str:
             f"p95 {figures['mixed_p95_ms']:7.1f} ms",
             f"  requests without a 200 within 10 s: baseline {figures['baseline_failed']}, "
             f"mixed {figures['mixed_failed']}",
+            *(
+                f"    {count:6d} x {what}"
+                for phase in ("baseline", "mixed")
+                for what, count in sorted(figures[f"{phase}_refused"].items())
+            ),
             f"mixed console and API p95: {figures['mixed_p95_ms']:.0f} ms "
             f"(target <= {TARGET_P95_MS} ms); ratio mixed / baseline p95: {figures['p95_ratio']:.2f}",
         ]

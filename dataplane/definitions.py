@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 
 from dataplane import outbound
+from dataplane.schedules import parse_cron
 
 if TYPE_CHECKING:
     from build.models import Connector
@@ -19,7 +20,7 @@ MAX_STEPS = 20
 MAX_STEP_TIMEOUT_SECONDS = 30
 STEP_KEYS = frozenset({"name", "url", "method", "connection", "timeout_seconds", "body"})
 TOP_LEVEL_KEYS = frozenset({"steps", "triggers"})
-TRIGGER_KEYS = frozenset({"event"})
+TRIGGER_KEYS = frozenset({"event", "schedule"})
 MAX_TRIGGERS = 10
 EVENT_NAME_MAX_LENGTH = 120  # dataplane.models.Event.name
 SCHEMA_TYPES: dict[str, tuple[type, ...]] = {
@@ -140,35 +141,66 @@ def validate_workflow_definition(
 
 def _trigger_errors(triggers: Any) -> list[str]:
     """What is wrong with a definition's ``triggers``: each an ``{"event": name}`` (the name an
-    ``POST /api/v1/events`` carries), at most ``MAX_TRIGGERS``, none twice."""
+    ``POST /api/v1/events`` carries) or a ``{"schedule": "<cron, UTC>"}``
+    (``dataplane.schedules``), at most ``MAX_TRIGGERS``, none twice."""
     if not isinstance(triggers, list):
-        return ['"triggers" must be a list of {"event": "<name>"} objects.']
+        return ['"triggers" must be a list of {"event": "<name>"} or {"schedule": "<cron>"}.']
     errors: list[str] = []
     if len(triggers) > MAX_TRIGGERS:
         errors.append(f"At most {MAX_TRIGGERS} triggers.")
-    seen: set[str] = set()
-    example = ', e.g. {"event": "order.created"}'
+    seen: set[tuple[str, str]] = set()
+    example = ', e.g. {"event": "order.created"} or {"schedule": "0 * * * *"}'
     for where, trigger in _objects(triggers, "trigger", TRIGGER_KEYS, errors, example=example):
-        name = trigger.get("event")
-        if not isinstance(name, str) or not name.strip():
-            errors.append(f"{where}.event: the name of an event, a non-empty string.")
-        elif len(name) > EVENT_NAME_MAX_LENGTH:
-            errors.append(f"{where}.event: at most {EVENT_NAME_MAX_LENGTH} characters.")
-        elif name in seen:
-            errors.append(f"{where}.event: {name!r} is already a trigger.")
+        kinds = sorted(set(trigger) & TRIGGER_KEYS)
+        if len(kinds) != 1:
+            errors.append(f'{where}: exactly one of "event" or "schedule".')
+            continue
+        kind, value = kinds[0], trigger[kinds[0]]
+        problem = _event_problem(value) if kind == "event" else _schedule_problem(value)
+        if problem:
+            errors.append(f"{where}.{kind}: {problem}")
+        elif (kind, value) in seen:
+            errors.append(f"{where}.{kind}: {value!r} is already a trigger.")
         else:
-            seen.add(name)
+            seen.add((kind, value))
     return errors
+
+
+def _event_problem(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        return "the name of an event, a non-empty string."
+    if len(name) > EVENT_NAME_MAX_LENGTH:
+        return f"at most {EVENT_NAME_MAX_LENGTH} characters."
+    return ""
+
+
+def _schedule_problem(expression: Any) -> str:
+    if not isinstance(expression, str) or not expression.strip():
+        return 'a cron expression in UTC, e.g. "*/15 * * * *".'
+    try:
+        parse_cron(expression)
+    except ValueError as wrong:
+        return f"{wrong}"
+    return ""
+
+
+def _triggers_of(definition: Any, kind: str) -> list[str]:
+    triggers = definition.get("triggers", []) if isinstance(definition, dict) else []
+    return [
+        trigger[kind]
+        for trigger in triggers
+        if isinstance(trigger, dict) and isinstance(trigger.get(kind), str)
+    ]
 
 
 def event_trigger_names(definition: Any) -> frozenset[str]:
     """The event names a (validated) definition runs for."""
-    triggers = definition.get("triggers", []) if isinstance(definition, dict) else []
-    return frozenset(
-        trigger["event"]
-        for trigger in triggers
-        if isinstance(trigger, dict) and isinstance(trigger.get("event"), str)
-    )
+    return frozenset(_triggers_of(definition, "event"))
+
+
+def schedule_triggers(definition: Any) -> list[str]:
+    """The cron expressions (UTC) a (validated) definition runs on."""
+    return _triggers_of(definition, "schedule")
 
 
 def validate_input_schema(schema: Any) -> dict[str, Any]:

@@ -139,6 +139,7 @@ class RunEnvironment(models.TextChoices):
 class RunTrigger(models.TextChoices):
     MANUAL = "manual", "Manual"
     EVENT = "event", "Event"
+    SCHEDULE = "schedule", "Schedule"
 
 
 class ExecutionLog(DataPlaneModel):
@@ -189,6 +190,9 @@ class ExecutionLog(DataPlaneModel):
         blank=True,
         related_name="replays",
     )
+    # The minute (UTC) a schedule trigger ran this for (``dataplane.schedule_tasks``): unique
+    # with the workflow, so a tick runs a workflow at most once, whoever asks twice.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
         max_length=12, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED
     )
@@ -202,6 +206,13 @@ class ExecutionLog(DataPlaneModel):
     class Meta:
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="dataplane_exec_cust_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "workflow", "scheduled_for"],
+                condition=models.Q(scheduled_for__isnull=False),
+                name="dataplane_exec_schedule_once",
+            ),
         ]
         ordering = ["-created_at"]
 

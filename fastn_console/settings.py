@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from tenancy.databases import REGIONS, build_databases, parse_region_urls
@@ -404,10 +405,15 @@ CELERY_BEAT_SCHEDULE = {
     "api-flush-usage": {"task": "api.flush_usage", "schedule": 60.0},
 }
 # Events older than the plan's retention (dataplane.event_tasks; not a ``tasks`` module).
-CELERY_IMPORTS = ["dataplane.event_tasks"]
+CELERY_IMPORTS = ["dataplane.event_tasks", "dataplane.schedule_tasks"]
 CELERY_BEAT_SCHEDULE["dataplane-expire-events"] = {
     "task": "dataplane.expire_events",
     "schedule": 3600.0,
+}
+# Schedule triggers: at the start of every minute, the runs that minute's schedules name.
+CELERY_BEAT_SCHEDULE["dataplane-run-schedules"] = {
+    "task": "dataplane.run_schedules",
+    "schedule": crontab(),
 }
 
 # --- Webhooks and limit notifications (SPEC §12; docs/WEBHOOKS.md) --------------------------

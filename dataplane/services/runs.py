@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -204,6 +204,7 @@ class RunTarget:
     trigger: str
     replay_of: ExecutionLog | None = None
     event: Event | None = None  # the event that triggered it (``dataplane.services.triggers``)
+    scheduled_for: datetime | None = None  # the minute a schedule trigger ran it for
 
 
 def execution_queue(
@@ -217,6 +218,8 @@ def execution_queue(
     replaying = f", replaying {target.replay_of.id}" if target.replay_of else ""
     if target.event is not None:
         replaying = f", for event {target.event.name}"
+    if target.scheduled_for is not None:
+        replaying = f", scheduled for {target.scheduled_for:%Y-%m-%d %H:%M} UTC"
     execution = ExecutionLog.objects.create(
         org_id=customer.org_id,
         customer_id=customer.id,
@@ -228,6 +231,7 @@ def execution_queue(
         trigger=target.trigger,
         replay_of=target.replay_of,
         event=target.event,
+        scheduled_for=target.scheduled_for,
         message=f"Queued: version {target.version} in {target.environment}{replaying}.",
     )
     after = {

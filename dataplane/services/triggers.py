@@ -1,4 +1,5 @@
-"""Event triggers (SPEC §11 "Triggers"): a workflow runs for the events its customer receives.
+"""Event and schedule triggers (SPEC §11 "Triggers"): a workflow runs for the events its
+customer receives, and on the minutes its cron schedule names.
 
 A workflow version lists the events it runs for in its definition —
 ``"triggers": [{"event": "order.created"}]`` (``dataplane.definitions``) — so what triggers a
@@ -9,21 +10,36 @@ workflow whose deployed version names it, each recording the event that triggere
 worker when the request's transaction commits, with the events themselves. A customer whose
 state refuses runs keeps its events and starts none; a disabled workflow, or one with nothing
 deployed to the environment, is not triggered.
+
+A schedule (``{"schedule": "*/15 * * * *"}``, UTC, ``dataplane.schedules``) runs the version
+deployed to prod. Each minute ``dataplane.schedule_tasks`` asks ``scheduled_workflows_due``, in
+each organization's organization-wide scope, which workflows of its live customers are due —
+reading each customer's workflows in its current region only, so a relocation in progress runs
+nothing twice — and queues each with ``scheduled_run_queue`` in the customer's own scope. The
+execution records the minute (``ExecutionLog.scheduled_for``), unique with the workflow: a
+redelivered task or a second beat asking for the same minute queues nothing more.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, router, transaction
 
+from build.deploys import PROD
 from customers.models import Customer, Organization
 from customers.states import customer_require_runnable
-from dataplane.definitions import event_trigger_names
+from dataplane.definitions import event_trigger_names, schedule_triggers
 from dataplane.models import Event, ExecutionLog, RunTrigger, Workflow, WorkflowVersion
+from dataplane.schedules import cron_matches
 from dataplane.services.primitives import require_customer_scope
 from dataplane.services.runs import RunTarget, execution_queue
+from tenancy.context import region_alias, require_scope
 
 
 def _deployed_triggers(environment: str) -> list[tuple[Workflow, int, frozenset[str]]]:
@@ -73,3 +89,72 @@ def event_runs_queue(
                 )
                 queued.append(execution_queue(acting_user, customer, workflow, target))
     return queued
+
+
+@dataclass(frozen=True)
+class DueRun:
+    """A workflow a schedule makes due at a minute: its customer, and the version in prod."""
+
+    customer_id: uuid.UUID
+    workflow_id: uuid.UUID
+    version: int
+
+
+def scheduled_workflows_due(*, tick: datetime) -> list[DueRun]:
+    """The workflows of the organization in scope whose version deployed to prod has a schedule
+    naming the minute ``tick`` (UTC), for its customers, each read in its current region."""
+    scope = require_scope()
+    if scope.org_id is None or scope.customer_id is not None:
+        raise ValueError("Ask which schedules are due in an organization-wide scope.")
+    customers: dict[str, list[uuid.UUID]] = {}
+    live = Customer.objects.live().values_list("id", "region")
+    for customer_id, region in live:
+        customers.setdefault(region_alias(region), []).append(customer_id)
+    due = []
+    for alias, customer_ids in customers.items():
+        workflows = {
+            (workflow_id, number): customer_id
+            for workflow_id, number, customer_id in Workflow.objects.using(alias)
+            .filter(customer_id__in=customer_ids, enabled=True, prod_version__isnull=False)
+            .values_list("id", "prod_version", "customer_id")
+        }
+        if not workflows:
+            continue
+        versions = WorkflowVersion.objects.using(alias).filter(
+            workflow_id__in={workflow_id for workflow_id, _ in workflows},
+            number__in={number for _, number in workflows},
+        )
+        for workflow_id, number, definition in versions.values_list(
+            "workflow_id", "number", "definition"
+        ):
+            owner = workflows.get((workflow_id, number))
+            schedules = schedule_triggers(definition)
+            if owner is not None and any(cron_matches(cron, tick) for cron in schedules):
+                due.append(DueRun(owner, workflow_id, number))
+    return sorted(due, key=lambda run: (str(run.customer_id), str(run.workflow_id)))
+
+
+def scheduled_run_queue(
+    *, organization: Organization, customer: Customer, due: DueRun, tick: datetime
+) -> ExecutionLog | None:
+    """Queue ``due`` for the minute ``tick`` in ``customer``'s scope; ``None`` when that minute
+    already has its run of the workflow (or the customer, or workflow, may not run now)."""
+    require_customer_scope(customer)
+    try:
+        customer_require_runnable(organization=organization, customer=customer)
+    except ValidationError:
+        return None
+    workflow = Workflow.objects.filter(id=due.workflow_id, enabled=True).first()
+    if workflow is None or workflow.prod_version != due.version:
+        return None  # changed since it was found due: the next minute reads it again
+    minute = tick.replace(second=0, microsecond=0)
+    if ExecutionLog.objects.filter(workflow=workflow, scheduled_for=minute).exists():
+        return None
+    target = RunTarget(
+        version=due.version, environment=PROD, trigger=RunTrigger.SCHEDULE, scheduled_for=minute
+    )
+    try:
+        with transaction.atomic(using=router.db_for_write(ExecutionLog)):
+            return execution_queue(None, customer, workflow, target)
+    except IntegrityError:
+        return None  # another beat, or a redelivered task, queued it a moment ago

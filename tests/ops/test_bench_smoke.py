@@ -17,3 +17,4 @@ def test_console_load_benchmark_completes_at_smoke_scale() -> None:
     assert figures["mixed_requests"] >= figures["mixed_requests_kinds"]
     assert figures["baseline_requests"] > 0
     assert "mixed console and API p95:" in report(figures)
+    assert (figures["baseline_refused"], figures["mixed_refused"]) == ({}, {}), report(figures)
