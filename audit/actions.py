@@ -126,6 +126,9 @@ ORGANIZATION_SSO_UPDATE = _action("organization.sso.update", "Single sign-on set
 ACCESS_DENIED = _action("access.denied", "Action refused (403)")
 AUDIT_EXPORT = _action("audit.export", "Audit log exported")
 CUSTOMER_EXPORT = _action("customer.export", "Customer data exported")
+CUSTOMER_INBOUND_SECRET_ROTATE = _action(
+    "customer.inbound_secret.rotate", "Inbound webhook signing secret created or rotated"
+)
 
 # Data plane (ids and field names only, never values)
 CONNECTION_CREATE = _action("connection.create", "Connection created")

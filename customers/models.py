@@ -146,6 +146,9 @@ class Customer(models.Model):
     # (``db_default`` too: rows inserted in SQL — benchmarks, bulk loads — get ``{}`` as well.)
     labels = models.JSONField(default=dict, db_default=Value({}, JSONField()), blank=True)
     metadata = models.JSONField(default=dict, db_default=Value({}, JSONField()), blank=True)
+    # The signing secret of the customer's inbound webhook URL (``dataplane.inbound``), encrypted
+    # with FIELD_ENCRYPTION_KEYS; empty until one is created (the URL answers 404 until then).
+    inbound_secret_encrypted = models.TextField(blank=True, default="", db_default="")
 
     objects = ScopedManager.from_queryset(CustomerQuerySet)(customer_field="id")
 

@@ -8,5 +8,6 @@ app_name = "events"
 
 urlpatterns = [
     path("", events.events, name="event_list"),
+    path("inbound-secret/", events.inbound_secret, name="inbound_secret"),
     path("<uuid:event_id>/", events.event_detail, name="event_detail"),
 ]

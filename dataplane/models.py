@@ -140,6 +140,7 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", "Manual"
     EVENT = "event", "Event"
     SCHEDULE = "schedule", "Schedule"
+    WEBHOOK = "webhook", "Inbound webhook"
 
 
 class ExecutionLog(DataPlaneModel):

@@ -48,6 +48,7 @@ ENCRYPTED_FIELDS: tuple[EncryptedField, ...] = (
     EncryptedField("webhooks.WebhookEndpoint", "secret_encrypted", ORGANIZATION_ROWS),
     EncryptedField("sso.SsoConfiguration", "client_secret_encrypted", ORGANIZATION_ROWS),
     EncryptedField("accounts.User", "totp_secret_encrypted", PEOPLE_ROWS),
+    EncryptedField("customers.Customer", "inbound_secret_encrypted", ORGANIZATION_ROWS),
 )
 CONNECTIONS = "dataplane.Connection.credentials"
 

@@ -4,6 +4,7 @@ organization (and ``customer_id``) from these kwargs before any view runs."""
 from django.contrib import admin
 from django.urls import include, path
 
+from api import inbound
 from dataplane.views.connections import oauth_callback
 from fastn_console import health
 
@@ -27,6 +28,12 @@ urlpatterns = [
     # The one OAuth redirect URI registered with providers (dataplane/oauth.py).
     path("oauth/callback/", oauth_callback, name="oauth_callback"),
     path("api/v1/", include("api.endpoints")),
+    # A customer's inbound webhook (api/inbound.py): signed by the customer's own secret.
+    path(
+        "hooks/<slug:organization>/<uuid:customer_id>/<str:event_name>",
+        inbound.receive,
+        name="inbound_webhook",
+    ),
     path(org + "settings/audit/", include("audit.urls")),
     path(org + "settings/security/", include("accounts.security_urls")),
     path(org + "settings/sso/", include("sso.settings_urls")),

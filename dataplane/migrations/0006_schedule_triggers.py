@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='executionlog',
             name='trigger',
-            field=models.CharField(choices=[('manual', 'Manual'), ('event', 'Event'), ('schedule', 'Schedule')], db_default='manual', default='manual', max_length=10),
+            field=models.CharField(choices=[('manual', 'Manual'), ('event', 'Event'), ('schedule', 'Schedule'), ('webhook', 'Inbound webhook')], db_default='manual', default='manual', max_length=10),
         ),
         migrations.AddConstraint(
             model_name='executionlog',

@@ -72,8 +72,10 @@ def event_runs_queue(
     customer: Customer,
     events: Sequence[Event],
     environment: str,
+    trigger: str = RunTrigger.EVENT,
 ) -> list[ExecutionLog]:
-    """Queue the runs ``events`` (just stored for ``customer``) trigger in ``environment``."""
+    """Queue the runs ``events`` (just stored for ``customer``) trigger in ``environment``;
+    ``trigger`` says how they came (the API's events, or an inbound webhook)."""
     require_customer_scope(customer)
     try:
         customer_require_runnable(organization=organization, customer=customer)
@@ -85,7 +87,7 @@ def event_runs_queue(
         for workflow, number, names in triggers:
             if event.name in names:
                 target = RunTarget(
-                    version=number, environment=environment, trigger=RunTrigger.EVENT, event=event
+                    version=number, environment=environment, trigger=trigger, event=event
                 )
                 queued.append(execution_queue(acting_user, customer, workflow, target))
     return queued

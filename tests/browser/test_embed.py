@@ -5,8 +5,8 @@ server is ``http://localhost:<port>``) and mounts the widget with ``/static/widg
 When that origin is allowed (plain http for localhost hosts, accepted while ``DEBUG``), the
 widget works inside the frame and the page receives ``fastn:ready`` and
 ``fastn:connection.created``; from an origin not allowed, chromium refuses the frame
-(``frame-ancestors``) and the page receives nothing. The events pages and the origins page are
-shot at 1280 and 375 px.
+(``frame-ancestors``) and the page receives nothing. The events pages (with the inbound
+webhook's signing secret created there) and the origins page are shot at 1280 and 375 px.
 """
 
 from __future__ import annotations
@@ -195,6 +195,16 @@ def test_events_and_origins_pages_at_both_widths(console: Console, settings: Any
     audit.visit("customer-events", events_url)
     assert console.page.get_by_role("link", name="order.paid").is_visible()
     console.shoot("customer-events")
+    console.page.get_by_role("button", name="Create signing secret").click()
+    secret = console.page.locator("#inbound-secret")
+    assert secret.inner_text().startswith("whsec_")
+    assert console.page.get_by_role("button", name="Rotate signing secret").is_visible()
+    audit.check("customer-events-inbound-secret")
+    console.shoot("customer-events-inbound-secret")
+    console.page.set_viewport_size({"width": 375, "height": 900})
+    overflow = console.page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    console.page.set_viewport_size({"width": 1280, "height": 900})
+    assert not overflow, "the inbound webhook section scrolls sideways at 375 px"
     console.page.get_by_role("link", name="order.paid").click()
     assert console.page.get_by_text('"total": 12.5').is_visible()
     audit.check("customer-event")
