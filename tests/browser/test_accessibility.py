@@ -64,6 +64,7 @@ NOT_PAGES = {
     "dataplane:workflow_run",
     "dataplane:execution_replay",
     "dataplane:configuration_delete",
+    "events:inbound_secret",
     "dataplane:connection_oauth_callback",  # a redirect target: visited below without a state
 }
 # Ids the demo data does not hold yet: the pages that need them are left out until it does.
