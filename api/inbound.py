@@ -62,12 +62,11 @@ def receive(
                 raise InboundRefused(
                     states.REFUSALS[code].status, code, states.REFUSALS[code].message
                 )
-            headers = {name.lower(): value for name, value in request.headers.items()}
             accepted = inbound_accept(
                 organization=owner,
                 customer=customer,
                 event_name=event_name,
-                headers=headers,
+                headers=request.headers,  # case-insensitive
                 body=request.body,
             )
         except InboundRefused as refused:

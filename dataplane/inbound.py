@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from audit.services import audit_customer
 from build.deploys import PROD
 from customers.models import Customer, Organization
 from dataplane import events
+from dataplane.definitions import EVENT_NAME_MAX_LENGTH
 from dataplane.encryption import decrypt_credentials, encrypt_credentials
 from dataplane.models import Event, RunTrigger
 from dataplane.services.primitives import require_writable_customer_scope
@@ -38,7 +40,6 @@ from webhooks import signing
 
 TOLERANCE_SECONDS = 5 * 60
 REPLAY_WINDOW_SECONDS = 2 * TOLERANCE_SECONDS
-EVENT_NAME_MAX_LENGTH = 120
 
 
 class InboundRefused(Exception):
@@ -76,7 +77,7 @@ def inbound_secret_rotate(
     return secret
 
 
-def _checked_signature(secret: str, headers: dict[str, str], body: bytes) -> str:
+def _checked_signature(secret: str, headers: Mapping[str, str], body: bytes) -> str:
     """The delivery's message id, once its timestamp and signature hold."""
     message_id = headers.get("webhook-id", "")
     stamp = headers.get("webhook-timestamp", "")
@@ -114,7 +115,7 @@ def inbound_accept(
     organization: Organization,
     customer: Customer,
     event_name: str,
-    headers: dict[str, str],
+    headers: Mapping[str, str],
     body: bytes,
 ) -> Accepted:
     """Check a delivery to ``customer``'s inbound webhook, in the customer's scope, and store
@@ -124,7 +125,9 @@ def inbound_accept(
         raise InboundRefused(404, "not_found", "Not found.")
     message_id = _checked_signature(secret, headers, body)
     if not 0 < len(event_name) <= EVENT_NAME_MAX_LENGTH:
-        raise InboundRefused(400, "invalid_request", "The event name is 1 to 120 characters.")
+        raise InboundRefused(
+            400, "invalid_request", f"The event name is 1 to {EVENT_NAME_MAX_LENGTH} characters."
+        )
     try:
         drafts = events.event_drafts([(event_name, _payload(body))])
     except ValidationError as refused:

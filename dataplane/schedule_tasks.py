@@ -32,11 +32,11 @@ def run_schedules_task(tick: str = "") -> int:
     queued = 0
     for org_id in list(Organization.objects.live().values_list("id", flat=True)):
         with context(org_id=org_id, role=ORGANIZATION):
+            organization = Organization.objects.get(id=org_id)
             due = scheduled_workflows_due(tick=minute)
         for run in due:
             try:
                 with context(org_id=org_id, customer_id=run.customer_id, role=CUSTOMER):
-                    organization = Organization.objects.get(id=org_id)
                     customer = Customer.objects.get(id=run.customer_id)
                     execution = scheduled_run_queue(
                         organization=organization, customer=customer, due=run, tick=minute

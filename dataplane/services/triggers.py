@@ -30,6 +30,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
+from django.db.models import QuerySet
 
 from build.deploys import PROD
 from customers.models import Customer, Organization
@@ -42,27 +43,43 @@ from dataplane.services.runs import RunTarget, execution_queue
 from tenancy.context import region_alias, require_scope
 
 
-def _deployed_triggers(environment: str) -> list[tuple[Workflow, int, frozenset[str]]]:
-    """Each enabled workflow of the customer in scope with a version deployed to
-    ``environment``: the workflow, that version, and the events it runs for."""
+def _deployed_definitions(
+    workflows: QuerySet[Workflow], environment: str
+) -> list[tuple[Workflow, int, dict[str, Any]]]:
+    """Each enabled workflow of ``workflows`` with a version deployed to ``environment``: the
+    workflow, that version's number and its definition (two queries, on ``workflows``' alias)."""
     deployed = f"{environment}_version"
-    workflows = {
+    found = {
         (workflow.id, getattr(workflow, deployed)): workflow
-        for workflow in Workflow.objects.filter(enabled=True, **{f"{deployed}__isnull": False})
+        for workflow in workflows.filter(enabled=True, **{f"{deployed}__isnull": False})
     }
-    if not workflows:
+    if not found:
         return []
-    versions = WorkflowVersion.objects.filter(
-        workflow_id__in={workflow_id for workflow_id, _ in workflows},
-        number__in={number for _, number in workflows},
-    ).values_list("workflow_id", "number", "definition")
-    found = []
-    for workflow_id, number, definition in versions:
-        workflow = workflows.get((workflow_id, number))
-        names = event_trigger_names(definition)
-        if workflow is not None and names:
-            found.append((workflow, number, names))
-    return sorted(found, key=lambda item: (item[0].name, str(item[0].id)))
+    versions = WorkflowVersion.objects.using(workflows.db).filter(
+        workflow_id__in={workflow_id for workflow_id, _ in found},
+        number__in={number for _, number in found},
+    )
+    return sorted(
+        (
+            (found[(workflow_id, number)], number, definition)
+            for workflow_id, number, definition in versions.values_list(
+                "workflow_id", "number", "definition"
+            )
+            if (workflow_id, number) in found
+        ),
+        key=lambda item: (item[0].name, str(item[0].id)),
+    )
+
+
+def _deployed_triggers(environment: str) -> list[tuple[Workflow, int, frozenset[str]]]:
+    """The customer in scope's workflows deployed to ``environment`` that events trigger: the
+    workflow, its deployed version, and the events it runs for."""
+    deployed = _deployed_definitions(Workflow.objects.all(), environment)
+    return [
+        (workflow, number, names)
+        for workflow, number, definition in deployed
+        if (names := event_trigger_names(definition))
+    ]
 
 
 def event_runs_queue(
@@ -114,25 +131,10 @@ def scheduled_workflows_due(*, tick: datetime) -> list[DueRun]:
         customers.setdefault(region_alias(region), []).append(customer_id)
     due = []
     for alias, customer_ids in customers.items():
-        workflows = {
-            (workflow_id, number): customer_id
-            for workflow_id, number, customer_id in Workflow.objects.using(alias)
-            .filter(customer_id__in=customer_ids, enabled=True, prod_version__isnull=False)
-            .values_list("id", "prod_version", "customer_id")
-        }
-        if not workflows:
-            continue
-        versions = WorkflowVersion.objects.using(alias).filter(
-            workflow_id__in={workflow_id for workflow_id, _ in workflows},
-            number__in={number for _, number in workflows},
-        )
-        for workflow_id, number, definition in versions.values_list(
-            "workflow_id", "number", "definition"
-        ):
-            owner = workflows.get((workflow_id, number))
-            schedules = schedule_triggers(definition)
-            if owner is not None and any(cron_matches(cron, tick) for cron in schedules):
-                due.append(DueRun(owner, workflow_id, number))
+        workflows = Workflow.objects.using(alias).filter(customer_id__in=customer_ids)
+        for workflow, number, definition in _deployed_definitions(workflows, PROD):
+            if any(cron_matches(cron, tick) for cron in schedule_triggers(definition)):
+                due.append(DueRun(workflow.customer_id, workflow.id, number))
     return sorted(due, key=lambda run: (str(run.customer_id), str(run.workflow_id)))
 
 

@@ -19,7 +19,6 @@ from tenancy.context import region_alias
 from tests.api.conftest import make_key
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
-    allow_local_outbound,
     client_for,
     deploy_workflow,
     in_customer,
@@ -29,7 +28,6 @@ from tests.dataplane.helpers import (
 from tests.dataplane.targets import running_target
 from tests.dataplane.test_workflows import _wait_for_end
 from tests.factories import make_customer
-from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -61,12 +59,6 @@ def api_run(org, customer, workflow, key, env: str | None = None):
 def api_executions(org, customer, key, **params):
     headers = {"Authorization": f"Bearer {key}", "x-end-org-id": str(customer.id)}
     return Client().get("/api/v1/executions", params, headers=headers)
-
-
-@pytest.fixture
-def acme(world: World, settings):
-    allow_local_outbound(settings)
-    return world.org, world.customer
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from dataplane.models import Event, ExecutionLog, Workflow
 from tests.api.conftest import make_key
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
-    allow_local_outbound,
     as_owner_in_customer,
     deploy_workflow,
     in_customer,
@@ -28,12 +27,6 @@ from tests.dataplane.test_workflows import _wait_for_end
 from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
-
-
-@pytest.fixture
-def acme(world: World, settings: Any) -> tuple[Any, Any]:
-    allow_local_outbound(settings)
-    return world.org, world.customer
 
 
 def _workflow(org, customer, events: list[str], url: str = "https://hooks.example/", name=None):

@@ -24,7 +24,6 @@ from fastn_console.celery import app
 from tenancy.context import ORGANIZATION, context
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
-    allow_local_outbound,
     as_owner_in_customer,
     deploy_workflow,
     in_customer,
@@ -40,12 +39,6 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 NOON = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 QUARTER_PAST = NOON.replace(minute=15)
 TEN_PAST = NOON.replace(minute=10)
-
-
-@pytest.fixture
-def acme(world: World, settings: Any) -> tuple[Any, Any]:
-    allow_local_outbound(settings)
-    return world.org, world.customer
 
 
 def _definition(schedule: str, url: str = "https://hooks.example/") -> dict[str, Any]:
@@ -71,6 +64,19 @@ def _scheduled(org, customer, schedule: str, *, deploy: str | None = "prod", url
 def _runs(org, customer) -> list[ExecutionLog]:
     with in_customer(org, customer):
         return list(ExecutionLog.objects.filter(trigger="schedule").order_by("scheduled_for"))
+
+
+def _refused(org, customer, name: str, triggers: Any) -> list[str]:
+    """The messages with which saving a workflow with ``triggers`` is refused."""
+    with pytest.raises(ValidationError) as refused:
+        as_owner_in_customer(
+            services.workflow_add,
+            org,
+            customer,
+            name=name,
+            definition={"triggers": triggers, "steps": []},
+        )
+    return refused.value.messages
 
 
 def _tick(moment: datetime) -> int:
@@ -115,30 +121,16 @@ def test_a_schedule_that_does_not_parse_is_refused_and_nothing_saved(
     acme, schedule: Any, says: str
 ) -> None:
     org, customer = acme
-    with pytest.raises(ValidationError) as refused:
-        as_owner_in_customer(
-            services.workflow_add,
-            org,
-            customer,
-            name="Bad schedule",
-            definition={"triggers": [{"schedule": schedule}], "steps": []},
-        )
-    assert any(says in message for message in refused.value.messages), refused.value.messages
+    messages = _refused(org, customer, "Bad schedule", [{"schedule": schedule}])
+    assert any(says in message for message in messages), messages
     with in_customer(org, customer):
         assert not Workflow.objects.filter(name="Bad schedule").exists()
 
 
 def test_a_trigger_names_exactly_one_kind(acme) -> None:
     org, customer = acme
-    with pytest.raises(ValidationError) as refused:
-        as_owner_in_customer(
-            services.workflow_add,
-            org,
-            customer,
-            name="Both",
-            definition={"triggers": [{"event": "x", "schedule": "* * * * *"}], "steps": []},
-        )
-    assert 'triggers[0]: exactly one of "event" or "schedule".' in refused.value.messages
+    messages = _refused(org, customer, "Both", [{"event": "x", "schedule": "* * * * *"}])
+    assert 'triggers[0]: exactly one of "event" or "schedule".' in messages
 
 
 # --- The beat task -----------------------------------------------------------------------------

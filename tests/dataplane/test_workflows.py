@@ -13,7 +13,6 @@ from dataplane.models import ExecutionLog, Workflow, WorkflowVersion
 from roles import catalog
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
-    allow_local_outbound,
     client_for,
     deploy_workflow,
     in_customer,
@@ -25,15 +24,8 @@ from tests.dataplane.helpers import (
 )
 from tests.dataplane.targets import running_target
 from tests.factories import make_customer, make_org
-from tests.world import World
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
-
-
-@pytest.fixture
-def acme(world: World, settings):
-    allow_local_outbound(settings)
-    return world.org, world.customer
 
 
 def _base(org, customer):
