@@ -52,6 +52,7 @@ from customers.models import Customer, CustomerStatus
 from dataplane import services as dataplane
 from dataplane.execution_filters import PERIODS, period_start
 from dataplane.models import Connection, ExecutionLog, Workflow
+from dataplane.selectors import workflows_with_definitions
 from roles.selectors import authorize
 from widget import services as widget_services
 
@@ -333,7 +334,9 @@ def workflows_list(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     _customer_data(request, "workflows.read")
-    return _page(Workflow.objects.order_by("name", "id"), limit, offset)
+    page = _page(Workflow.objects.order_by("created_at", "id"), limit, offset)
+    page["items"] = workflows_with_definitions(page["items"])
+    return page
 
 
 def request_environment(request: HttpRequest) -> str:

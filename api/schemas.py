@@ -128,12 +128,17 @@ class ConnectionIn(Schema):
 
 
 class WorkflowOut(Schema):
+    """A customer's workflow: one of the organization's definitions (``definition_id``) that
+    the customer has; name, description and versions are the definition's."""
+
     id: uuid.UUID
     customer_id: uuid.UUID
+    definition_id: uuid.UUID
     name: str
     description: str
     enabled: bool
     current_version: int
+    test_version: int | None
     prod_version: int | None
     created_at: datetime
 

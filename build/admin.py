@@ -1,5 +1,5 @@
-"""Staff views of connectors, agents and tools. Read-only: every change goes through the
-console's services, which version and audit it."""
+"""Staff views of connectors, agents, tools and workflow definitions. Read-only: every change
+goes through the console's services, which version and audit it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
-from build.models import Agent, AgentVersion, Connector, ConnectorVersion, Tool, ToolVersion
+from build.models import (
+    Agent,
+    AgentVersion,
+    Connector,
+    ConnectorVersion,
+    Tool,
+    ToolVersion,
+    WorkflowDefinition,
+    WorkflowDefinitionVersion,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -48,7 +57,7 @@ class VersionAdmin(ReadOnlyAdmin):
     list_select_related = ["org", "created_by"]
 
 
-for item_model in (Connector, Agent, Tool):
+for item_model in (Connector, Agent, Tool, WorkflowDefinition):
     admin.site.register(item_model, ItemAdmin)
-for version_model in (ConnectorVersion, AgentVersion, ToolVersion):
+for version_model in (ConnectorVersion, AgentVersion, ToolVersion, WorkflowDefinitionVersion):
     admin.site.register(version_model, VersionAdmin)

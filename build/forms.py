@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from build.models import AuthMethod
-from build.services import CONNECTORS, Kind
+from build.services import CONNECTORS, WORKFLOWS, Kind
 from customers.models import Customer
 from dataplane import outbound
 from dataplane.definitions import parse_json, validate_input, validate_input_schema
@@ -150,7 +150,29 @@ class EndpointForm(ItemForm):
         return validate_input_schema(self.cleaned_data.get("input_schema") or {})
 
 
+WORKFLOW_EXAMPLE = {
+    "triggers": [{"event": "order.created"}],
+    "steps": [{"name": "notify", "url": "https://", "method": "POST", "connector": "<slug>"}],
+}
+
+
+class WorkflowDefinitionForm(ItemForm):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    definition = JSONField(
+        label="Definition (JSON)",
+        widget=forms.Textarea(attrs={**JSON_ATTRS, "rows": 16}),
+        help_text='<code>"steps"</code>: the HTTP calls, in order; a step naming a '
+        '<code>"connector"</code> (its slug) carries the customer\'s connection of it and may '
+        'only call that connector\'s hosts. <code>"triggers"</code> (optional): '
+        '<code>{"event": "order.created"}</code>, <code>{"schedule": "*/15 * * * *"}</code> '
+        "(cron, UTC). See docs/WORKFLOWS.md.",
+    )
+
+
 def form_class_for(kind: Kind) -> type[ItemForm]:
+    if kind is WORKFLOWS:
+        return WorkflowDefinitionForm
     return ConnectorForm if kind is CONNECTORS else EndpointForm
 
 

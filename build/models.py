@@ -1,8 +1,10 @@
-"""Connectors, agents and tools: organization-level building blocks with immutable versions."""
+"""Connectors, agents, tools and workflow definitions: organization-level building blocks with
+immutable versions."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -125,6 +127,39 @@ class Tool(BuildItem):
         ]
 
 
+class WorkflowDefinition(BuildItem):
+    """A workflow the organization defines once (SPEC §11): its triggers and steps, the steps
+    naming connectors by slug. Customers enable it (``dataplane.models.Workflow``) and each run
+    executes the version deployed to its environment, with the customer's own connections."""
+
+    definition = models.JSONField(default=dict)
+
+    objects = ScopedManager["WorkflowDefinition"]()
+
+    class Meta(BuildItem.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "id"], name="build_workflowdefinition_org_id_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["org", "slug"], name="build_workflowdefinition_slug_uniq"
+            ),
+        ]
+
+    @property
+    def trigger_summary(self) -> str:
+        """What starts a run, in words: its events and schedules, or ``manual`` only."""
+        triggers = self.definition.get("triggers") or []
+        parts = [f"event {t['event']}" for t in triggers if "event" in t]
+        parts += [f"schedule {t['schedule']}" for t in triggers if "schedule" in t]
+        return ", ".join(parts) or "manual"
+
+    def connector_slugs(self, definition: dict[str, Any] | None = None) -> list[str]:
+        """The connectors the steps of ``definition`` (default: the latest) name, by slug."""
+        steps = (definition if definition is not None else self.definition).get("steps") or []
+        return sorted({str(step["connector"]) for step in steps if "connector" in step})
+
+
 class BuildVersion(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -181,5 +216,20 @@ class ToolVersion(BuildVersion):
         constraints = [
             models.UniqueConstraint(
                 fields=["org", "tool", "number"], name="build_toolversion_uniq"
+            ),
+        ]
+
+
+class WorkflowDefinitionVersion(BuildVersion):
+    workflow = models.ForeignKey(
+        WorkflowDefinition, on_delete=models.CASCADE, db_constraint=False, related_name="versions"
+    )
+
+    objects = ScopedManager["WorkflowDefinitionVersion"]()
+
+    class Meta(BuildVersion.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "workflow", "number"], name="build_workflowdefinitionversion_uniq"
             ),
         ]

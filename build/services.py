@@ -1,4 +1,4 @@
-"""Writes for connectors, agents and tools (SPEC §3, §4, §9 Build).
+"""Writes for connectors, agents, tools and workflow definitions (SPEC §3, §4, §9 Build, §11).
 
 Every save that changes something makes a new immutable version row holding a snapshot of the
 item; ``current_version`` points at the newest. Deploying records which version is live in test
@@ -29,6 +29,8 @@ from build.models import (
     ConnectorVersion,
     Tool,
     ToolVersion,
+    WorkflowDefinition,
+    WorkflowDefinitionVersion,
 )
 from customers.models import Customer, Organization
 from customers.slugs import unique_slug
@@ -38,8 +40,9 @@ from customers.states import (
     organization_require_writable,
 )
 from dataplane import outbound
+from dataplane.definitions import validate_workflow_definition
 from dataplane.encryption import decrypt_credentials, encrypt_credentials
-from dataplane.models import Connection
+from dataplane.models import Connection, Workflow
 from dataplane.selectors import organization_count
 from dataplane.services import (
     Enter,
@@ -122,7 +125,19 @@ def _endpoint_kind(slug: str, label: str, model: type[Model], version_model: typ
 
 AGENTS = _endpoint_kind("agents", "Agent", Agent, AgentVersion)
 TOOLS = _endpoint_kind("tools", "Tool", Tool, ToolVersion)
-KINDS: dict[str, Kind] = {kind.slug: kind for kind in (CONNECTORS, AGENTS, TOOLS)}
+# Workflow definitions (SPEC §11): customers enable them; a run executes the version deployed
+# to its environment.
+WORKFLOWS = Kind(
+    "workflows",
+    "Workflow",
+    WorkflowDefinition,
+    WorkflowDefinitionVersion,
+    "workflow",
+    ("name", "description", "definition"),
+    ("workflows.deploy_test", "workflows.deploy_prod"),
+    executable=False,
+)
+KINDS: dict[str, Kind] = {kind.slug: kind for kind in (CONNECTORS, AGENTS, TOOLS, WORKFLOWS)}
 
 # Credential fields each auth method needs to build its request headers (docs/WORKFLOWS.md);
 # an OAuth 2.0 connector with an authorize URL gets its access token from the provider instead.
@@ -224,9 +239,20 @@ def _validate(kind: Kind, data: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {field: data.get(field) for field in kind.fields}
     cleaned["name"] = str(cleaned["name"] or "").strip()
     cleaned["description"] = str(cleaned["description"] or "").strip()
-    errors: dict[str, str] = {}
+    errors: dict[str, Any] = {}
     if not cleaned["name"]:
         errors["name"] = "Enter a name."
+    if kind is WORKFLOWS:
+        try:
+            connectors = {connector.slug: connector for connector in Connector.objects.all()}
+            cleaned["definition"] = validate_workflow_definition(
+                cleaned["definition"], connectors=connectors
+            )
+        except ValidationError as exc:
+            errors["definition"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return cleaned
     if kind is CONNECTORS:
         if cleaned["auth_method"] not in AuthMethod.values:
             errors["auth_method"] = "Choose an authentication method."
@@ -353,8 +379,18 @@ def build_item_update(
 def build_item_delete(
     *, acting_user: Any, organization: Organization, kind: Kind, item: Any
 ) -> None:
-    """Delete an item and its versions. A connector still used by connections is refused."""
+    """Delete an item and its versions. A connector still used by connections, and a workflow
+    definition customers still have, are refused."""
     organization_require_writable(organization=organization)
+    if kind is WORKFLOWS:
+        enabled = organization_count(
+            Workflow, customers=Customer.objects.all(), definition_id=item.id
+        )
+        if enabled:
+            raise ValidationError(
+                f"{enabled} customer(s) still have {item.name}; remove it from them first.",
+                code="workflow_in_use",
+            )
     if kind is CONNECTORS:
         # Every customer's connections, those being deleted included: they still use it.
         used = organization_count(

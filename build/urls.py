@@ -28,4 +28,5 @@ urlpatterns: list[URLPattern] = [
     *_patterns("connectors", "connector", executable=False),
     *_patterns("agents", "agent", executable=True),
     *_patterns("tools", "tool", executable=True),
+    *_patterns("workflows", "workflow", executable=False),
 ]

@@ -20,7 +20,7 @@ from accounts.models import User
 from api.models import ApiKey, UsageKind, UsageRecord
 from api.services import api_key_create, assignable_presets
 from build.models import AuthMethod, Connector, ConnectorVersion
-from build.services import AGENTS, TOOLS, build_item_create, build_item_deploy
+from build.services import AGENTS, TOOLS, WORKFLOWS, Kind, build_item_create, build_item_deploy
 from customers.demo_signups import REVIEW_APPLICANT, signup_applications
 from customers.models import Customer, CustomerStatus, Organization
 from customers.services import customer_create, customer_status_change, organization_create
@@ -30,7 +30,6 @@ from dataplane.models import (
     ConnectionStatus,
     ExecutionLog,
     ExecutionStatus,
-    Workflow,
 )
 from roles import catalog
 from roles.models import Invitation, Membership, Role
@@ -129,6 +128,23 @@ ENDPOINT_ITEMS = (
         },
     ),
 )
+# The organization's workflows (SPEC §11): defined once, added to every active customer.
+WORKFLOW_DEFINITIONS: dict[str, dict[str, Any]] = {
+    "Sync new deals": {
+        "description": "Copies a customer's new Salesforce deals into Slack.",
+        "definition": {
+            "triggers": [{"event": "deal.created"}],
+            "steps": [{"name": "notify", "url": "https://hooks.slack.example/notify"}],
+        },
+    },
+    "Payment reminders": {
+        "description": "Reminds customers of overdue invoices every morning.",
+        "definition": {
+            "triggers": [{"event": "invoice.overdue"}],
+            "steps": [{"name": "remind", "url": "https://api.stripe.example/reminders"}],
+        },
+    },
+}
 # What a run of each workflow reports: (status, message, duration range in ms, weight).
 OUTCOMES: dict[str, tuple[tuple[str, str, tuple[int, int], int], ...]] = {
     "Sync new deals": (
@@ -237,28 +253,40 @@ def _connectors(organization: Organization) -> list[Connector]:
 
 def _endpoint_items(organization: Organization) -> None:
     for kind, name, description, url, schema in ENDPOINT_ITEMS:
-        if kind.items().filter(name=name).exists():
-            continue
-        item = build_item_create(
+        data = {"description": description, "endpoint_url": url, "input_schema": schema}
+        _deployed_item(organization, kind, name, data)
+
+
+def _workflow_definitions(organization: Organization) -> list[Any]:
+    """The organization's two workflows, version 1 live in test and prod (customers add them)."""
+    return [
+        _deployed_item(organization, WORKFLOWS, name, data)
+        for name, data in WORKFLOW_DEFINITIONS.items()
+    ]
+
+
+def _deployed_item(organization: Organization, kind: Kind, name: str, data: dict[str, Any]) -> Any:
+    """The build item ``name`` of ``kind``, created with ``data`` and deployed to test and prod
+    as version 1 the first time."""
+    existing = kind.items().filter(name=name).first()
+    if existing is not None:
+        return existing
+    item = build_item_create(
+        acting_user=organization.owner,
+        organization=organization,
+        kind=kind,
+        data={"name": name, **data},
+    )
+    for environment in ("test", "prod"):
+        build_item_deploy(
             acting_user=organization.owner,
             organization=organization,
             kind=kind,
-            data={
-                "name": name,
-                "description": description,
-                "endpoint_url": url,
-                "input_schema": schema,
-            },
+            item=item,
+            environment=environment,
+            number=1,
         )
-        for environment in ("test", "prod"):
-            build_item_deploy(
-                acting_user=organization.owner,
-                organization=organization,
-                kind=kind,
-                item=item,
-                environment=environment,
-                number=1,
-            )
+    return item
 
 
 def _members(organization: Organization, customers: list[Customer], password: str) -> None:
@@ -313,7 +341,10 @@ def _people_and_keys(organization: Organization) -> None:
 
 
 def _customer_data(
-    organization: Organization, customer: Customer, connectors: list[Connector]
+    organization: Organization,
+    customer: Customer,
+    connectors: list[Connector],
+    definitions: list[Any],
 ) -> None:
     """Connections with (fake) credentials, two workflows, two weeks of executions and the
     customer's configuration; nothing for a customer still pending activation."""
@@ -338,29 +369,15 @@ def _customer_data(
         if rng.random() < 0.4:
             Connection.objects.filter(id=connections[1].id).update(status=ConnectionStatus.EXPIRED)
         workflows = [
-            dataplane.workflow_create_unchecked(
-                name="Sync new deals",
-                definition={
-                    "steps": [{"name": "notify", "url": "https://hooks.slack.example/notify"}]
-                },
-                description=f"Copies {customer.name}'s new Salesforce deals into Slack.",
-            ),
-            dataplane.workflow_create_unchecked(
-                name="Payment reminders",
-                definition={
-                    "steps": [{"name": "remind", "url": "https://api.stripe.example/reminders"}]
-                },
-                description="Reminds customers of overdue invoices every morning.",
-            ),
+            dataplane.workflow_create_unchecked(definition_id=definition.id)
+            for definition in definitions
         ]
         # Version 1 of each is deployed to test and prod, and the runs below ran it in prod.
-        Workflow.objects.filter(id__in=[w.id for w in workflows]).update(
-            test_version=1, prod_version=1
-        )
         now = timezone.now()
         for index in range(26):
-            workflow = workflows[0] if index % 3 else workflows[1]
-            outcomes = OUTCOMES[workflow.name]
+            workflow_index = 0 if index % 3 else 1
+            workflow = workflows[workflow_index]
+            outcomes = OUTCOMES[definitions[workflow_index].name]
             status, message, (low, high), _ = rng.choices(
                 outcomes, weights=[outcome[3] for outcome in outcomes]
             )[0]
@@ -461,13 +478,14 @@ def seed(log: Any = print) -> None:
         with context(org_id=organization.id, role=ORGANIZATION, user_id=organization.owner_id):
             customers = _customers(demo, organization)
             connectors = _connectors(organization)
+            definitions = _workflow_definitions(organization)
             if demo is ACME:
                 acme = organization
                 _endpoint_items(organization)
                 _members(organization, customers, password)
                 _people_and_keys(organization)
         for customer in customers:
-            _customer_data(organization, customer, connectors)
+            _customer_data(organization, customer, connectors, definitions)
         with context(org_id=organization.id, role=ORGANIZATION, user_id=organization.owner_id):
             _usage(organization, demo, customers)
             _suspensions(demo, organization, customers)

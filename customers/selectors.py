@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,8 +10,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer, CustomerImport, CustomerImportStatus, CustomerLimitOverride
-from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
-from dataplane.selectors import counts_per_customer
+from dataplane.models import Configuration, Connection, ExecutionLog, Workflow
+from dataplane.selectors import counts_per_customer, workflows_with_definitions
 
 SECRET_MASK = "********"
 
@@ -83,13 +82,8 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
     def stamp(value: Any) -> str | None:
         return value.isoformat() if value else None
 
-    versions: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    for v in WorkflowVersion.objects.order_by("workflow_id", "number"):
-        versions[v.workflow_id].append(
-            {"number": v.number, "definition": v.definition, "created_at": stamp(v.created_at)}
-        )
     return {
-        "format": "fastn-customer-export/1",
+        "format": "fastn-customer-export/2",
         "exported_at": timezone.now().isoformat(),
         "customer": {
             "id": str(customer.id),
@@ -117,17 +111,13 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
         "workflows": [
             {
                 "id": str(w.id),
+                "definition_id": str(w.definition_id),
                 "name": w.name,
-                "description": w.description,
                 "enabled": w.enabled,
-                "definition": w.definition,
-                "current_version": w.current_version,
-                "test_version": w.test_version,
-                "prod_version": w.prod_version,
+                "connections": w.connections,
                 "created_at": stamp(w.created_at),
-                "versions": versions.get(w.id, []),
             }
-            for w in Workflow.objects.order_by("created_at", "id")
+            for w in workflows_with_definitions(Workflow.objects.order_by("created_at", "id"))
         ],
         "executions": [
             {

@@ -34,6 +34,7 @@ from dataplane.execution_filters import (
     customer_workflow_choices,
 )
 from dataplane.models import Connection, ExecutionLog, Workflow
+from dataplane.selectors import executions_with_workflows, workflows_with_definitions
 from fastn_console.console import (
     add_service_errors,
     customer_of,
@@ -348,13 +349,17 @@ def customer_detail(
             request.GET.get("page")
         )
     elif tab == "workflows":
-        data["page"] = Paginator(Workflow.objects.order_by("name", "id"), 25).get_page(
+        page = Paginator(Workflow.objects.order_by("created_at", "id"), 25).get_page(
             request.GET.get("page")
         )
+        page.object_list = workflows_with_definitions(page.object_list)
+        data["page"] = page
     elif tab == "executions":
         filters = ExecutionFilters.from_query(request.GET, default_period="7d")
+        executions = Paginator(customer_executions(filters), 25).get_page(request.GET.get("page"))
+        executions.object_list = executions_with_workflows(executions.object_list)
         data.update(
-            page=Paginator(customer_executions(filters), 25).get_page(request.GET.get("page")),
+            page=executions,
             workflow_choices=customer_workflow_choices(),
             **filters.context(),
         )

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from build.admin import ReadOnlyAdmin
-from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
+from dataplane.models import Configuration, Connection, ExecutionLog, Workflow
 from tenancy.context import region_alias
 from tenancy.databases import REGION_LABELS
 
@@ -94,21 +94,7 @@ class ConnectionAdmin(RegionReadOnlyAdmin):
 
 @admin.register(Workflow)
 class WorkflowAdmin(RegionReadOnlyAdmin):
-    list_display = [
-        "name",
-        "enabled",
-        "current_version",
-        "test_version",
-        "prod_version",
-        "org_id",
-        "customer_id",
-    ]
-    search_fields = ["name"]
-
-
-@admin.register(WorkflowVersion)
-class WorkflowVersionAdmin(RegionReadOnlyAdmin):
-    list_display = ["workflow_id", "number", "org_id", "customer_id", "created_at"]
+    list_display = ["definition_id", "enabled", "org_id", "customer_id", "created_at"]
 
 
 @admin.register(ExecutionLog)

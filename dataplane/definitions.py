@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MAX_DEFINITION_BYTES = 64 * 1024
 MAX_STEPS = 20
 MAX_STEP_TIMEOUT_SECONDS = 30
-STEP_KEYS = frozenset({"name", "url", "method", "connection", "timeout_seconds", "body"})
+STEP_KEYS = frozenset({"name", "url", "method", "connector", "timeout_seconds", "body"})
 TOP_LEVEL_KEYS = frozenset({"steps", "triggers"})
 TRIGGER_KEYS = frozenset({"event", "schedule"})
 MAX_TRIGGERS = 10
@@ -66,13 +66,14 @@ def _objects(
 
 
 def validate_workflow_definition(
-    definition: Any, *, connectors: Mapping[str, Connector | None]
+    definition: Any, *, connectors: Mapping[str, Connector]
 ) -> dict[str, Any]:
-    """``{"steps": [{"name", "url", "method"?, "connection"?, "timeout_seconds"?, "body"?}],
-    "triggers"?: [{"event": "<event name>"}]}``.
+    """``{"steps": [{"name", "url", "method"?, "connector"?, "timeout_seconds"?, "body"?}],
+    "triggers"?: [{"event": "<event name>"}, {"schedule": "<cron>"}]}``.
 
-    ``connectors`` maps the id (as text) of each connection a step may name to its connector:
-    a step with a connection may only call one of that connector's hosts (SPEC §11).
+    ``connectors`` maps the slug of each connector a step may name to it: a step naming a
+    connector carries the customer's connection of it, so it may only call one of that
+    connector's hosts (SPEC §11).
     Returns the definition with methods upper-cased; raises a ValidationError listing every
     problem with its path (``steps[1].url: …``).
     """
@@ -113,18 +114,15 @@ def validate_workflow_definition(
             errors.append(f"{where}.method: one of {', '.join(outbound.ALLOWED_METHODS)}.")
         else:
             step["method"] = method.upper()
-        if "connection" in step:
-            if str(step["connection"]) not in connectors:
-                errors.append(f"{where}.connection: not a connection of this customer.")
-            elif url_ok:
-                connector = connectors[str(step["connection"])]
-                refusal = (
-                    connector.credentials_refusal(str(url))
-                    if connector is not None
-                    else "the connection's connector no longer exists."
+        if "connector" in step:
+            connector = connectors.get(str(step["connector"]))
+            if connector is None:
+                known = ", ".join(sorted(connectors)) or "none exist yet"
+                errors.append(
+                    f"{where}.connector: no connector has the slug {step['connector']!r} ({known})."
                 )
-                if refusal:
-                    errors.append(f"{where}.url: {refusal}")
+            elif url_ok and (refusal := connector.credentials_refusal(str(url))):
+                errors.append(f"{where}.url: {refusal}")
         timeout = step.get("timeout_seconds")
         if timeout is not None and (
             isinstance(timeout, bool)

@@ -18,9 +18,10 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from build.models import WorkflowDefinition
 from customers.models import Customer
 from dataplane.models import ExecutionLog, ExecutionStatus, RunEnvironment, Workflow
-from dataplane.selectors import rows_by_region
+from dataplane.selectors import rows_by_region, workflows_with_definitions
 
 ANY_TIME = "all"
 PERIODS: dict[str, tuple[str, timedelta | None]] = {
@@ -122,19 +123,19 @@ class ExecutionFilters:
 
 def customer_workflow_choices() -> list[tuple[str, str]]:
     """The workflow filter's choices on a customer's list: its workflows, by name."""
-    return [
-        (str(pk), name) for pk, name in Workflow.objects.order_by("name").values_list("id", "name")
-    ]
+    workflows = workflows_with_definitions(Workflow.objects.all())
+    return sorted(((str(w.id), w.name) for w in workflows), key=lambda choice: choice[1])
 
 
 def organization_workflows() -> list[tuple[str, str, str]]:
     """Every live customer's workflows, read from each region: ``(id, name, customer name)``
     sorted by name then customer (the organization-wide workflow filter and column)."""
     customers = dict(Customer.objects.live().values_list("id", "name"))
+    definitions = dict(WorkflowDefinition.objects.values_list("id", "name"))
     found = [
-        (name, customers.get(customer_id, ""), str(pk))
+        (definitions.get(definition_id, ""), customers.get(customer_id, ""), str(pk))
         for rows in rows_by_region(Workflow)
-        for pk, name, customer_id in rows.values_list("id", "name", "customer_id")
+        for pk, definition_id, customer_id in rows.values_list("id", "definition_id", "customer_id")
     ]
     return [(pk, name, customer) for name, customer, pk in sorted(found)]
 

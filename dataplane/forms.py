@@ -5,9 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from build.forms import JSONField
 from build.models import Connector
-from dataplane.definitions import MAX_DEFINITION_BYTES
 from dataplane.models import Configuration, Connection
 from fastn_console.console import add_service_errors
 
@@ -80,21 +78,49 @@ class CredentialsForm(ConsoleForm):
         super().add_service_errors(error)
 
 
-class WorkflowForm(ConsoleForm):
-    name = forms.CharField(max_length=120)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    definition = JSONField(
-        label="Definition (JSON)",
-        help_text='<code>{"triggers": [{"event": "order.created"}], "steps": [{"name": "notify", '
-        '"url": "https://…", "method": "POST", "connection": "&lt;connection id&gt;", '
-        '"timeout_seconds": 10, "body": {…}}]}</code> — steps run in order; each is one HTTP '
-        "call; triggers (optional) name the events the deployed version runs for. At most "
-        f"{MAX_DEFINITION_BYTES // 1024} KiB.",
-    )
+CONNECTION_PREFIX = "connection_"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+
+class WorkflowConnectionsForm(ConsoleForm):
+    """The customer's connection for each connector a workflow's steps name: one choice per
+    connector among the customer's connections of it; blank lets a run use the only one."""
+
+    def __init__(
+        self,
+        *args: Any,
+        connectors: list[Connector],
+        connections: list[Connection],
+        chosen: dict[str, str],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["definition"].widget.attrs["rows"] = 16
+        self.slugs = [connector.slug for connector in connectors]
+        for connector in connectors:
+            own = [c for c in connections if c.connector_id == connector.id]
+            choices = [("", "Its only connection, when it has one")]
+            choices += [(str(c.id), f"{c.name} ({c.get_status_display()})") for c in own]
+            self.fields[CONNECTION_PREFIX + connector.slug] = forms.ChoiceField(
+                label=f"Connection for {connector.name}",
+                choices=choices,
+                required=False,
+                initial=chosen.get(connector.slug, ""),
+                help_text=f"Steps naming <code>{connector.slug}</code> carry its credentials."
+                if own
+                else f"This customer has no {connector.name} connection yet: connect one.",
+            )
+
+    def connections(self) -> dict[str, str]:
+        return {slug: self.cleaned_data.get(CONNECTION_PREFIX + slug) or "" for slug in self.slugs}
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """The service's ``connections`` errors name the connector first (``slug: …``)."""
+        if hasattr(error, "error_dict") and "connections" in error.error_dict:
+            for message in ValidationError(error.error_dict["connections"]).messages:
+                slug = message.partition(":")[0]
+                field = CONNECTION_PREFIX + slug
+                self.add_error(field if field in self.fields else None, message)
+            return
+        super().add_service_errors(error)
 
 
 class ConfigurationForm(ConsoleForm):
@@ -151,8 +177,3 @@ class ConfigurationSettingsForm(ConfigurationValueForm):
         self.initial.update(
             is_secret=configuration.is_secret, end_user_editable=configuration.end_user_editable
         )
-
-
-class EnvironmentVersionForm(forms.Form):
-    environment = forms.ChoiceField(choices=[("test", "Test"), ("prod", "Prod")])
-    number = forms.IntegerField(min_value=1)

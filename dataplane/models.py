@@ -80,13 +80,19 @@ class Connection(DataPlaneModel):
 
 
 class Workflow(DataPlaneModel):
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
+    """A customer's enablement of one of its organization's workflow definitions (SPEC §11):
+    runs execute the definition's version deployed to their environment, with the connection
+    the customer chose for each connector its steps name (``connections``: connector slug →
+    connection id; unset, the customer's only connection of that connector)."""
+
+    definition = models.ForeignKey(
+        "build.WorkflowDefinition",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     enabled = models.BooleanField(default=True)
-    definition = models.JSONField(default=dict)
-    current_version = models.PositiveIntegerField(default=1)
-    test_version = models.PositiveIntegerField(null=True, blank=True)
-    prod_version = models.PositiveIntegerField(null=True, blank=True)
+    connections = models.JSONField(default=dict, blank=True)
 
     objects = ScopedManager["Workflow"](customer_field="customer_id")
 
@@ -96,31 +102,35 @@ class Workflow(DataPlaneModel):
                 fields=["customer", "id"], name="dataplane_workflow_customer_id_uniq"
             ),
             models.UniqueConstraint(
-                fields=["customer", "name"], name="dataplane_workflow_name_uniq"
+                fields=["customer", "definition"], name="dataplane_workflow_definition_uniq"
             ),
         ]
-        ordering = ["name"]
+        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return self.name
 
+    # What the definition says, read through it (one query per workflow unless prefetched:
+    # ``dataplane.selectors.workflows_with_definitions``).
+    @property
+    def name(self) -> str:
+        return str(self.definition.name)
 
-class WorkflowVersion(DataPlaneModel):
-    workflow = models.ForeignKey(
-        Workflow, on_delete=models.CASCADE, db_constraint=False, related_name="versions"
-    )
-    number = models.PositiveIntegerField()
-    definition = models.JSONField(default=dict)
+    @property
+    def description(self) -> str:
+        return str(self.definition.description)
 
-    objects = ScopedManager["WorkflowVersion"](customer_field="customer_id")
+    @property
+    def current_version(self) -> int:
+        return int(self.definition.current_version)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["customer", "workflow", "number"], name="dataplane_workflowversion_uniq"
-            ),
-        ]
-        ordering = ["-number"]
+    @property
+    def test_version(self) -> int | None:
+        return self.definition.test_version
+
+    @property
+    def prod_version(self) -> int | None:
+        return self.definition.prod_version
 
 
 class ExecutionStatus(models.TextChoices):

@@ -19,10 +19,10 @@ from typing import Any
 
 from django.db.models import Count, F, Model, Q, QuerySet
 
-from build.models import Connector
+from build.models import Connector, WorkflowDefinition, WorkflowDefinitionVersion
 from customers.models import Customer
 from dataplane.encryption import decrypt_credentials, mask
-from dataplane.models import Connection, ExecutionLog
+from dataplane.models import Connection, ExecutionLog, Workflow
 from fastn_console.lookups import AnyOf
 from tenancy.context import region_alias
 
@@ -35,13 +35,42 @@ def connectable_connectors(*, search: str = "") -> QuerySet[Connector]:
     return connectors.order_by("name", "id")
 
 
-def step_connections() -> dict[str, tuple[Connection, Connector | None]]:
-    """The customer in scope's connections by id (as text), each with its connector (``None``
-    once the connector is gone): what a workflow step may name, saved or run."""
-    connections = {str(c.id): c for c in Connection.objects.all()}
-    connector_ids = {c.connector_id for c in connections.values()}
-    connectors = {c.id: c for c in Connector.objects.filter(id__in=connector_ids)}
-    return {key: (c, connectors.get(c.connector_id)) for key, c in connections.items()}
+def workflow_definition_version(workflow: Workflow, number: int | None) -> dict[str, Any] | None:
+    """The definition (steps, triggers) version ``number`` of ``workflow``'s organization-level
+    definition saved; ``None`` when there is no such version."""
+    if number is None:
+        return None
+    version = WorkflowDefinitionVersion.objects.filter(
+        workflow_id=workflow.definition_id, number=number
+    ).first()
+    if version is None:
+        return None
+    definition = version.snapshot.get("definition")
+    return definition if isinstance(definition, dict) else None
+
+
+def workflows_with_definitions(workflows: Iterable[Workflow]) -> list[Workflow]:
+    """``workflows`` with their definitions read in one query (names, versions, deployments),
+    in the order given."""
+    rows = list(workflows)
+    definitions = WorkflowDefinition.objects.in_bulk({row.definition_id for row in rows})
+    for row in rows:
+        if row.definition_id in definitions:
+            row.definition = definitions[row.definition_id]
+    return rows
+
+
+def executions_with_workflows(executions: Iterable[ExecutionLog]) -> list[ExecutionLog]:
+    """``executions`` (their workflows selected with them) with the workflows' definitions
+    read in one query, for a list that shows each one's workflow name."""
+    rows = list(executions)
+    workflows_with_definitions(row.workflow for row in rows if row.workflow is not None)
+    return rows
+
+
+def addable_definitions(*, added: Iterable[uuid.UUID]) -> QuerySet[WorkflowDefinition]:
+    """The organization's workflow definitions the customer in scope has not added."""
+    return WorkflowDefinition.objects.exclude(id__in=list(added)).order_by("name", "id")
 
 
 def masked_credentials(*, connection: Connection) -> list[tuple[str, str]]:

@@ -37,10 +37,8 @@ urlpatterns = [
     path(WORKFLOW, workflows.workflow_detail, name="workflow_detail"),
     path(WORKFLOW + "edit/", workflows.workflow_edit, name="workflow_edit"),
     path(WORKFLOW + "toggle/", workflows.workflow_toggle, name="workflow_toggle"),
-    path(WORKFLOW + "deploy/", workflows.workflow_deploy, name="workflow_deploy"),
     path(WORKFLOW + "run/", workflows.workflow_run, name="workflow_run"),
     path(WORKFLOW + "delete/", workflows.workflow_delete, name="workflow_delete"),
-    path(WORKFLOW + "versions/<int:number>/", workflows.workflow_version, name="workflow_version"),
     path("executions/<uuid:execution_id>/", workflows.execution_detail, name="execution_detail"),
     path(
         "executions/<uuid:execution_id>/replay/",

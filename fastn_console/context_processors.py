@@ -21,7 +21,12 @@ _NAV_SECTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "residency": (("executions", "executions"), ("", "customers")),
     "dataplane": (("", "customers"),),
-    "build": (("connector_", "connectors"), ("agent_", "agents"), ("tool_", "tools")),
+    "build": (
+        ("connector_", "connectors"),
+        ("agent_", "agents"),
+        ("tool_", "tools"),
+        ("workflow_", "workflows"),
+    ),
     "roles": (("role_", "roles"), ("", "people")),
     "billing": (("", "billing"),),
     "api": (("", "api_keys"),),

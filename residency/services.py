@@ -41,7 +41,6 @@ from dataplane.models import (
     Event,
     ExecutionLog,
     Workflow,
-    WorkflowVersion,
 )
 from residency.models import ACTIVE_STATES, Relocation, RelocationState
 from tenancy.context import ORGANIZATION, context, region_alias, require_scope
@@ -51,7 +50,6 @@ from tenancy.tasks import publish_on_commit
 DATA_PLANE_MODELS: tuple[type[models.Model], ...] = (
     Connection,
     Workflow,
-    WorkflowVersion,
     ExecutionLog,
     Configuration,
 )
@@ -60,7 +58,6 @@ DATA_PLANE_MODELS: tuple[type[models.Model], ...] = (
 RELOCATED_MODELS: tuple[type[models.Model], ...] = (
     Connection,
     Workflow,
-    WorkflowVersion,
     Event,
     ExecutionLog,
     Configuration,

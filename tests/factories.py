@@ -9,6 +9,7 @@ from typing import Any
 from django.test import Client
 
 from accounts.models import User
+from build.models import Connector, WorkflowDefinition, WorkflowDefinitionVersion
 from customers.models import Customer, Organization
 from customers.services import customer_create, organization_create
 from dataplane import services as dataplane
@@ -77,7 +78,7 @@ def make_customer_data(org: Organization, customer: Customer) -> CustomerData:
         connection = dataplane.connection_create_unchecked(
             connector_id=_connector_id(org), name="Slack"
         )
-        workflow = dataplane.workflow_create_unchecked(name=f"Workflow {next(_seq)}")
+        workflow = dataplane.workflow_create_unchecked(definition_id=_definition_id(org))
         execution = dataplane.execution_log_create_unchecked(
             workflow=workflow, connection=connection
         )
@@ -85,9 +86,19 @@ def make_customer_data(org: Organization, customer: Customer) -> CustomerData:
     return CustomerData(connection, workflow, execution, configuration)
 
 
-def _connector_id(org: Organization) -> Any:
-    from build.models import Connector
+def _definition_id(org: Organization) -> Any:
+    """A new workflow definition of ``org`` (version 1, no steps)."""
+    number = next(_seq)
+    definition = WorkflowDefinition.objects.create(
+        org=org, name=f"Workflow {number}", slug=f"workflow-{number}", definition={"steps": []}
+    )
+    WorkflowDefinitionVersion.objects.create(
+        org=org, workflow=definition, number=1, snapshot={"definition": {"steps": []}}
+    )
+    return definition.id
 
+
+def _connector_id(org: Organization) -> Any:
     connector = Connector.objects.filter(slug="slack").first()
     if connector is None:
         connector = Connector.objects.create(

@@ -30,7 +30,7 @@ from customers.models import (
     OrganizationStatus,
 )
 from customers.services.organizations import require_organization_in_scope
-from dataplane.models import Configuration, Connection, ExecutionLog, Workflow, WorkflowVersion
+from dataplane.models import Configuration, Connection, Event, ExecutionLog, Workflow
 from roles.models import Membership
 from roles.services import membership_groups_leave
 from tenancy.context import region_runtime_aliases
@@ -43,8 +43,8 @@ logger = logging.getLogger(__name__)
 # Children before parents: the composite foreign keys between them are not deferrable.
 DATA_PLANE_MODELS: tuple[type[Model], ...] = (
     ExecutionLog,
+    Event,
     Configuration,
-    WorkflowVersion,
     Workflow,
     Connection,
 )

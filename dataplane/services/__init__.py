@@ -7,8 +7,9 @@ values). The ``…_unchecked`` primitives skip all of that: they are for demo se
 factories only.
 
 By concern: ``primitives`` (the unchecked writes and the steps every service shares),
-``connections``, ``workflows``, ``runs`` (calling out: credential headers, logged single calls
-and the workflow run engine), ``triggers`` (the runs an event starts) and ``configuration``.
+``connections``, ``workflows`` (a customer's workflows: the definitions it has), ``runs``
+(calling out: credential headers, logged single calls and the workflow run engine),
+``triggers`` (the runs events, schedules and inbound webhooks start) and ``configuration``.
 Import from here (``from dataplane.services import connection_connect``).
 """
 
@@ -46,10 +47,9 @@ from dataplane.services.runs import (
 from dataplane.services.triggers import event_runs_queue
 from dataplane.services.workflows import (
     workflow_add,
-    workflow_delete,
-    workflow_deploy,
+    workflow_configure,
+    workflow_remove,
     workflow_set_enabled,
-    workflow_update,
 )
 
 __all__ = [
@@ -75,11 +75,10 @@ __all__ = [
     "execution_log_record",
     "execution_start",
     "workflow_add",
+    "workflow_configure",
     "workflow_create_unchecked",
-    "workflow_delete",
-    "workflow_deploy",
+    "workflow_remove",
     "workflow_run",
     "workflow_set_enabled",
     "workflow_steps_execute",
-    "workflow_update",
 ]

@@ -22,7 +22,6 @@ from dataplane.models import (
     ExecutionLog,
     ExecutionStatus,
     Workflow,
-    WorkflowVersion,
 )
 from tenancy.context import TenantContextMissing, require_scope
 
@@ -44,24 +43,16 @@ def connection_create_unchecked(
 
 
 def workflow_create_unchecked(
-    *, name: str, definition: dict[str, Any] | None = None, description: str = ""
+    *, definition_id: Any, connections: dict[str, str] | None = None
 ) -> Workflow:
+    """Add a workflow definition to the customer in scope."""
     org_id, customer_id = _customer_scope()
-    workflow = Workflow.objects.create(
+    return Workflow.objects.create(
         org_id=org_id,
         customer_id=customer_id,
-        name=name,
-        description=description,
-        definition=definition or {"steps": []},
+        definition_id=definition_id,
+        connections=connections or {},
     )
-    WorkflowVersion.objects.create(
-        org_id=org_id,
-        customer_id=customer_id,
-        workflow=workflow,
-        number=1,
-        definition=workflow.definition,
-    )
-    return workflow
 
 
 def execution_log_create_unchecked(

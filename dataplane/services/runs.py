@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from audit import actions
 from build.deploys import ENVIRONMENTS
-from build.models import AuthMethod
+from build.models import AuthMethod, Connector
 from customers.models import Customer, Organization
 from customers.states import customer_require_runnable
 from dataplane import outbound
@@ -44,9 +44,8 @@ from dataplane.models import (
     ExecutionStatus,
     RunTrigger,
     Workflow,
-    WorkflowVersion,
 )
-from dataplane.selectors import step_connections
+from dataplane.selectors import workflow_definition_version
 from dataplane.services.primitives import audit_data_plane, require_customer_scope
 from tenancy.context import (
     CUSTOMER,
@@ -174,7 +173,7 @@ def workflow_replay(
             code="not_replayable",
         )
     _require_runnable(organization, customer, workflow)
-    if not WorkflowVersion.objects.filter(workflow=workflow, number=execution.version).exists():
+    if workflow_definition_version(workflow, execution.version) is None:
         raise ValidationError(
             f"Version {execution.version} of {workflow.name} no longer exists.",
             code="not_replayable",
@@ -319,10 +318,10 @@ def execution_start(*, execution_id: uuid.UUID | str, version: int) -> list[Plan
     except ValidationError as exc:
         refusal = " ".join(exc.messages)
     workflow = execution.workflow
-    version_row = None
+    definition = None
     if workflow is not None:
-        version_row = WorkflowVersion.objects.filter(workflow=workflow, number=version).first()
-    if not refusal and (workflow is None or version_row is None):
+        definition = workflow_definition_version(workflow, version)
+    if not refusal and (workflow is None or definition is None):
         refusal = "The workflow or its version no longer exists."
     elif not refusal and workflow is not None and not workflow.enabled:
         refusal = "The workflow was disabled before the run started."
@@ -335,12 +334,34 @@ def execution_start(*, execution_id: uuid.UUID | str, version: int) -> list[Plan
         return None
     execution.message = f"Running version {version}."
     execution.save(update_fields=["status", "started_at", "message"])
-    assert version_row is not None
-    return _plan_steps(version_row.definition)
+    assert workflow is not None and definition is not None
+    return _plan_steps(definition, workflow)
 
 
-def _plan_steps(definition: dict[str, Any]) -> list[PlannedStep]:
-    usable = step_connections()
+def _step_connection(
+    workflow: Workflow, slug: str, connectors: dict[str, Connector]
+) -> tuple[Connection | None, Connector | None, str]:
+    """The customer's connection a step naming connector ``slug`` uses — the one chosen for
+    the workflow, else the customer's only connection of it — or why there is none."""
+    connector = connectors.get(slug)
+    if connector is None:
+        return None, None, f"no connector has the slug {slug!r} any more"
+    chosen = workflow.connections.get(slug)
+    if chosen:
+        connection = Connection.objects.filter(id=chosen, connector_id=connector.id).first()
+        if connection is None:
+            return None, connector, f"the connection chosen for {slug} no longer exists"
+        return connection, connector, ""
+    candidates = list(Connection.objects.filter(connector_id=connector.id)[:2])
+    if len(candidates) != 1:
+        many = "several connections" if candidates else "no connection"
+        return None, connector, f"the customer has {many} of {connector.name}: choose one"
+    return candidates[0], connector, ""
+
+
+def _plan_steps(definition: dict[str, Any], workflow: Workflow) -> list[PlannedStep]:
+    slugs = {str(step["connector"]) for step in definition.get("steps", []) if "connector" in step}
+    connectors = {c.slug: c for c in Connector.objects.filter(slug__in=slugs)}
     steps = []
     for step in definition.get("steps", []):
         planned = PlannedStep(
@@ -351,11 +372,12 @@ def _plan_steps(definition: dict[str, Any]) -> list[PlannedStep]:
             timeout=step.get("timeout_seconds"),
             body=step.get("body"),
         )
-        connection_id = step.get("connection")
-        if connection_id is not None:
-            connection, connector = usable.get(str(connection_id), (None, None))
+        if "connector" in step:
+            connection, connector, missing = _step_connection(
+                workflow, str(step["connector"]), connectors
+            )
             if connection is None or connector is None:
-                planned.problem = "its connection no longer exists"
+                planned.problem = missing
             elif refusal := connector.credentials_refusal(planned.url):
                 planned.problem = refusal.rstrip(".")
             elif not connection.credentials and connector.auth_method != AuthMethod.NONE:

@@ -1,10 +1,11 @@
 """Event and schedule triggers (SPEC §11 "Triggers"): a workflow runs for the events its
 customer receives, and on the minutes its cron schedule names.
 
-A workflow version lists the events it runs for in its definition —
-``"triggers": [{"event": "order.created"}]`` (``dataplane.definitions``) — so what triggers a
-run is decided, like what runs, by the version deployed to the environment the event was sent
-to (``x-fastn-env``, prod by default). ``event_runs_queue`` queues one run per event and
+A version of an organization's workflow definition (``build.models.WorkflowDefinition``) lists
+the events it runs for — ``"triggers": [{"event": "order.created"}]`` (``dataplane.definitions``)
+— so what triggers a run is decided, like what runs, by the version deployed to the environment
+the event was sent to (``x-fastn-env``, prod by default), for every customer that has the
+workflow enabled. ``event_runs_queue`` queues one run per event and
 workflow whose deployed version names it, each recording the event that triggered it
 (``ExecutionLog.event``, read back by ``GET /api/v1/events/{id}``); they are handed to the
 worker when the request's transaction commits, with the events themselves. A customer whose
@@ -13,8 +14,9 @@ deployed to the environment, is not triggered.
 
 A schedule (``{"schedule": "*/15 * * * *"}``, UTC, ``dataplane.schedules``) runs the version
 deployed to prod. Each minute ``dataplane.schedule_tasks`` asks ``scheduled_workflows_due``, in
-each organization's organization-wide scope, which workflows of its live customers are due —
-reading each customer's workflows in its current region only, so a relocation in progress runs
+each organization's organization-wide scope, which workflows of its live customers are due — the
+definitions deployed to prod whose schedule names the minute, then the customers' workflows of
+them, each customer's read in its current region only, so a relocation in progress runs
 nothing twice — and queues each with ``scheduled_run_queue`` in the customer's own scope. The
 execution records the minute (``ExecutionLog.scheduled_for``), unique with the workflow: a
 redelivered task or a second beat asking for the same minute queues nothing more.
@@ -30,55 +32,54 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
-from django.db.models import QuerySet
 
 from build.deploys import PROD
+from build.models import WorkflowDefinition, WorkflowDefinitionVersion
 from customers.models import Customer, Organization
 from customers.states import customer_require_runnable
 from dataplane.definitions import event_trigger_names, schedule_triggers
-from dataplane.models import Event, ExecutionLog, RunTrigger, Workflow, WorkflowVersion
+from dataplane.models import Event, ExecutionLog, RunTrigger, Workflow
 from dataplane.schedules import cron_matches
 from dataplane.services.primitives import require_customer_scope
 from dataplane.services.runs import RunTarget, execution_queue
 from tenancy.context import region_alias, require_scope
 
 
-def _deployed_definitions(
-    workflows: QuerySet[Workflow], environment: str
-) -> list[tuple[Workflow, int, dict[str, Any]]]:
-    """Each enabled workflow of ``workflows`` with a version deployed to ``environment``: the
-    workflow, that version's number and its definition (two queries, on ``workflows``' alias)."""
+def _deployed_definitions(environment: str) -> dict[uuid.UUID, tuple[int, dict[str, Any]]]:
+    """The organization's workflow definitions with a version deployed to ``environment``: id →
+    (that version's number, its definition). Two queries, on the control plane."""
     deployed = f"{environment}_version"
-    found = {
-        (workflow.id, getattr(workflow, deployed)): workflow
-        for workflow in workflows.filter(enabled=True, **{f"{deployed}__isnull": False})
+    numbers: dict[uuid.UUID, int] = dict(
+        WorkflowDefinition.objects.filter(**{f"{deployed}__isnull": False}).values_list(
+            "id", deployed
+        )
+    )
+    if not numbers:
+        return {}
+    versions = WorkflowDefinitionVersion.objects.filter(
+        workflow_id__in=list(numbers), number__in=set(numbers.values())
+    ).values_list("workflow_id", "number", "snapshot")
+    return {
+        definition_id: (number, snapshot.get("definition") or {})
+        for definition_id, number, snapshot in versions
+        if numbers.get(definition_id) == number
     }
-    if not found:
-        return []
-    versions = WorkflowVersion.objects.using(workflows.db).filter(
-        workflow_id__in={workflow_id for workflow_id, _ in found},
-        number__in={number for _, number in found},
-    )
-    return sorted(
-        (
-            (found[(workflow_id, number)], number, definition)
-            for workflow_id, number, definition in versions.values_list(
-                "workflow_id", "number", "definition"
-            )
-            if (workflow_id, number) in found
-        ),
-        key=lambda item: (item[0].name, str(item[0].id)),
-    )
 
 
 def _deployed_triggers(environment: str) -> list[tuple[Workflow, int, frozenset[str]]]:
-    """The customer in scope's workflows deployed to ``environment`` that events trigger: the
-    workflow, its deployed version, and the events it runs for."""
-    deployed = _deployed_definitions(Workflow.objects.all(), environment)
-    return [
-        (workflow, number, names)
-        for workflow, number, definition in deployed
+    """The customer in scope's enabled workflows whose version deployed to ``environment`` runs
+    for events: the workflow, that version, and the events it runs for."""
+    names_by_definition = {
+        definition_id: (number, names)
+        for definition_id, (number, definition) in _deployed_definitions(environment).items()
         if (names := event_trigger_names(definition))
+    }
+    if not names_by_definition:
+        return []
+    workflows = Workflow.objects.filter(enabled=True, definition_id__in=list(names_by_definition))
+    return [
+        (workflow, *names_by_definition[workflow.definition_id])
+        for workflow in workflows.order_by("created_at", "id")
     ]
 
 
@@ -129,12 +130,22 @@ def scheduled_workflows_due(*, tick: datetime) -> list[DueRun]:
     live = Customer.objects.live().values_list("id", "region")
     for customer_id, region in live:
         customers.setdefault(region_alias(region), []).append(customer_id)
-    due = []
+    due_versions = {
+        definition_id: number
+        for definition_id, (number, definition) in _deployed_definitions(PROD).items()
+        if any(cron_matches(cron, tick) for cron in schedule_triggers(definition))
+    }
+    due: list[DueRun] = []
+    if not due_versions:
+        return due
     for alias, customer_ids in customers.items():
-        workflows = Workflow.objects.using(alias).filter(customer_id__in=customer_ids)
-        for workflow, number, definition in _deployed_definitions(workflows, PROD):
-            if any(cron_matches(cron, tick) for cron in schedule_triggers(definition)):
-                due.append(DueRun(workflow.customer_id, workflow.id, number))
+        workflows = Workflow.objects.using(alias).filter(
+            customer_id__in=customer_ids, enabled=True, definition_id__in=list(due_versions)
+        )
+        for customer_id, workflow_id, definition_id in workflows.values_list(
+            "customer_id", "id", "definition_id"
+        ):
+            due.append(DueRun(customer_id, workflow_id, due_versions[definition_id]))
     return sorted(due, key=lambda run: (str(run.customer_id), str(run.workflow_id)))
 
 

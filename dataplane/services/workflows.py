@@ -1,4 +1,11 @@
-"""Workflows: versioned definitions of HTTP steps, deployed to test and prod."""
+"""A customer's workflows: the organization's workflow definitions (``build``, SPEC §11) that the
+customer has added, each with the connection it uses for every connector the steps name.
+
+What a workflow does — its steps, triggers, versions and deployments — is the definition's,
+written organization-wide (``build.services`` with ``build.services.WORKFLOWS``). Adding one to
+a customer, choosing its connections, enabling, disabling and removing it happen here, in the
+customer's scope; the rows live in the customer's region under RLS.
+"""
 
 from __future__ import annotations
 
@@ -9,42 +16,51 @@ from django.core.exceptions import ValidationError
 
 from audit import actions
 from billing.services import count_limit_guard
-from build.deploys import ENVIRONMENTS, live_version_move
+from build.models import Connector, WorkflowDefinition
 from customers.models import Customer, Organization
-from customers.states import organization_require_deployable
-from dataplane.definitions import validate_workflow_definition
-from dataplane.models import Workflow, WorkflowVersion
-from dataplane.selectors import step_connections
+from dataplane.models import Connection, Workflow
 from dataplane.services.primitives import audit_data_plane, require_writable_customer_scope
 
 
-def _clean_workflow(
-    name: str, definition: Any, *, exclude_id: uuid.UUID | None = None
-) -> tuple[str, dict[str, Any]]:
-    name = (name or "").strip()
-    errors: dict[str, Any] = {}
-    if not name:
-        errors["name"] = "Enter a name."
-    elif Workflow.objects.filter(name=name).exclude(id=exclude_id or uuid.uuid4()).exists():
-        errors["name"] = "Another workflow of this customer has this name."
-    try:
-        connectors = {key: connector for key, (_, connector) in step_connections().items()}
-        definition = validate_workflow_definition(definition, connectors=connectors)
-    except ValidationError as exc:
-        errors["definition"] = exc.messages
+def _clean_connections(definition: WorkflowDefinition, connections: Any) -> dict[str, str]:
+    """``{connector slug: connection id}`` for the connectors ``definition``'s steps name, each
+    a connection of the customer in scope made with that connector; blank choices dropped."""
+    if not isinstance(connections, dict):
+        raise ValidationError({"connections": "Choose a connection per connector."})
+    chosen = {str(slug): str(value) for slug, value in connections.items() if value}
+    named = set(definition.connector_slugs())
+    errors = [
+        f"{slug}: this workflow's steps name no such connector."
+        for slug in chosen
+        if slug not in named
+    ]
+    connectors = dict(Connector.objects.filter(slug__in=chosen).values_list("slug", "id"))
+    found = {
+        str(connection.id): connection
+        for connection in Connection.objects.filter(id__in=_uuids(chosen.values()))
+    }
+    for slug, connection_id in sorted(chosen.items()):
+        connection = found.get(connection_id)
+        if slug not in named:
+            continue
+        if connection is None:
+            errors.append(f"{slug}: not a connection of this customer.")
+        elif connection.connector_id != connectors.get(slug):
+            errors.append(f"{slug}: connection {connection.name} is made with another connector.")
     if errors:
-        raise ValidationError(errors)
-    return name, definition
+        raise ValidationError({"connections": errors})
+    return chosen
 
 
-def _version_add(workflow: Workflow, definition: dict[str, Any]) -> None:
-    WorkflowVersion.objects.create(
-        org_id=workflow.org_id,
-        customer_id=workflow.customer_id,
-        workflow=workflow,
-        number=workflow.current_version,
-        definition=definition,
-    )
+def _uuids(values: Any) -> list[str]:
+    """The values that are UUIDs (anything else matches no connection)."""
+    valid = []
+    for value in values:
+        try:
+            valid.append(str(uuid.UUID(str(value))))
+        except ValueError:
+            continue
+    return valid
 
 
 def workflow_add(
@@ -52,64 +68,54 @@ def workflow_add(
     acting_user: Any,
     organization: Organization,
     customer: Customer,
-    name: str,
-    definition: Any,
-    description: str = "",
+    definition: WorkflowDefinition,
+    connections: Any = None,
 ) -> Workflow:
+    """Add the organization's workflow ``definition`` to ``customer`` (enabled)."""
     require_writable_customer_scope(organization=organization, customer=customer)
-    name, definition = _clean_workflow(name, definition)
+    if definition.org_id != organization.id:
+        raise ValidationError({"definition": "Choose one of this organization's workflows."})
+    if Workflow.objects.filter(definition_id=definition.id).exists():
+        raise ValidationError({"definition": f"This customer already has {definition.name}."})
+    chosen = _clean_connections(definition, connections or {})
     count_limit_guard(organization=organization, key="workflows_per_customer", customer=customer)
     workflow = Workflow.objects.create(
-        org_id=organization.id,
-        customer_id=customer.id,
-        name=name,
-        description=description.strip(),
-        definition=definition,
-        current_version=1,
+        org_id=organization.id, customer_id=customer.id, definition=definition, connections=chosen
     )
-    _version_add(workflow, definition)
     audit_data_plane(
         acting_user,
-        actions.WORKFLOW_CREATE,
+        actions.WORKFLOW_ADD,
         workflow,
         customer,
-        after={"version": 1, "steps": len(definition["steps"])},
+        after={"definition": str(definition.id), "connections": chosen},
     )
     return workflow
 
 
-def workflow_update(
+def workflow_configure(
     *,
     acting_user: Any,
     organization: Organization,
     customer: Customer,
     workflow: Workflow,
-    name: str,
-    definition: Any,
-    description: str = "",
+    connections: Any,
 ) -> bool:
-    """Save as a new version; False (nothing written) when nothing changed."""
+    """Choose the customer's connection per connector; False (nothing written) when unchanged."""
     require_writable_customer_scope(organization=organization, customer=customer)
-    name, definition = _clean_workflow(name, definition, exclude_id=workflow.id)
-    description = description.strip()
-    values = {"name": name, "description": description, "definition": definition}
-    if all(getattr(workflow, field) == value for field, value in values.items()):
+    chosen = _clean_connections(workflow.definition, connections)
+    if chosen == workflow.connections:
         return False
-    locked = Workflow.objects.select_for_update().get(id=workflow.id)
-    changed = [field for field, value in values.items() if getattr(locked, field) != value]
-    locked.name, locked.description, locked.definition = name, description, definition
-    locked.current_version += 1
-    locked.save(update_fields=["name", "description", "definition", "current_version"])
-    _version_add(locked, definition)
+    before = dict(workflow.connections)
+    workflow.connections = chosen
+    workflow.save(update_fields=["connections"])
     audit_data_plane(
         acting_user,
-        actions.WORKFLOW_UPDATE,
+        actions.WORKFLOW_CONFIGURE,
         workflow,
         customer,
-        before={"version": locked.current_version - 1},
-        after={"version": locked.current_version, "fields": changed},
+        before={"connections": before},
+        after={"connections": chosen},
     )
-    workflow.refresh_from_db()
     return True
 
 
@@ -130,47 +136,16 @@ def workflow_set_enabled(
     audit_data_plane(acting_user, action, workflow, customer)
 
 
-def workflow_deploy(
-    *,
-    acting_user: Any,
-    organization: Organization,
-    customer: Customer,
-    workflow: Workflow,
-    environment: str,
-    number: int,
-) -> None:
-    """Make version ``number`` live in ``environment``; a lower prod number is a rollback."""
-    if environment not in ENVIRONMENTS:
-        raise ValueError("environment is test or prod")
-    require_writable_customer_scope(organization=organization, customer=customer)
-    organization_require_deployable(organization=organization, environment=environment)
-    if not WorkflowVersion.objects.filter(workflow=workflow, number=number).exists():
-        raise ValidationError(f"Workflow {workflow.name} has no version {number}.")
-    move = live_version_move(
-        Workflow.objects.all(), workflow, environment=environment, number=number
-    )
-    if move is None:
-        return
-    audit_data_plane(
-        acting_user,
-        actions.deploy_action("workflow", environment, rollback=move.rollback),
-        workflow,
-        customer,
-        before={move.field: move.previous},
-        after={move.field: number},
-    )
-    workflow.refresh_from_db()
-
-
-def workflow_delete(
+def workflow_remove(
     *, acting_user: Any, organization: Organization, customer: Customer, workflow: Workflow
 ) -> None:
+    """Remove the workflow from the customer; the definition and past executions stay."""
     require_writable_customer_scope(organization=organization, customer=customer)
     audit_data_plane(
         acting_user,
-        actions.WORKFLOW_DELETE,
+        actions.WORKFLOW_REMOVE,
         workflow,
         customer,
-        before={"version": workflow.current_version},
+        before={"definition": str(workflow.definition_id)},
     )
     workflow.delete()

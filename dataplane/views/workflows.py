@@ -1,5 +1,6 @@
-"""Workflows: create, edit (a new version each time), enable, deploy, run in test or prod,
-delete; and the executions a run leaves, a failed one replayed."""
+"""A customer's workflows: add one of the organization's definitions, choose its connections,
+enable or disable it, run it in test or prod, remove it; and the executions a run leaves, a
+failed one replayed. Definitions, versions and deploys are the organization's (``build``)."""
 
 from __future__ import annotations
 
@@ -15,90 +16,96 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from customers.models import OrganizationStatus
+from build.models import Connector, WorkflowDefinition
 from dataplane import services
-from dataplane.forms import EnvironmentVersionForm, WorkflowForm
+from dataplane.forms import WorkflowConnectionsForm
 from dataplane.models import Connection, ExecutionLog, RunEnvironment, Workflow
+from dataplane.selectors import addable_definitions
 from dataplane.services.runs import execution_replayable, workflow_replay
 from dataplane.views.pages import (
     attempt,
     confirm_page,
     form_page,
     page_context,
+    page_customer,
     to_page,
-    to_tab,
     writes,
 )
 from fastn_console.console import get_for_tenant_or_404, permission_required, tenant_of
 
 
-def _workflow_form_page(
-    request: HttpRequest, form: WorkflowForm, save: Callable[[], HttpResponse], **extra: Any
-) -> HttpResponse:
-    """The workflow form, beside the connections its steps may use."""
-    connections = Connection.objects.all()
-    return form_page(
-        request, form, "dataplane/workflow_form.html", save, connections=connections, **extra
-    )
+def _get_workflow_for_user(request: HttpRequest, workflow_id: uuid.UUID) -> Workflow:
+    """The customer's workflow (404 when it is not this customer's)."""
+    return get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
 
 
 @permission_required("workflows.create")
 def workflow_create(request: HttpRequest, org_slug: str, customer_id: uuid.UUID) -> HttpResponse:
-    example = {"steps": [{"name": "notify", "url": "https://", "method": "POST"}]}
-    form = WorkflowForm(request.POST or None, initial={"definition": example})
+    """Add one of the organization's workflows to the customer: the list of those it has not
+    added yet, each with an Add button."""
+    if request.method == "POST":
+        definition_id = _uuid_or_none(request.POST.get("definition"))
+        definition = None
+        if definition_id is not None:
+            definition = WorkflowDefinition.objects.filter(id=definition_id).first()
+        if definition is None:
+            messages.error(request, "Choose one of the organization's workflows.")
+        else:
+            try:
+                workflow = services.workflow_add(**writes(request), definition=definition)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, f"{definition.name} added and enabled.")
+                return to_page(request, "workflow_detail", workflow_id=workflow.id)
+    added = Workflow.objects.values_list("definition_id", flat=True)
+    search = request.GET.get("q", "").strip()
+    definitions = addable_definitions(added=added)
+    if search:
+        definitions = definitions.filter(name__icontains=search)
+    page = Paginator(definitions, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dataplane/workflow_add.html",
+        page_context(request, page=page, search=search),
+    )
 
-    def save() -> HttpResponse:
-        workflow = services.workflow_add(**writes(request), **form.cleaned_data)
-        messages.success(request, f"Workflow {workflow.name} created as version 1.")
-        return to_page(request, "workflow_detail", workflow_id=workflow.id)
 
-    return _workflow_form_page(request, form, save)
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 @permission_required("workflows.read")
 def workflow_detail(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
-    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
+    workflow = _get_workflow_for_user(request, workflow_id)
     tenant = tenant_of(request)
-    versions = Paginator(workflow.versions.order_by("-number"), 20).get_page(
-        request.GET.get("page")
-    )
     executions = None
     if tenant.can("executions.read"):
         executions = ExecutionLog.objects.filter(workflow=workflow)[:10]
+    definition = workflow.definition
+    connectors = {
+        c.slug: c for c in Connector.objects.filter(slug__in=definition.connector_slugs())
+    }
+    connections = {str(c.id): c for c in Connection.objects.all()}
+    uses = [
+        (slug, connectors.get(slug), connections.get(workflow.connections.get(slug, "")))
+        for slug in definition.connector_slugs()
+    ]
     return render(
         request,
         "dataplane/workflow_detail.html",
         page_context(
             request,
             workflow=workflow,
-            page=versions,
-            definition=json.dumps(workflow.definition, indent=2),
+            definition=definition,
+            uses=uses,
+            steps=json.dumps(definition.definition, indent=2),
             executions=executions,
-            provisional=tenant.organization.status == OrganizationStatus.PROVISIONAL,
-        ),
-    )
-
-
-@permission_required("workflows.read")
-def workflow_version(
-    request: HttpRequest,
-    org_slug: str,
-    customer_id: uuid.UUID,
-    workflow_id: uuid.UUID,
-    number: int,
-) -> HttpResponse:
-    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
-    version = get_for_tenant_or_404(workflow.versions.all(), number=number)
-    return render(
-        request,
-        "dataplane/workflow_version.html",
-        page_context(
-            request,
-            workflow=workflow,
-            version=version,
-            definition=json.dumps(version.definition, indent=2),
         ),
     )
 
@@ -107,18 +114,28 @@ def workflow_version(
 def workflow_edit(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
-    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
-    current = {field: getattr(workflow, field) for field in ("name", "description", "definition")}
-    form = WorkflowForm(request.POST or None, initial=current)
+    """Choose the customer's connection for each connector the workflow's steps name."""
+    workflow = _get_workflow_for_user(request, workflow_id)
+    connectors = list(
+        Connector.objects.filter(slug__in=workflow.definition.connector_slugs()).order_by("name")
+    )
+    form = WorkflowConnectionsForm(
+        request.POST or None,
+        connectors=connectors,
+        connections=list(Connection.objects.order_by("name", "id")),
+        chosen=workflow.connections,
+    )
 
     def save() -> HttpResponse:
-        if services.workflow_update(**writes(request), workflow=workflow, **form.cleaned_data):
-            messages.success(request, f"Saved as version {workflow.current_version}.")
+        if services.workflow_configure(
+            **writes(request), workflow=workflow, connections=form.connections()
+        ):
+            messages.success(request, f"Connections of {workflow.name} saved.")
         else:
-            messages.info(request, "Nothing changed; no new version was made.")
+            messages.info(request, "Nothing changed.")
         return to_page(request, "workflow_detail", workflow_id=workflow.id)
 
-    return _workflow_form_page(request, form, save, workflow=workflow)
+    return form_page(request, form, "dataplane/workflow_form.html", save, workflow=workflow)
 
 
 @require_POST
@@ -126,7 +143,7 @@ def workflow_edit(
 def workflow_toggle(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
-    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
+    workflow = _get_workflow_for_user(request, workflow_id)
     enabled = request.POST.get("enabled") == "1"
     attempt(
         request,
@@ -139,36 +156,13 @@ def workflow_toggle(
 
 
 @require_POST
-def workflow_deploy(
-    request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
-) -> HttpResponse:
-    tenant = tenant_of(request)
-    form = EnvironmentVersionForm(request.POST)
-    if not form.is_valid():
-        tenant.authorize("workflows.read")
-        messages.error(request, "Choose an environment and a version.")
-        return to_tab(request, "workflows")
-    environment, number = form.cleaned_data["environment"], form.cleaned_data["number"]
-    tenant.authorize(f"workflows.deploy_{environment}")
-    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
-    attempt(
-        request,
-        lambda: services.workflow_deploy(
-            **writes(request), workflow=workflow, environment=environment, number=number
-        ),
-        f"Version {number} is live in {environment}.",
-    )
-    return to_page(request, "workflow_detail", workflow_id=workflow.id)
-
-
-@require_POST
 @permission_required("workflows.execute")
 def workflow_run(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
     """Run now: the version deployed to test (the default) or, with ``environment=prod``, to
     prod."""
-    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
+    workflow = _get_workflow_for_user(request, workflow_id)
     environment = request.POST.get("environment") or RunEnvironment.TEST
     if environment not in RunEnvironment.values:
         messages.error(request, "Choose test or prod to run in.")
@@ -216,16 +210,16 @@ def execution_replay(
 def workflow_delete(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> HttpResponse:
-    workflow = get_for_tenant_or_404(Workflow.objects.all(), id=workflow_id)
+    workflow = _get_workflow_for_user(request, workflow_id)
     return confirm_page(
         request,
-        lambda: services.workflow_delete(**writes(request), workflow=workflow),
-        f"Workflow {workflow.name} deleted.",
+        lambda: services.workflow_remove(**writes(request), workflow=workflow),
+        f"{workflow.name} removed from {page_customer(request).name}.",
         "workflows",
-        title=f"Delete {workflow.name}?",
-        body=f"The workflow and its {workflow.current_version} version(s) are deleted. "
-        "Past executions stay in the log.",
-        button="Delete workflow",
+        title=f"Remove {workflow.name}?",
+        body="The workflow stops running for this customer; the organization's definition "
+        "and past executions stay.",
+        button="Remove workflow",
     )
 
 

@@ -7,8 +7,9 @@ import uuid
 import pytest
 
 from audit.models import AuditLogEntry
+from build.models import WorkflowDefinition
 from customers.models import Customer, CustomerLimitOverride
-from dataplane.models import Connection, ExecutionLog, Workflow
+from dataplane.models import Connection, ExecutionLog
 from tenancy.context import ORGANIZATION, context
 from tests.api.conftest import Api, make_key
 from tests.conftest import ALL_DATABASES
@@ -174,8 +175,9 @@ def test_operator_key_connects_a_customer_and_never_returns_credentials(
 
 def test_workflow_run_needs_workflows_execute(world: World, api: Api) -> None:
     data = make_customer_data(world.org, world.customer)
-    with context(org_id=world.org.id, customer_id=world.customer.id, role=ORGANIZATION):
-        Workflow.objects.filter(id=data.workflow.id).update(prod_version=1)  # the API runs prod
+    with context(org_id=world.org.id, role=ORGANIZATION):
+        # The API runs what is deployed to prod.
+        WorkflowDefinition.objects.filter(id=data.workflow.definition_id).update(prod_version=1)
     viewer, response = _viewer_refused_operator_served(
         world, api, "POST", f"/workflows/{data.workflow.id}/run", 202
     )

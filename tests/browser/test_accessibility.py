@@ -18,7 +18,7 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.models import ApiKey
-from build.models import Agent, Connector, Tool
+from build.models import Agent, Connector, Tool, WorkflowDefinition
 from customers.demo import REVIEW_APPLICANT
 from customers.models import Customer, Organization
 from customers.services.email_domain import domain_token
@@ -60,7 +60,6 @@ NOT_PAGES = {
     "dataplane:connection_test",
     "dataplane:connection_disconnect",
     "dataplane:workflow_toggle",
-    "dataplane:workflow_deploy",
     "dataplane:workflow_run",
     "dataplane:execution_replay",
     "dataplane:configuration_delete",
@@ -158,6 +157,7 @@ def demo() -> Demo:
             "connectors": ids["connector_id"],
             "agents": str(Agent.objects.get().id),
             "tools": str(Tool.objects.get().id),
+            "workflows": str(WorkflowDefinition.objects.order_by("name").first().id),  # type: ignore[union-attr]
         }
     with context(org_id=acme.id, customer_id=customer.id, role=ORGANIZATION):
         ids["connection_id"] = str(Connection.objects.first().id)  # type: ignore[union-attr]

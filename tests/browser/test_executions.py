@@ -30,7 +30,7 @@ def demo() -> tuple[Organization, Customer, ExecutionLog]:
     with context(org_id=acme.id, role=ORGANIZATION):
         customer = Customer.objects.get(external_id="ct-eu-7")
     with context(org_id=acme.id, customer_id=customer.id, role=ORGANIZATION):
-        workflow = Workflow.objects.order_by("name").first()
+        workflow = Workflow.objects.order_by("created_at", "id").first()
         failure = ExecutionLog.objects.filter(
             workflow=workflow, status=ExecutionStatus.FAILED
         ).first()

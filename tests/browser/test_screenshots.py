@@ -71,7 +71,7 @@ def _contoso(acme: Organization) -> dict[str, Any]:
             "customer": customer,
             "role": role,
             "connection": Connection.objects.order_by("created_at").first(),
-            "workflow": Workflow.objects.order_by("name").first(),
+            "workflow": Workflow.objects.order_by("created_at", "id").first(),
             "failure": ExecutionLog.objects.filter(status=ExecutionStatus.FAILED).first(),
         }
 

@@ -411,7 +411,7 @@ def test_operator_cannot_delete_customer(shared_world: World) -> None:
 
 
 def test_viewer_exports_customer_without_secrets(shared_world: World) -> None:
-    make_customer_data(shared_world.org, shared_world.customer)
+    customer_data = make_customer_data(shared_world.org, shared_world.customer)
     make_customer_data(shared_world.other_org, shared_world.other_customer)
     with context(
         org_id=shared_world.org.id, customer_id=shared_world.customer.id, role=ORGANIZATION
@@ -431,7 +431,9 @@ def test_viewer_exports_customer_without_secrets(shared_world: World) -> None:
     data = json.loads(body)
     assert data["customer"]["id"] == str(shared_world.customer.id)
     assert len(data["connections"]) == len(data["workflows"]) == 1
-    assert data["workflows"][0]["versions"][0]["number"] == 1
+    assert data["format"] == "fastn-customer-export/2"
+    assert data["workflows"][0]["definition_id"] == str(customer_data.workflow.definition_id)
+    assert data["workflows"][0]["name"].startswith("Workflow ")
     assert "sk_live_do_not_show" not in body and "encrypted-credential-blob" not in body
     assert {"key": "api_secret", "value": "********"}.items() <= next(
         c for c in data["configuration"] if c["key"] == "api_secret"

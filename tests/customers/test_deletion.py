@@ -21,6 +21,7 @@ from customers.models import (
     OrganizationStatus,
 )
 from customers.services import organization_purge
+from dataplane.events import event_drafts, events_record
 from roles import catalog
 from roles.models import Membership, Role
 from tenancy.context import ORGANIZATION, context, region_alias
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 DATA_TABLES = (
     "dataplane_connection",
     "dataplane_workflow",
-    "dataplane_workflowversion",
+    "dataplane_event",
     "dataplane_executionlog",
     "dataplane_configuration",
 )
@@ -77,6 +78,8 @@ def test_customer_deletion_removes_region_and_control_plane_rows(celery_worker) 
     elsewhere = make_customer(other, "Globex EU", region="eu")
     for owner_org, customer in ((org, doomed), (org, kept), (other, elsewhere)):
         make_customer_data(owner_org, customer)
+        with context(org_id=owner_org.id, customer_id=customer.id, role=ORGANIZATION):
+            events_record(customer=customer, drafts=event_drafts([("order.created", {"n": 1})]))
     end_user = make_member(org, catalog.END_USER, customer=doomed).user
     with context(org_id=org.id, role=ORGANIZATION):
         CustomerLimitOverride.objects.create(
@@ -151,7 +154,7 @@ def test_organization_deletion_removes_everything_it_owned(celery_worker) -> Non
     assert record.finished_at is not None and record.requested_by_email == org.owner.email
     assert record.removed["control_plane_rows"] > 0
     # The other organization is untouched.
-    assert _rows_in_region("eu", "org_id", other.id) == 5
+    assert _rows_in_region("eu", "org_id", other.id) == 4
     with context(org_id=other.id, role=ORGANIZATION):
         assert Role.objects.filter(is_system=True).count() == 6
         assert Membership.objects.count() == 1

@@ -9,7 +9,16 @@ from typing import Any
 from django.http import HttpResponse
 
 from billing.services import customer_limit_set
-from build.services import AGENTS, CONNECTORS, TOOLS, build_item_create, build_item_deploy
+from build.models import Connector, WorkflowDefinition
+from build.services import (
+    AGENTS,
+    CONNECTORS,
+    TOOLS,
+    WORKFLOWS,
+    build_item_create,
+    build_item_deploy,
+    build_item_update,
+)
 from customers.models import Customer, Organization
 from dataplane import services as dataplane
 from dataplane.models import Configuration, Connection, Workflow
@@ -103,40 +112,100 @@ def make_connection(
     )
 
 
+def make_definition(
+    org: Organization, definition: dict[str, Any], name: str = "Sync"
+) -> WorkflowDefinition:
+    """An organization's workflow definition (version 1, deployed nowhere), by its Owner."""
+    with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):
+        return build_item_create(
+            acting_user=org.owner,
+            organization=org,
+            kind=WORKFLOWS,
+            data={"name": name, "description": "", "definition": definition},
+        )
+
+
+def _by_connector(
+    org: Organization, customer: Customer, definition: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``definition`` with each step's ``"connection": <id>`` (a connection of ``customer``)
+    turned into ``"connector": <its connector's slug>``, and those connections by slug."""
+    steps, chosen = [], {}
+    with in_customer(org, customer):
+        for step in definition.get("steps", []):
+            step = dict(step)
+            if "connection" in step:
+                connection = Connection.objects.get(id=step.pop("connection"))
+                with context(org_id=org.id, role=ORGANIZATION):
+                    slug = Connector.objects.get(id=connection.connector_id).slug
+                step["connector"] = slug
+                chosen[slug] = str(connection.id)
+            steps.append(step)
+    return {**definition, "steps": steps}, chosen
+
+
+def add_workflow(
+    org: Organization, customer: Customer, definition: dict[str, Any], name: str = "Sync"
+) -> Workflow:
+    """A new definition (version 1, deployed nowhere) added to ``customer``; see
+    ``make_workflow`` for steps naming a connection. Refusals raise ``ValidationError``."""
+    converted, chosen = _by_connector(org, customer, definition)
+    item = make_definition(org, converted, name)
+    return as_owner_in_customer(
+        dataplane.workflow_add, org, customer, definition=item, connections=chosen
+    )
+
+
 def make_workflow(
     org: Organization, customer: Customer, steps: list[dict[str, Any]], name: str = "Sync"
 ) -> Workflow:
-    return as_owner_in_customer(
-        dataplane.workflow_add, org, customer, name=name, definition={"steps": steps}
-    )
+    """A new definition of ``steps`` (version 1, deployed nowhere) added to ``customer``. A step
+    may name a connection of the customer (``"connection": id``): the definition names its
+    connector and the customer's workflow uses that connection."""
+    return add_workflow(org, customer, {"steps": steps}, name)
 
 
 def redefine_workflow(
     org: Organization, customer: Customer, workflow: Workflow, definition: dict[str, Any]
 ) -> None:
-    """Save ``definition`` as the next version of ``workflow`` (deployed nowhere yet)."""
-    as_owner_in_customer(
-        dataplane.workflow_update,
-        org,
-        customer,
-        workflow=workflow,
-        name=workflow.name,
-        definition=definition,
-    )
+    """Save ``definition`` as the next version of ``workflow``'s definition (deployed nowhere
+    yet); a step's connection of ``customer`` becomes its connector, as in ``make_workflow``."""
+    converted, chosen = _by_connector(org, customer, definition)
+    with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):
+        item = WORKFLOWS.items().get(id=workflow.definition_id)
+        build_item_update(
+            acting_user=org.owner,
+            organization=org,
+            kind=WORKFLOWS,
+            item=item,
+            data={"name": item.name, "description": item.description, "definition": converted},
+        )
+    if chosen:
+        with in_customer(org, customer):
+            fresh = Workflow.objects.get(id=workflow.id)
+        as_owner_in_customer(
+            dataplane.workflow_configure,
+            org,
+            customer,
+            workflow=fresh,
+            connections={**fresh.connections, **chosen},
+        )
 
 
 def deploy_workflow(
     org: Organization, customer: Customer, workflow: Workflow, environment: str, number: int = 1
 ) -> None:
-    """Make version ``number`` of ``workflow`` live in ``environment`` (what a run there runs)."""
-    as_owner_in_customer(
-        dataplane.workflow_deploy,
-        org,
-        customer,
-        workflow=workflow,
-        environment=environment,
-        number=number,
-    )
+    """Make version ``number`` of ``workflow``'s definition live in ``environment`` (for every
+    customer that has it)."""
+    with context(org_id=org.id, role=ORGANIZATION, user_id=org.owner_id):
+        build_item_deploy(
+            acting_user=org.owner,
+            organization=org,
+            kind=WORKFLOWS,
+            item=WORKFLOWS.items().get(id=workflow.definition_id),
+            environment=environment,
+            number=number,
+        )
 
 
 def make_configuration(

@@ -1,6 +1,6 @@
 """Credentials go only to the hosts their connector declares (SPEC §11): a workflow step that
-would send a connection's credentials anywhere else is refused when the workflow is saved and
-again when it runs — including a definition saved before the connector changed its hosts, or
+would send a connection's credentials anywhere else is refused when the workflow definition is
+saved and again when it runs — including a definition saved before the connector changed its hosts, or
 written past the service."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from build.models import Connector
+from build.models import Connector, WorkflowDefinition, WorkflowDefinitionVersion
 from build.services import CONNECTORS, build_item_update
 from dataplane import services
-from dataplane.models import ExecutionLog, ExecutionStatus, Workflow
+from dataplane.models import ExecutionLog, ExecutionStatus
 from dataplane.tasks import run_workflow
 from roles import catalog
 from tenancy.context import ORGANIZATION, context
@@ -43,19 +43,21 @@ def acme(world: World, settings):
     return org, customer, connector, connection
 
 
-def _save(org, customer, url, connection, *, user=None, path="workflows/new/"):
+def _save(org, url, connector, *, user=None, path="new/"):
+    """Save a workflow definition whose one step calls ``url`` (with ``connector``'s
+    credentials, unless ``None``) through Build → Workflows."""
     step = {"name": "call", "url": url}
-    if connection is not None:
-        step["connection"] = str(connection.id)
+    if connector is not None:
+        step["connector"] = connector.slug
     form = {"name": "Sync", "description": "", "definition": json.dumps({"steps": [step]})}
     return client_for(user or make_member(org, catalog.DEVELOPER).user).post(
-        f"/o/{org.slug}/customers/{customer.id}/{path}", form
+        f"/o/{org.slug}/build/workflows/{path}", form
     )
 
 
-def _workflows(org, customer):
-    with in_customer(org, customer):
-        return list(Workflow.objects.all())
+def _definitions(org):
+    with context(org_id=org.id, role=ORGANIZATION):
+        return list(WorkflowDefinition.objects.all())
 
 
 @pytest.mark.parametrize(
@@ -73,11 +75,11 @@ def _workflows(org, customer):
     ],
 )
 def test_a_step_sending_credentials_to_an_undeclared_host_is_refused_at_save(acme, url) -> None:
-    org, customer, _, connection = acme
-    response = _save(org, customer, url, connection)
+    org, _, connector, _ = acme
+    response = _save(org, url, connector)
     assert response.status_code == 200
     assert "is not a host of connector Acme CRM" in response.content.decode()
-    assert _workflows(org, customer) == []
+    assert _definitions(org) == []
 
 
 @pytest.mark.parametrize(
@@ -92,14 +94,14 @@ def test_a_step_sending_credentials_to_an_undeclared_host_is_refused_at_save(acm
     ],
 )
 def test_a_step_may_send_credentials_to_the_connectors_hosts(acme, url) -> None:
-    org, customer, _, connection = acme
-    assert _save(org, customer, url, connection).status_code == 302
-    assert len(_workflows(org, customer)) == 1
+    org, _, connector, _ = acme
+    assert _save(org, url, connector).status_code == 302
+    assert len(_definitions(org)) == 1
 
 
-def test_a_step_without_a_connection_may_call_any_public_host(acme) -> None:
-    org, customer, _, _ = acme
-    assert _save(org, customer, "https://hooks.example/in", None).status_code == 302
+def test_a_step_naming_no_connector_may_call_any_public_host(acme) -> None:
+    org, _, _, _ = acme
+    assert _save(org, "https://hooks.example/in", None).status_code == 302
 
 
 def test_an_edit_cannot_point_a_step_with_credentials_elsewhere(acme) -> None:
@@ -109,16 +111,12 @@ def test_an_edit_cannot_point_a_step_with_credentials_elsewhere(acme) -> None:
         customer,
         [{"name": "a", "url": "https://crm.example/", "connection": str(connection.id)}],
     )
+    connector = acme[2]
     response = _save(
-        org,
-        customer,
-        "https://attacker.example/",
-        connection,
-        path=f"workflows/{workflow.id}/edit/",
+        org, "https://attacker.example/", connector, path=f"{workflow.definition_id}/edit/"
     )
     assert "is not a host of connector" in response.content.decode()
-    with in_customer(org, customer):
-        saved = Workflow.objects.get(id=workflow.id)
+    [saved] = _definitions(org)
     assert (saved.current_version, saved.definition["steps"][0]["url"]) == (
         1,
         "https://crm.example/",
@@ -130,8 +128,8 @@ def test_a_connector_without_hosts_lets_no_step_use_its_credentials(settings) ->
     org = make_org("Acme")
     customer = make_customer(org)
     connector = make_connector(org, base_url="")
-    connection = make_connection(org, customer, connector)
-    response = _save(org, customer, "https://crm.example/", connection, user=org.owner)
+    make_connection(org, customer, connector)
+    response = _save(org, "https://crm.example/", connector, user=org.owner)
     assert "none are declared" in response.content.decode()
 
 
@@ -144,11 +142,12 @@ def _run_now(org, customer, workflow) -> ExecutionLog:
         execution = services.execution_log_create_unchecked(
             workflow=workflow, status=ExecutionStatus.QUEUED
         )
+        version = workflow.current_version
     run_workflow(
         org_id=str(org.id),
         customer_id=str(customer.id),
         execution_id=str(execution.id),
-        version=workflow.current_version,
+        version=version,
     )
     with in_customer(org, customer):
         return ExecutionLog.objects.get(id=execution.id)
@@ -191,19 +190,20 @@ def test_a_definition_written_past_the_checks_is_refused_at_run(settings) -> Non
     connector = make_connector(org)  # https://crm.example
     connection = make_connection(org, customer, connector, token="good-token")
     with running_target() as target:
+        steps = [
+            {"name": "ok", "url": target.url("/ok")},
+            {"name": "leak", "url": target.url("/auth"), "connector": connector.slug},
+        ]
+        with context(org_id=org.id, role=ORGANIZATION):
+            legacy = WorkflowDefinition.objects.create(
+                org=org, name="Legacy", slug="legacy", definition={"steps": steps}
+            )
+            WorkflowDefinitionVersion.objects.create(
+                org=org, workflow=legacy, number=1, snapshot={"definition": {"steps": steps}}
+            )
         with in_customer(org, customer):
             workflow = services.workflow_create_unchecked(
-                name="Legacy",
-                definition={
-                    "steps": [
-                        {"name": "ok", "url": target.url("/ok")},
-                        {
-                            "name": "leak",
-                            "url": target.url("/auth"),
-                            "connection": str(connection.id),
-                        },
-                    ]
-                },
+                definition_id=legacy.id, connections={connector.slug: str(connection.id)}
             )
         execution = _run_now(org, customer, workflow)
     assert execution.status == "failed"

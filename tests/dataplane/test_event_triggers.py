@@ -12,11 +12,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from build.models import WorkflowDefinition
 from dataplane import services
 from dataplane.models import Event, ExecutionLog, Workflow
 from tests.api.conftest import make_key
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
+    add_workflow,
     as_owner_in_customer,
     deploy_workflow,
     in_customer,
@@ -34,12 +36,8 @@ def _workflow(org, customer, events: list[str], url: str = "https://hooks.exampl
         "triggers": [{"event": event} for event in events],
         "steps": [{"name": "notify", "url": url, "method": "POST"}],
     }
-    return as_owner_in_customer(
-        services.workflow_add,
-        org,
-        customer,
-        name=name or f"On {'/'.join(events) or 'nothing'}",
-        definition=definition,
+    return add_workflow(
+        org, customer, definition, name=name or f"On {'/'.join(events) or 'nothing'}"
     )
 
 
@@ -189,19 +187,19 @@ def test_a_bad_environment_header_stores_nothing(acme) -> None:
 def test_bad_triggers_are_refused_with_their_path(acme, triggers: Any, says: str) -> None:
     org, customer = acme
     with pytest.raises(ValidationError) as refused:
-        as_owner_in_customer(
-            services.workflow_add,
+        add_workflow(
             org,
             customer,
-            name=f"Bad {uuid.uuid4().hex[:6]}",
-            definition={
+            {
                 "triggers": triggers,
                 "steps": [{"name": "s", "url": "https://a.example/"}],
             },
+            name=f"Bad {uuid.uuid4().hex[:6]}",
         )
     assert any(says in message for message in refused.value.messages), refused.value.messages
     with in_customer(org, customer):
-        assert not Workflow.objects.filter(name__startswith="Bad ").exists()
+        assert not WorkflowDefinition.objects.filter(name__startswith="Bad ").exists()
+        assert not Workflow.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)

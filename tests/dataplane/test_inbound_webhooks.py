@@ -16,12 +16,11 @@ from django.test import Client
 from audit import actions
 from audit.models import AuditLogEntry
 from customers.models import Customer, CustomerStatus
-from dataplane import services
 from dataplane.models import Event, ExecutionLog
 from roles import catalog
 from tenancy.context import ORGANIZATION, context
 from tests.conftest import ALL_DATABASES
-from tests.dataplane.helpers import as_owner_in_customer, deploy_workflow, in_customer
+from tests.dataplane.helpers import add_workflow, deploy_workflow, in_customer
 from tests.world import World
 from webhooks import signing
 
@@ -76,15 +75,14 @@ def _runs(world: World) -> list[ExecutionLog]:
 
 
 def _triggered_workflow(world: World, event: str = "order.created") -> Any:
-    workflow = as_owner_in_customer(
-        services.workflow_add,
+    workflow = add_workflow(
         world.org,
         world.customer,
-        name=f"On {event}",
-        definition={
+        {
             "triggers": [{"event": event}],
             "steps": [{"name": "s", "url": "https://hooks.example/"}],
         },
+        name=f"On {event}",
     )
     deploy_workflow(world.org, world.customer, workflow, "prod")
     return workflow

@@ -114,13 +114,15 @@ def test_a_failing_token_endpoint_marks_error_and_keeps_the_tokens(world, settin
 def test_an_oauth_token_goes_only_to_the_connectors_hosts(world, settings) -> None:
     with running_provider() as provider:
         connection = connected(world, settings, provider)
+        with in_customer(world.org, world.customer):
+            slug = Connection.objects.get(id=connection.id).connector.slug
         response = world.client(catalog.OWNER).post(
-            world.customer_url(suffix="workflows/new/"),
+            f"/o/{world.org.slug}/build/workflows/new/",
             {
                 "name": "Leak",
                 "description": "",
                 "definition": '{"steps": [{"name": "x", "url": "https://attacker.example/", '
-                f'"connection": "{connection.id}"}}]}}',
+                f'"connector": "{slug}"}}]}}',
             },
         )
     assert "is not a host of connector Fake CRM" in response.content.decode()

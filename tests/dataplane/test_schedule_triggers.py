@@ -15,6 +15,7 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from build.models import WorkflowDefinition
 from customers.models import Customer, CustomerStatus
 from dataplane import services
 from dataplane.models import ExecutionLog, Workflow
@@ -24,6 +25,7 @@ from fastn_console.celery import app
 from tenancy.context import ORGANIZATION, context
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
+    add_workflow,
     as_owner_in_customer,
     deploy_workflow,
     in_customer,
@@ -49,12 +51,11 @@ def _definition(schedule: str, url: str = "https://hooks.example/") -> dict[str,
 
 
 def _scheduled(org, customer, schedule: str, *, deploy: str | None = "prod", url=None) -> Workflow:
-    workflow = as_owner_in_customer(
-        services.workflow_add,
+    workflow = add_workflow(
         org,
         customer,
+        _definition(schedule, *([url] if url else [])),
         name=f"Every {schedule} {uuid.uuid4().hex[:4]}",
-        definition=_definition(schedule, *([url] if url else [])),
     )
     if deploy:
         deploy_workflow(org, customer, workflow, deploy)
@@ -69,13 +70,7 @@ def _runs(org, customer) -> list[ExecutionLog]:
 def _refused(org, customer, name: str, triggers: Any) -> list[str]:
     """The messages with which saving a workflow with ``triggers`` is refused."""
     with pytest.raises(ValidationError) as refused:
-        as_owner_in_customer(
-            services.workflow_add,
-            org,
-            customer,
-            name=name,
-            definition={"triggers": triggers, "steps": []},
-        )
+        add_workflow(org, customer, {"triggers": triggers, "steps": []}, name=name)
     return refused.value.messages
 
 
@@ -124,7 +119,8 @@ def test_a_schedule_that_does_not_parse_is_refused_and_nothing_saved(
     messages = _refused(org, customer, "Bad schedule", [{"schedule": schedule}])
     assert any(says in message for message in messages), messages
     with in_customer(org, customer):
-        assert not Workflow.objects.filter(name="Bad schedule").exists()
+        assert not WorkflowDefinition.objects.filter(name="Bad schedule").exists()
+        assert not Workflow.objects.exists()
 
 
 def test_a_trigger_names_exactly_one_kind(acme) -> None:
@@ -192,12 +188,8 @@ def test_only_what_is_deployed_to_prod_and_enabled_is_scheduled(acme) -> None:
 
 def test_a_schedule_added_in_a_new_version_waits_for_its_deploy(acme) -> None:
     org, customer = acme
-    workflow = as_owner_in_customer(
-        services.workflow_add,
-        org,
-        customer,
-        name="Later",
-        definition={"steps": [{"name": "s", "url": "https://a.example/"}]},
+    workflow = add_workflow(
+        org, customer, {"steps": [{"name": "s", "url": "https://a.example/"}]}, name="Later"
     )
     deploy_workflow(org, customer, workflow, "prod")
     redefine_workflow(org, customer, workflow, _definition("* * * * *"))

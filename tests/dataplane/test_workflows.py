@@ -1,5 +1,7 @@
-"""Workflows of a customer: validated JSON, versions, deploys, enable/disable, Run now on a real
-Celery worker against a local HTTP server, permissions by role, outsiders get 404."""
+"""A customer's workflows: one of the organization's definitions added, its connections chosen,
+enabled and disabled, Run now on a real Celery worker against a local HTTP server with the
+customer's connection, removed; permissions by role, outsiders get 404. The definitions
+themselves are tested in tests/build/test_workflow_definitions.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import uuid
 
 import pytest
 
-from dataplane.models import ExecutionLog, Workflow, WorkflowVersion
+from dataplane.models import ExecutionLog, Workflow
 from roles import catalog
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
@@ -18,23 +20,22 @@ from tests.dataplane.helpers import (
     in_customer,
     make_connection,
     make_connector,
+    make_definition,
     make_workflow,
+    redefine_workflow,
     set_customer_limit,
     set_status,
 )
 from tests.dataplane.targets import running_target
-from tests.factories import make_customer, make_org
+from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+STEPS = [{"name": "ping", "url": "https://ok.example/"}]
 
 
 def _base(org, customer):
     return f"/o/{org.slug}/customers/{customer.id}/"
-
-
-def _form(name="Sync", steps=None, **extra):
-    steps = steps if steps is not None else [{"name": "ping", "url": "https://ok.example/"}]
-    return {"name": name, "description": "", "definition": json.dumps({"steps": steps}), **extra}
 
 
 def _workflow(org, customer, workflow_id):
@@ -42,106 +43,62 @@ def _workflow(org, customer, workflow_id):
         return Workflow.objects.get(id=workflow_id)
 
 
-def test_invalid_json_is_refused_with_line_and_column_and_the_text_is_kept(acme) -> None:
-    org, customer = acme
-    text = '{"steps": [\n  {"name": "a", "url": "https://x.example"},\n]}'
-    response = client_for(org.owner).post(
-        _base(org, customer) + "workflows/new/", {"name": "Broken", "definition": text}
-    )
-    assert response.status_code == 200
-    assert b"Line 3, column 1" in response.content
-    assert b"https://x.example" in response.content
+def _workflows(org, customer):
     with in_customer(org, customer):
-        assert not Workflow.objects.exists()
+        return list(Workflow.objects.all())
 
 
-@pytest.mark.parametrize(
-    ("steps", "message"),
-    [
-        ([{"url": "https://x.example"}], "steps[0].name"),
-        ([{"name": "a", "url": "ftp://x.example"}], "steps[0].url: Only https://"),
-        ([{"name": "a", "url": "https://10.1.2.3/"}], "steps[0].url: Private"),
-        ([{"name": "a", "url": "https://x.example", "method": "TRACE"}], "steps[0].method"),
-        ([{"name": "a", "url": "https://x.example", "timeout_seconds": 99}], "timeout_seconds"),
-        (
-            [{"name": "a", "url": "https://x.example", "connection": str(uuid.uuid4())}],
-            "not a connection of this customer",
-        ),
-        ([{"name": "a", "url": "https://x.example", "extra": 1}], "unknown key"),
-    ],
-)
-def test_definition_schema_errors_name_the_step(acme, steps, message) -> None:
+def test_a_customer_adds_an_organization_workflow_once(acme) -> None:
     org, customer = acme
-    response = client_for(org.owner).post(
-        _base(org, customer) + "workflows/new/", _form(steps=steps)
-    )
-    assert response.status_code == 200
-    assert message in response.content.decode()
-
-
-def test_oversized_definition_is_refused(acme) -> None:
-    org, customer = acme
-    steps = [{"name": f"s{i}", "url": "https://x.example/" + "a" * 4000} for i in range(20)]
-    response = client_for(org.owner).post(
-        _base(org, customer) + "workflows/new/", _form(steps=steps)
-    )
-    assert b"the limit is 65,536" in response.content
-
-
-def test_a_connection_of_another_customer_cannot_be_used_in_a_step(acme) -> None:
-    org, customer = acme
-    other = make_customer(org, "Other")
-    foreign = make_connection(org, other, make_connector(org))
-    steps = [{"name": "a", "url": "https://x.example", "connection": str(foreign.id)}]
-    response = client_for(org.owner).post(
-        _base(org, customer) + "workflows/new/", _form(steps=steps)
-    )
-    assert b"not a connection of this customer" in response.content
-
-
-def test_edits_make_versions_and_deploys_and_rollback_record_them(acme) -> None:
-    org, customer = acme
-    workflow = make_workflow(org, customer, [{"name": "a", "url": "https://one.example"}])
+    definition = make_definition(org, {"steps": STEPS}, name="Order sync")
     client = client_for(org.owner)
-    base = _base(org, customer) + f"workflows/{workflow.id}/"
-    client.post(base + "edit/", _form(steps=[{"name": "a", "url": "https://two.example"}]))
-    client.post(base + "deploy/", {"environment": "test", "number": 2})
-    client.post(base + "deploy/", {"environment": "prod", "number": 2})
-    client.post(base + "deploy/", {"environment": "prod", "number": 1})
-    workflow = _workflow(org, customer, workflow.id)
-    assert (workflow.current_version, workflow.test_version, workflow.prod_version) == (2, 2, 1)
-    with in_customer(org, customer):
-        versions = dict(WorkflowVersion.objects.values_list("number", "definition"))
-    assert versions[1]["steps"][0]["url"] == "https://one.example"
-    assert versions[2]["steps"][0]["url"] == "https://two.example"
-    assert client.get(base + "versions/1/").status_code == 200
-
-
-def test_provisional_organization_cannot_deploy_a_workflow_to_prod(settings) -> None:
-    settings.OUTBOUND_ALLOW_HTTP_LOCALHOST = True
-    org = make_org("Provisional", status="provisional")
-    customer = make_customer(org)
-    workflow = make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
-    response = client_for(org.owner).post(
-        _base(org, customer) + f"workflows/{workflow.id}/deploy/",
-        {"environment": "prod", "number": 1},
-        follow=True,
+    listing = client.get(_base(org, customer) + "workflows/new/?q=order")
+    assert b"Order sync" in listing.content
+    response = client.post(_base(org, customer) + "workflows/new/", {"definition": definition.id})
+    assert response.status_code == 302
+    [workflow] = _workflows(org, customer)
+    assert workflow.definition_id == definition.id and workflow.enabled
+    addable = client.get(_base(org, customer) + "workflows/new/").content
+    assert f'value="{definition.id}"'.encode() not in addable
+    again = client.post(
+        _base(org, customer) + "workflows/new/", {"definition": definition.id}, follow=True
     )
-    assert b"Provisional organizations cannot deploy to prod" in response.content
-    assert _workflow(org, customer, workflow.id).prod_version is None
+    assert b"already has Order sync" in again.content
+    assert len(_workflows(org, customer)) == 1
 
 
-def test_disabled_workflow_cannot_run(acme) -> None:
+def test_a_definition_of_another_organization_cannot_be_added(world, acme) -> None:
     org, customer = acme
-    workflow = make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
+    foreign = make_definition(world.other_org, {"steps": STEPS}, name="Globex flow")
+    response = client_for(org.owner).post(
+        _base(org, customer) + "workflows/new/", {"definition": foreign.id}, follow=True
+    )
+    assert b"Choose one of the organization" in response.content
+    assert _workflows(org, customer) == []
+
+
+def test_choosing_connections_is_checked_per_connector(acme) -> None:
+    org, customer = acme
+    crm = make_connector(org, name="Acme CRM", base_url="https://crm.example")
+    mine = make_connection(org, customer, crm)
+    other = make_customer(org, "Other", region=customer.region)
+    foreign = make_connection(org, other, crm)
+    workflow = make_workflow(org, customer, [{"name": "a", "url": "https://crm.example/x"}])
+    redefine_workflow(
+        org,
+        customer,
+        workflow,
+        {"steps": [{"name": "a", "url": "https://crm.example/x", "connector": crm.slug}]},
+    )
     client = client_for(org.owner)
-    base = _base(org, customer) + f"workflows/{workflow.id}/"
-    client.post(base + "toggle/", {"enabled": "0"})
-    assert _workflow(org, customer, workflow.id).enabled is False
-    response = client.post(base + "run/", follow=True)
-    assert b"disabled" in response.content
-    with in_customer(org, customer):
-        assert not ExecutionLog.objects.exists()
+    edit = _base(org, customer) + f"workflows/{workflow.id}/edit/"
+    page = client.get(edit)
+    assert b"Connection for Acme CRM" in page.content
+    refused = client.post(edit, {f"connection_{crm.slug}": str(foreign.id)})
+    assert refused.status_code == 200
+    assert _workflow(org, customer, workflow.id).connections == {}
+    assert client.post(edit, {f"connection_{crm.slug}": str(mine.id)}).status_code == 302
+    assert _workflow(org, customer, workflow.id).connections == {crm.slug: str(mine.id)}
 
 
 @pytest.mark.parametrize("status", ["suspended", "pending_activation"])
@@ -161,10 +118,12 @@ def test_workflow_count_limit_is_enforced(acme) -> None:
     org, customer = acme
     set_customer_limit(org, customer, "workflows_per_customer", 1)
     make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
+    second = make_definition(org, {"steps": STEPS}, name="Second")
     response = client_for(org.owner).post(
-        _base(org, customer) + "workflows/new/", _form(name="Second")
+        _base(org, customer) + "workflows/new/", {"definition": second.id}, follow=True
     )
     assert b"Workflows per customer limit (1) reached" in response.content
+    assert len(_workflows(org, customer)) == 1
 
 
 # Permissions --------------------------------------------------------------------------------
@@ -174,8 +133,6 @@ ALLOWED = {
     "workflows.update": {catalog.OWNER, catalog.DEVELOPER},
     "workflows.delete": {catalog.OWNER, catalog.DEVELOPER},
     "workflows.execute": {catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR},
-    "workflows.deploy_test": {catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR},
-    "workflows.deploy_prod": {catalog.OWNER, catalog.DEVELOPER},
 }
 ROLES = (catalog.OWNER, catalog.DEVELOPER, catalog.OPERATOR, catalog.VIEWER, catalog.END_USER)
 
@@ -187,20 +144,13 @@ def test_workflow_action_allowed_or_refused_by_role(world, acme, role, key) -> N
     workflow = make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
     if key == "workflows.execute":
         deploy_workflow(org, customer, workflow, "test")  # Run now runs what test holds
+    another = make_definition(org, {"steps": STEPS}, name="Another")
     base = _base(org, customer)
     url, data = {
-        "workflows.create": ("workflows/new/", _form(name="Another")),
+        "workflows.create": ("workflows/new/", {"definition": another.id}),
         "workflows.update": (f"workflows/{workflow.id}/toggle/", {"enabled": "0"}),
         "workflows.delete": (f"workflows/{workflow.id}/delete/", {}),
         "workflows.execute": (f"workflows/{workflow.id}/run/", {}),
-        "workflows.deploy_test": (
-            f"workflows/{workflow.id}/deploy/",
-            {"environment": "test", "number": 1},
-        ),
-        "workflows.deploy_prod": (
-            f"workflows/{workflow.id}/deploy/",
-            {"environment": "prod", "number": 1},
-        ),
     }[key]
     response = client_for(world.user(role)).post(base + url, data)
     with in_customer(org, customer):
@@ -211,8 +161,6 @@ def test_workflow_action_allowed_or_refused_by_role(world, acme, role, key) -> N
         "workflows.update": lambda: rows[0].enabled is False,
         "workflows.delete": lambda: rows == [],
         "workflows.execute": lambda: runs == 1,
-        "workflows.deploy_test": lambda: rows[0].test_version == 1,
-        "workflows.deploy_prod": lambda: rows[0].prod_version == 1,
     }[key]
     if role in ALLOWED[key]:
         assert response.status_code == 302
@@ -229,10 +177,11 @@ def test_operator_sees_run_now_but_not_edit(world, acme) -> None:
         _base(org, customer) + f"workflows/{workflow.id}/"
     )
     assert b"Run now" in page.content
-    assert b"Edit definition" not in page.content
+    assert b"Choose connections" not in page.content
+    assert f"workflows/{workflow.id}/delete/".encode() not in page.content
 
 
-def test_outsiders_get_404_for_workflows_versions_and_executions(world, acme) -> None:
+def test_outsiders_get_404_for_workflows_and_executions(world, acme) -> None:
     org, customer = acme
     workflow = make_workflow(org, customer, [{"name": "a", "url": "https://x.example"}])
     with in_customer(org, customer):
@@ -245,7 +194,6 @@ def test_outsiders_get_404_for_workflows_versions_and_executions(world, acme) ->
     paths = [
         f"workflows/{workflow.id}/",
         f"workflows/{workflow.id}/edit/",
-        f"workflows/{workflow.id}/versions/1/",
         f"executions/{execution.id}/",
     ]
     for path in paths:

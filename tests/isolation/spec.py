@@ -70,7 +70,6 @@ DATA_PLANE_TABLES: tuple[Table, ...] = tuple(
     for name, model in (
         ("connection", "Connection"),
         ("workflow", "Workflow"),
-        ("workflowversion", "WorkflowVersion"),
         ("executionlog", "ExecutionLog"),
         ("configuration", "Configuration"),
         ("event", "Event"),
@@ -96,6 +95,13 @@ CONTROL_PLANE_TABLES: tuple[Table, ...] = (
     Table("build_connectorversion", "build.ConnectorVersion", ORG, restrict=WRITES_ORG_ROLE),
     Table("build_agentversion", "build.AgentVersion", ORG, restrict=WRITES_ORG_ROLE),
     Table("build_toolversion", "build.ToolVersion", ORG, restrict=WRITES_ORG_ROLE),
+    Table("build_workflowdefinition", "build.WorkflowDefinition", ORG, restrict=WRITES_ORG_ROLE),
+    Table(
+        "build_workflowdefinitionversion",
+        "build.WorkflowDefinitionVersion",
+        ORG,
+        restrict=WRITES_ORG_ROLE,
+    ),
     Table("api_apikey", "api.ApiKey", ORG, restrict=ORG_ROLE_ONLY),
     Table("api_apikeycustomer", "api.ApiKeyCustomer", CUSTOMER_DATA),
     Table("api_usagerecord", "api.UsageRecord", ORG, subject_customer=True),
@@ -236,7 +242,6 @@ class CompositeKey:
 
 
 COMPOSITE_KEYS: tuple[CompositeKey, ...] = (
-    CompositeKey("dataplane_workflowversion", "workflow_id", "dataplane_workflow", "customer_id"),
     CompositeKey("dataplane_executionlog", "workflow_id", "dataplane_workflow", "customer_id"),
     CompositeKey("dataplane_executionlog", "connection_id", "dataplane_connection", "customer_id"),
     CompositeKey("dataplane_executionlog", "event_id", "dataplane_event", "customer_id"),
@@ -251,6 +256,9 @@ COMPOSITE_KEYS: tuple[CompositeKey, ...] = (
     CompositeKey("build_connectorversion", "connector_id", "build_connector", "org_id"),
     CompositeKey("build_agentversion", "agent_id", "build_agent", "org_id"),
     CompositeKey("build_toolversion", "tool_id", "build_tool", "org_id"),
+    CompositeKey(
+        "build_workflowdefinitionversion", "workflow_id", "build_workflowdefinition", "org_id"
+    ),
     CompositeKey("residency_relocation", "customer_id", "customers_customer", "org_id"),
     CompositeKey("widget_embedgrant", "customer_id", "customers_customer", "org_id"),
     CompositeKey("webhooks_webhookdelivery", "endpoint_id", "webhooks_webhookendpoint", "org_id"),

@@ -46,7 +46,12 @@ ID_TABLES = {
     "delivery_id": "webhooks_webhookdelivery",
     "import_id": "customers_customerimport",
 }
-BUILD_KINDS = {"connectors": "build_connector", "agents": "build_agent", "tools": "build_tool"}
+BUILD_KINDS = {
+    "connectors": "build_connector",
+    "agents": "build_agent",
+    "tools": "build_tool",
+    "workflows": "build_workflowdefinition",
+}
 FIXED = {"number": 1, "tab": "connections"}
 # A form that passes the usual validation, so a page cannot answer before it looks the id up.
 PLAUSIBLE_POST = {"environment": "test", "number": "1", "name": "Probe", "confirm": "yes"}

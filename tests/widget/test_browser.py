@@ -14,6 +14,7 @@ from tests.dataplane.helpers import (
     make_configuration,
     make_connection,
     make_connector,
+    make_definition,
     make_endpoint_item,
     make_workflow,
 )
@@ -73,15 +74,37 @@ def test_build_and_customer_pages_render_at_both_widths(console, settings) -> No
         assert console.page.locator(".messages").get_by_text("credentials work").is_visible()
         console.shoot("customer-connection")
 
-        console.goto(cust + "workflows/new/")
+        console.goto(base + "build/workflows/new/")
         console.page.get_by_label("Name").fill("Broken")
         console.page.get_by_label("Definition (JSON)").fill('{"steps": [\n  {"name": "a",}\n]}')
         console.page.get_by_role("button", name="Create workflow").click()
         assert console.page.get_by_text(re.compile(r"Line 2, column \d+")).is_visible()
-        console.shoot("customer-workflow-invalid-json")
+        console.shoot("build-workflow-invalid-json")
+
+        console.goto(base + f"build/workflows/{workflow.definition_id}/")
+        assert console.page.get_by_role("button", name="Deploy to prod").first.is_visible()
+        console.shoot("build-workflow-detail")
 
         console.goto(cust + f"workflows/{workflow.id}/")
+        assert console.page.get_by_text("Connections").first.is_visible()
         console.shoot("customer-workflow")
+        console.page.get_by_role("link", name="Choose connections").click()
+        # The step's connection was chosen when the workflow was added: let a run find it.
+        console.page.get_by_label("Connection for Acme CRM").select_option("")
+        console.page.get_by_role("button", name="Save connections").click()
+        assert console.page.locator(".messages").get_by_text("Connections of").is_visible()
+
+        make_definition(
+            org, {"steps": [{"name": "b", "url": "https://b.example/"}]}, "Nightly export"
+        )
+        console.goto(cust + "workflows/new/")
+        console.shoot("customer-workflow-add")
+        console.page.get_by_role("button", name="Add Nightly export").click()
+        assert console.page.locator(".messages").get_by_text("Nightly export added").is_visible()
+        for width in (1280, 375):
+            console.page.set_viewport_size({"width": width, "height": 900})
+            console.assert_no_horizontal_scroll()
+        console.page.set_viewport_size({"width": 1280, "height": 900})
 
         console.goto(cust + "connections/share/")
         console.page.get_by_role("button", name="Issue connect link").click()
