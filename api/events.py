@@ -22,7 +22,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
-from api import services
 from api.auth import ApiError, api_scope, charge, charges_events, error_response
 from api.operations import ERRORS, _customer_data, _found, request_environment
 from api.schemas import EventAcceptedOut, EventBatchIn, EventIn, EventOut, EventsAcceptedOut
@@ -74,7 +73,6 @@ def _ingest(request: HttpRequest, batch: list[EventIn]) -> list[Event]:
         raise ApiError(400, "invalid_request", message) from None
     charge(api, events=len(drafts))
     stored = events.events_record(customer=customer, drafts=drafts)
-    services.events_record(customer=customer, names=[draft.name for draft in drafts])
     dataplane.event_runs_queue(
         acting_user=api.principal,
         organization=api.organization,

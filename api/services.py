@@ -21,7 +21,6 @@ from audit.services import audit_record
 from billing.services import count_limit_guard
 from customers.models import Customer, CustomerStatus, Organization
 from customers.states import organization_require_writable
-from dataplane.models import ExecutionLog, ExecutionStatus
 from roles import catalog
 from roles.models import Membership, Role
 from roles.selectors import permissions_of
@@ -226,22 +225,3 @@ def usage_flush() -> int:
 def _require_customer_scope(customer: Customer) -> None:
     if require_scope().customer_id != customer.id:
         raise ValidationError("The customer is not the one in scope.")
-
-
-def events_record(*, customer: Customer, names: list[str]) -> int:
-    """Store an accepted batch of events as the customer's execution log, in one insert."""
-    _require_customer_scope(customer)
-    now = timezone.now()
-    ExecutionLog.objects.bulk_create(
-        ExecutionLog(
-            org_id=customer.org_id,
-            customer_id=customer.id,
-            source="event",
-            status=ExecutionStatus.COMPLETED,
-            message=f"Event {name} received",
-            started_at=now,
-            finished_at=now,
-        )
-        for name in names
-    )
-    return len(names)

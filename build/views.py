@@ -1,5 +1,6 @@
-"""Build → Connectors, Agents, Tools. One set of views serves the three kinds (``kind`` comes
-from the URL pattern); the permission keys and models come from ``build.services.KINDS``."""
+"""Build → Connectors, Agents, Tools, Workflows. One set of views serves the four kinds
+(``kind`` comes from the URL pattern); the permission keys and models come from
+``build.services.KINDS``."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from django.views.decorators.http import require_POST
 from build import selectors, services
 from build.deploys import is_rollback
 from build.forms import DeployForm, TestPanelForm, form_class_for
-from build.services import KINDS, Kind
-from customers.models import OrganizationStatus
+from build.services import KINDS, WORKFLOWS, Kind
+from customers.models import Customer, OrganizationStatus
+from dataplane.models import Workflow
+from dataplane.selectors import organization_count
 from fastn_console.console import (
     add_service_errors,
     get_for_tenant_or_404,
@@ -106,6 +109,11 @@ def item_detail(request: HttpRequest, org_slug: str, kind: str, item_id: uuid.UU
         request.GET.get("page")
     )
     organization = tenant_of(request).organization
+    customers_with = None
+    if spec is WORKFLOWS:
+        customers_with = organization_count(
+            Workflow, customers=Customer.objects.live(), definition_id=item.id
+        )
     return render(
         request,
         "build/item_detail.html",
@@ -113,6 +121,7 @@ def item_detail(request: HttpRequest, org_slug: str, kind: str, item_id: uuid.UU
             request,
             spec,
             item=item,
+            customers_with=customers_with,
             page=versions,
             provisional=organization.status == OrganizationStatus.PROVISIONAL,
             definition=json.dumps({field: getattr(item, field) for field in spec.fields}, indent=2),

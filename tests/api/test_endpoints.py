@@ -9,7 +9,7 @@ import pytest
 from audit.models import AuditLogEntry
 from build.models import WorkflowDefinition
 from customers.models import Customer, CustomerLimitOverride
-from dataplane.models import Connection, ExecutionLog
+from dataplane.models import Connection, Event
 from tenancy.context import ORGANIZATION, context
 from tests.api.conftest import Api, make_key
 from tests.conftest import ALL_DATABASES
@@ -197,7 +197,7 @@ def test_events_need_workflows_execute(world: World, api: Api) -> None:
     assert response.status_code == 202
     assert response.json()["accepted"] == 1  # and the stored event's id (tests/api/test_events.py)
     with context(org_id=world.org.id, customer_id=world.customer.id, role=ORGANIZATION):
-        assert ExecutionLog.objects.filter(source="event").count() == 1
+        assert Event.objects.filter(name="signup").count() == 1
 
 
 def test_usage_needs_billing_read(world: World, api: Api) -> None:

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from api import ratelimit
 from customers.models import CustomerLimitOverride
-from dataplane.models import ExecutionLog
+from dataplane.models import Event
 from tenancy.context import ORGANIZATION, context
 from tests.api.conftest import Api, make_key, wait_for_fresh_minute
 from tests.api.hammer import hammer
@@ -163,7 +163,7 @@ def test_event_batch_is_accepted_whole_or_refused_whole(world: World, api: Api) 
     assert refused.status_code == 429
     assert refused.json()["error"]["limit"]["name"] == "events_per_minute"
     with context(org_id=world.org.id, customer_id=world.customer.id, role=ORGANIZATION):
-        assert ExecutionLog.objects.filter(source="event").count() == 7
+        assert Event.objects.count() == 7
     counts = ratelimit.current_counts(org_id=world.org.id, customer_id=world.customer.id)
     assert counts["events_per_minute"] == 7
     assert counts["api_calls_per_minute"] == 1  # the refused batch was not counted as a call

@@ -176,6 +176,8 @@ def test_a_workflow_customers_have_cannot_be_deleted(org) -> None:
     )
     assert b"1 customer(s) still have" in response.content
     assert _count(org) == 1
+    stat = '<span class="value">1</span><span class="label">Customers that have it</span>'
+    assert stat in response.content.decode()
 
 
 # Permissions --------------------------------------------------------------------------------
