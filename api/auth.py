@@ -329,12 +329,32 @@ def charge(api: ApiRequest, *, events: int = 0) -> None:
     amounts = {ratelimit.API_CALL: 1}
     if events:
         amounts[ratelimit.EVENT] = events
+    decision = count_or_refuse(
+        organization=api.organization, customer=api.customer, amounts=amounts, limits=api.limits
+    )
+    api.decision = decision
+    minute = "api_calls_per_minute"
+    api.extra_headers["X-RateLimit-Limit"] = str(decision.limits[minute])
+    api.extra_headers["X-RateLimit-Remaining"] = str(decision.remaining(minute))
+
+
+def count_or_refuse(
+    *,
+    organization: Organization,
+    customer: Customer | None,
+    amounts: dict[str, int],
+    limits: dict[str, int] | None = None,
+) -> ratelimit.Decision:
+    """Count ``amounts`` (usage kind → amount) against the rate limits, or raise the
+    ``ApiError`` that refuses them: 429 naming the limit, 503 while Redis cannot count. Limit
+    notices are recorded either way. API calls, and inbound webhook deliveries
+    (``api.inbound``), count here."""
     try:
         decision = ratelimit.check_and_count(
-            org_id=api.org_id,
-            customer_id=api.customer.id if api.customer else None,
+            org_id=organization.id,
+            customer_id=customer.id if customer else None,
             amounts=amounts,
-            limits=api.limits,
+            limits=limits if limits is not None else rate_limits(organization, customer),
         )
     except redis.RedisError:
         logger.exception("Rate limiter unavailable")
@@ -345,14 +365,11 @@ def charge(api: ApiRequest, *, events: int = 0) -> None:
             headers={"Retry-After": "5"},
         ) from None
     limit_notices_record(
-        organization=api.organization, customer=api.customer, decision=decision, amounts=amounts
+        organization=organization, customer=customer, decision=decision, amounts=amounts
     )
     if not decision.allowed:
         raise rate_limit_error(decision)
-    api.decision = decision
-    minute = "api_calls_per_minute"
-    api.extra_headers["X-RateLimit-Limit"] = str(decision.limits[minute])
-    api.extra_headers["X-RateLimit-Remaining"] = str(decision.remaining(minute))
+    return decision
 
 
 _API_ATTRIBUTE = "api"

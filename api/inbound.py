@@ -4,8 +4,10 @@
 No key and no session: the Standard Webhooks signature, by the customer's own secret, is the
 credential. It answers in the API's JSON error shape — ``202 {"id", "runs"}`` for a stored
 event, ``200 {"duplicate": true}`` for a retry of one, 401 ``invalid_signature``, 400/413 for
-the payload, 404 for an organization, customer or URL that does not exist (a customer without a
-secret, or one its state hides) — and stores nothing when it refuses. The URL kwarg is
+the payload, 429 ``rate_limited`` once the customer's event limits are reached (a delivery
+counts as one event, as on the API; a duplicate counts nothing), 404 for an organization,
+customer or URL that does not exist (a customer without a secret, or one its state hides) — and
+stores nothing when it refuses. The URL kwarg is
 ``organization`` (not ``org_slug``): the console's middleware does not scope it to a signed-in
 member; the view enters the customer's own scope.
 """
@@ -16,15 +18,22 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from api.auth import error_body
+from api import ratelimit
+from api.auth import ApiError, count_or_refuse, error_body, error_response
 from customers import states
 from customers.models import Customer, Organization
 from dataplane.inbound import InboundRefused, inbound_accept
 from tenancy.context import CUSTOMER, context
+
+
+def _count_event(organization: Organization, customer: Customer) -> None:
+    """A delivery is one of the customer's events: it counts toward the plan's event limits
+    (per minute and per day) and usage like an event sent to the API."""
+    count_or_refuse(organization=organization, customer=customer, amounts={ratelimit.EVENT: 1})
 
 
 def _refused(refused: InboundRefused) -> JsonResponse:
@@ -36,7 +45,7 @@ def _refused(refused: InboundRefused) -> JsonResponse:
 @require_POST
 def receive(
     request: HttpRequest, organization: str, customer_id: uuid.UUID, event_name: str
-) -> JsonResponse:
+) -> HttpResponse:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     length = str(request.META.get("CONTENT_LENGTH") or "0")
     if limit is not None and length.isdigit() and int(length) > limit:
@@ -68,9 +77,12 @@ def receive(
                 event_name=event_name,
                 headers=request.headers,  # case-insensitive
                 body=request.body,
+                admit=lambda: _count_event(owner, customer),
             )
         except InboundRefused as refused:
             return _refused(refused)
+        except ApiError as refused:  # a rate limit, or the limiter down
+            return error_response(refused)
     if accepted.event is None:
         return JsonResponse({"duplicate": True}, status=200)
     return JsonResponse({"id": str(accepted.event.id), "runs": accepted.runs}, status=202)

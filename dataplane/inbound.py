@@ -8,7 +8,8 @@ secret (``webhooks.signing``: the ``webhook-id``, ``webhook-timestamp`` and
 checks it in this order — a secret exists (otherwise the URL does not: 404), the timestamp is
 within ``TOLERANCE_SECONDS`` of now, a signature matches, the message id was not accepted
 before (``REPLAY_WINDOW_SECONDS``: a sender's retry is answered as a duplicate, stored once),
-the payload — then stores the event and queues the runs whose version deployed to prod names
+the payload, the plan's event limits (counted like API events) — then stores the event and
+queues the runs whose version deployed to prod names
 the event as a trigger (``trigger`` ``webhook``). A refusal stores nothing.
 
 The secret (``whsec_…``) is created or rotated by ``inbound_secret_rotate`` and shown once; it
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,9 +118,12 @@ def inbound_accept(
     event_name: str,
     headers: Mapping[str, str],
     body: bytes,
+    admit: Callable[[], None] = lambda: None,
 ) -> Accepted:
     """Check a delivery to ``customer``'s inbound webhook, in the customer's scope, and store
-    it as an event with the runs it triggers; ``InboundRefused`` stores nothing."""
+    it as an event with the runs it triggers; ``InboundRefused`` stores nothing. ``admit`` is
+    called once the delivery holds and is not a duplicate, before it is stored: it counts the
+    event against the plan's limits and raises to refuse it (``api.inbound``)."""
     secret = decrypt_credentials(customer.inbound_secret_encrypted).get("secret")
     if not secret:
         raise InboundRefused(404, "not_found", "Not found.")
@@ -141,6 +145,7 @@ def inbound_accept(
     if not first:
         return Accepted(None)
     try:
+        admit()
         (event,) = events.events_record(customer=customer, drafts=drafts)
         runs = event_runs_queue(
             acting_user=None,
@@ -151,6 +156,6 @@ def inbound_accept(
             trigger=RunTrigger.WEBHOOK,
         )
     except Exception:
-        cache.delete(replay_key)  # not stored: the sender's retry must be taken
+        cache.delete(replay_key)  # not stored (or refused): the sender's retry must be taken
         raise
     return Accepted(event, len(runs))

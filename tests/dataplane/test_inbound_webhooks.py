@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from api import ratelimit
 from audit import actions
 from audit.models import AuditLogEntry
-from customers.models import Customer, CustomerStatus
+from customers.models import Customer, CustomerLimitOverride, CustomerStatus
 from dataplane.models import Event, ExecutionLog
 from roles import catalog
 from tenancy.context import ORGANIZATION, context
+from tests.api.conftest import wait_for_fresh_minute
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import add_workflow, deploy_workflow, in_customer
 from tests.world import World
@@ -244,3 +246,31 @@ def test_a_member_who_may_not_edit_customers_cannot_create_the_secret(world: Wor
 def test_an_outsider_gets_404_for_the_secret(world: World) -> None:
     response = world.outsider_client().post(world.customer_url(suffix="events/inbound-secret/"))
     assert response.status_code == 404
+
+
+# --- Limits -------------------------------------------------------------------------------------
+
+
+def test_deliveries_count_toward_the_customers_event_limits(world: World) -> None:
+    with context(org_id=world.org.id, role=ORGANIZATION):
+        CustomerLimitOverride.objects.create(
+            org=world.org, customer=world.customer, limit_key="events_per_minute", value=2
+        )
+    secret = _secret(world)
+    wait_for_fresh_minute(10)
+    first = _deliver(_hook(world), {"n": 1}, secret, message_id="msg_limit_1")
+    second = _deliver(_hook(world), {"n": 2}, secret)
+    duplicate = _deliver(_hook(world), {"n": 1}, secret, message_id="msg_limit_1")
+    refused = _deliver(_hook(world), {"n": 3}, secret, message_id="msg_limit_3")
+    assert [r.status_code for r in (first, second, duplicate)] == [202, 202, 200]
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert refused.json()["error"]["limit"]["name"] == "events_per_minute"
+    assert int(refused["Retry-After"]) > 0
+    assert [event.payload for event in _events(world)] == [{"n": 1}, {"n": 2}]
+    counts = ratelimit.current_counts(org_id=world.org.id, customer_id=world.customer.id)
+    assert counts["events_per_minute"] == 2  # the duplicate and the refusal counted nothing
+    assert counts["api_calls_per_minute"] == 0  # a delivery is no API call
+    # The refused message was not marked as seen: the sender's retry is judged again.
+    retry = _deliver(_hook(world), {"n": 3}, secret, message_id="msg_limit_3")
+    assert retry.status_code == 429
