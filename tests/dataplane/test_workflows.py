@@ -15,6 +15,7 @@ from dataplane.models import ExecutionLog, Workflow
 from roles import catalog
 from tests.conftest import ALL_DATABASES
 from tests.dataplane.helpers import (
+    add_workflow,
     client_for,
     deploy_workflow,
     in_customer,
@@ -290,3 +291,23 @@ def test_an_oversized_response_fails_the_run(acme, celery_worker) -> None:
     execution, _ = _run_on_target(org, customer, {"name": "big", "url": "/big"})
     assert execution.status == "failed"
     assert "larger than 1,048,576 bytes" in execution.message
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_choosing_connections_is_allowed_or_refused_by_role(world, acme, role) -> None:
+    org, customer = acme
+    crm = make_connector(org, name="Acme CRM", base_url="https://crm.example")
+    connection = make_connection(org, customer, crm)
+    step = {"name": "a", "url": "https://crm.example/x", "connector": crm.slug}
+    workflow = add_workflow(org, customer, {"steps": [step]})
+    response = client_for(world.user(role)).post(
+        _base(org, customer) + f"workflows/{workflow.id}/edit/",
+        {f"connection_{crm.slug}": str(connection.id)},
+    )
+    chosen = _workflow(org, customer, workflow.id).connections
+    if role in ALLOWED["workflows.update"]:
+        assert response.status_code == 302
+        assert chosen == {crm.slug: str(connection.id)}
+    else:
+        assert response.status_code == 403
+        assert chosen == {}
