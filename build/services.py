@@ -382,24 +382,17 @@ def build_item_delete(
     """Delete an item and its versions. A connector still used by connections, and a workflow
     definition customers still have, are refused."""
     organization_require_writable(organization=organization)
-    if kind is WORKFLOWS:
-        enabled = organization_count(
-            Workflow, customers=Customer.objects.all(), definition_id=item.id
-        )
-        if enabled:
+    # What still uses the item, across every customer's data (those being deleted included).
+    users = {
+        CONNECTORS: (Connection, "connector_id", "connection(s) still use", "disconnect them"),
+        WORKFLOWS: (Workflow, "definition_id", "customer(s) still have", "remove it from them"),
+    }
+    if kind in users:
+        model, column, verb, remedy = users[kind]
+        count = organization_count(model, customers=Customer.objects.all(), **{column: item.id})
+        if count:
             raise ValidationError(
-                f"{enabled} customer(s) still have {item.name}; remove it from them first.",
-                code="workflow_in_use",
-            )
-    if kind is CONNECTORS:
-        # Every customer's connections, those being deleted included: they still use it.
-        used = organization_count(
-            Connection, customers=Customer.objects.all(), connector_id=item.id
-        )
-        if used:
-            raise ValidationError(
-                f"{used} connection(s) still use {item.name}; disconnect them first.",
-                code="connector_in_use",
+                f"{count} {verb} {item.name}; {remedy} first.", code=f"{kind.singular}_in_use"
             )
     kind.versions_of(item).delete()
     _audit(
