@@ -38,6 +38,7 @@ from customers.states import customer_require_runnable
 from dataplane import outbound
 from dataplane.encryption import CredentialsUnreadable, decrypt_credentials
 from dataplane.models import (
+    Configuration,
     Connection,
     Event,
     ExecutionLog,
@@ -45,6 +46,7 @@ from dataplane.models import (
     RunTrigger,
     Workflow,
 )
+from dataplane.placeholders import fill, placeholder_keys
 from dataplane.selectors import workflow_definition_version
 from dataplane.services.primitives import audit_data_plane, require_customer_scope
 from tenancy.context import (
@@ -359,9 +361,32 @@ def _step_connection(
     return candidates[0], connector, ""
 
 
+def _fill_configuration(
+    planned: PlannedStep, step: dict[str, Any], configuration: dict[str, Configuration]
+) -> None:
+    """Put the customer's configuration values into the step's body
+    (``dataplane.placeholders``), or say why the step cannot run."""
+    keys = placeholder_keys(planned.body)
+    missing = sorted(keys - set(configuration))
+    secret = sorted(key for key in keys & set(configuration) if configuration[key].is_secret)
+    if missing:
+        planned.problem = f"configuration value {missing[0]} is not set for this customer"
+    elif secret and "connector" not in step:
+        planned.problem = (
+            f"secret configuration value {secret[0]} goes only to a connector's hosts: "
+            "name the connector in the step"
+        )
+    elif keys:
+        planned.body = fill(planned.body, {key: configuration[key].value for key in keys})
+
+
 def _plan_steps(definition: dict[str, Any], workflow: Workflow) -> list[PlannedStep]:
     slugs = {str(step["connector"]) for step in definition.get("steps", []) if "connector" in step}
     connectors = {c.slug: c for c in Connector.objects.filter(slug__in=slugs)}
+    keys = set().union(
+        *(placeholder_keys(step.get("body")) for step in definition.get("steps", []))
+    )
+    configuration = {c.key: c for c in Configuration.objects.filter(key__in=keys)} if keys else {}
     steps = []
     for step in definition.get("steps", []):
         planned = PlannedStep(
@@ -372,7 +397,8 @@ def _plan_steps(definition: dict[str, Any], workflow: Workflow) -> list[PlannedS
             timeout=step.get("timeout_seconds"),
             body=step.get("body"),
         )
-        if "connector" in step:
+        _fill_configuration(planned, step, configuration)
+        if "connector" in step and not planned.problem:
             connection, connector, missing = _step_connection(
                 workflow, str(step["connector"]), connectors
             )
