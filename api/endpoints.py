@@ -1,9 +1,9 @@
 """The JSON API at ``/api/v1/`` (django-ninja), its OpenAPI schema and docs page.
 
-The operations are in ``api.operations`` and ``api.events``, the error handlers in
-``api.errors``. Every operation runs through ``api.auth.api_scope`` (key, states, customer,
-rate limit, tenant context) and checks its catalog permission with ``authorize`` on the key's
-preset. Errors share one shape,
+The operations are in ``api.operations``, ``api.events`` and ``api.workflows``, the error
+handlers in ``api.errors``. Every operation runs through ``api.auth.api_scope`` (key, states,
+customer, rate limit, tenant context) and checks its catalog permission with ``authorize`` on
+the key's preset. Errors share one shape,
 ``{"error": {"code", "message", "limit"?, "details"?}}``; docs/API.md lists the codes.
 """
 
@@ -21,6 +21,7 @@ from api import errors
 from api.auth import END_ORG_HEADER, ApiRequest, api_request_of, error_body
 from api.events import router as events_router
 from api.operations import router
+from api.workflows import router as workflows_router
 
 
 class ApiKeyBearer(HttpBearer):
@@ -79,6 +80,7 @@ for exception, handler in errors.HANDLERS.items():
 
 api_v1.add_router("", router)
 api_v1.add_router("", events_router)
+api_v1.add_router("", workflows_router)
 
 
 def _json_not_found(request: HttpRequest, path: str = "") -> HttpResponse:

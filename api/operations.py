@@ -40,7 +40,6 @@ from api.schemas import (
     Page,
     Text,
     UsageOut,
-    WorkflowOut,
 )
 from billing.selectors import usage_series
 from build.deploys import ENVIRONMENTS, PROD
@@ -51,8 +50,7 @@ from customers.labels import label_parse
 from customers.models import Customer, CustomerStatus
 from dataplane import services as dataplane
 from dataplane.execution_filters import PERIODS, period_start
-from dataplane.models import Connection, ExecutionLog, Workflow
-from dataplane.selectors import workflows_with_definitions
+from dataplane.models import Connection, ExecutionLog
 from roles.selectors import authorize
 from widget import services as widget_services
 
@@ -133,10 +131,6 @@ def _get_customer_for_request(request: HttpRequest, customer_id: uuid.UUID) -> C
 
 def _get_connection_for_request(request: HttpRequest, connection_id: uuid.UUID) -> Connection:
     return _found(Connection.objects.filter(id=connection_id).first(), "connection")
-
-
-def _get_workflow_for_request(request: HttpRequest, workflow_id: uuid.UUID) -> Workflow:
-    return _found(Workflow.objects.filter(id=workflow_id).first(), "workflow")
 
 
 def _refuse_relocating(customer: Customer) -> None:
@@ -327,43 +321,12 @@ def connections_delete(request: HttpRequest, connection_id: uuid.UUID) -> Status
     return Status(204, None)
 
 
-@router.get("/workflows", response={200: Page[WorkflowOut], **ERRORS}, tags=["workflows"])
-def workflows_list(
-    request: HttpRequest,
-    limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> dict[str, Any]:
-    _customer_data(request, "workflows.read")
-    page = _page(Workflow.objects.order_by("created_at", "id"), limit, offset)
-    page["items"] = workflows_with_definitions(page["items"])
-    return page
-
-
 def request_environment(request: HttpRequest) -> str:
     """The environment a request runs in: ``x-fastn-env``, prod when absent (SPEC §11)."""
     environment = request.headers.get(ENV_HEADER, PROD).strip()
     if environment not in ENVIRONMENTS:
         raise ApiError(400, "invalid_request", f"The {ENV_HEADER} header is test or prod.")
     return environment
-
-
-@router.post(
-    "/workflows/{workflow_id}/run", response={202: ExecutionOut, **ERRORS}, tags=["workflows"]
-)
-def workflows_run(request: HttpRequest, workflow_id: uuid.UUID) -> Status:
-    """Queue a run of the version deployed to prod, or to test with ``x-fastn-env: test``;
-    follow it in ``GET /executions``."""
-    environment = request_environment(request)
-    api, customer = _customer_data(request, "workflows.execute")
-    workflow = _get_workflow_for_request(request, workflow_id)
-    execution = dataplane.workflow_run(
-        acting_user=api.principal,
-        organization=api.organization,
-        customer=customer,
-        workflow=workflow,
-        environment=environment,
-    )
-    return Status(202, execution)
 
 
 @router.get("/executions", response={200: Page[ExecutionOut], **ERRORS}, tags=["executions"])

@@ -127,6 +127,25 @@ class ConnectionIn(Schema):
     )
 
 
+class WorkflowDefinitionOut(Schema):
+    """One of the organization's workflows: its latest definition and what is deployed."""
+
+    id: uuid.UUID
+    name: str
+    slug: str
+    description: str
+    current_version: int
+    test_version: int | None
+    prod_version: int | None
+    definition: dict[str, Any]
+    updated_at: datetime
+
+
+class WorkflowIn(Schema):
+    definition_id: uuid.UUID
+    connections: dict[str, str] = {}
+
+
 class WorkflowOut(Schema):
     """A customer's workflow: one of the organization's definitions (``definition_id``) that
     the customer has; name, description and versions are the definition's."""
