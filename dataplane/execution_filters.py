@@ -19,9 +19,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from build.models import WorkflowDefinition
-from customers.models import Customer
 from dataplane.models import ExecutionLog, ExecutionStatus, RunEnvironment, Workflow
-from dataplane.selectors import rows_by_region, workflows_with_definitions
+from dataplane.selectors import workflows_with_definitions
 
 ANY_TIME = "all"
 PERIODS: dict[str, tuple[str, timedelta | None]] = {
@@ -80,11 +79,14 @@ class ExecutionFilters:
             ignored=tuple(ignored),
         )
 
-    def lookups(self) -> dict[str, Any]:
-        """The ``filter()`` keyword arguments of these filters on ``ExecutionLog``."""
+    def lookups(self, *, by_definition: bool = False) -> dict[str, Any]:
+        """The ``filter()`` keyword arguments of these filters on ``ExecutionLog``. The
+        ``workflow`` filter is a customer's workflow, or with ``by_definition`` (the
+        organization-wide page) one of the organization's workflow definitions."""
         found: dict[str, Any] = {}
         if self.workflow:
-            found["workflow_id"] = uuid.UUID(self.workflow)
+            column = "workflow__definition_id" if by_definition else "workflow_id"
+            found[column] = uuid.UUID(self.workflow)
         if self.status:
             found["status"] = self.status
         if self.environment:
@@ -127,17 +129,13 @@ def customer_workflow_choices() -> list[tuple[str, str]]:
     return sorted(((str(w.id), w.name) for w in workflows), key=lambda choice: choice[1])
 
 
-def organization_workflows() -> list[tuple[str, str, str]]:
-    """Every live customer's workflows, read from each region: ``(id, name, customer name)``
-    sorted by name then customer (the organization-wide workflow filter and column)."""
-    customers = dict(Customer.objects.live().values_list("id", "name"))
-    definitions = dict(WorkflowDefinition.objects.values_list("id", "name"))
-    found = [
-        (definitions.get(definition_id, ""), customers.get(customer_id, ""), str(pk))
-        for rows in rows_by_region(Workflow)
-        for pk, definition_id, customer_id in rows.values_list("id", "definition_id", "customer_id")
+def organization_workflow_choices() -> list[tuple[str, str]]:
+    """The workflow filter's choices on the organization-wide list: its definitions, by name
+    (as many as it defines, whatever the number of customers)."""
+    return [
+        (str(pk), name)
+        for pk, name in WorkflowDefinition.objects.order_by("name", "id").values_list("id", "name")
     ]
-    return [(pk, name, customer) for name, customer, pk in sorted(found)]
 
 
 def customer_executions(filters: ExecutionFilters) -> QuerySet[ExecutionLog]:

@@ -193,7 +193,10 @@ def organization_executions(
         regions.append(rows)
     number = min(max(1, page), MergedPage([], 1, per_page, total).num_pages)
     needed = number * per_page
-    streams = [list(rows.order_by("-created_at", "-id")[:needed]) for rows in regions]
+    streams = [
+        list(rows.select_related("workflow").order_by("-created_at", "-id")[:needed])
+        for rows in regions
+    ]
 
     def key(log: ExecutionLog) -> tuple[datetime, str]:
         return (log.created_at, str(log.id))

@@ -8,7 +8,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from customers.models import Customer
-from dataplane.execution_filters import ExecutionFilters, organization_workflows
+from dataplane.execution_filters import ExecutionFilters, organization_workflow_choices
+from dataplane.selectors import executions_with_workflows
 from dataplane.selectors import organization_executions as merged_executions
 from fastn_console.console import add_service_errors, customer_of, organization_wide
 from residency import selectors
@@ -61,25 +62,26 @@ def organization_executions(request: HttpRequest, org_slug: str) -> HttpResponse
         page_number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page_number = 1
-    page = merged_executions(page=page_number, per_page=50, filters=filters.lookups())
+    page = merged_executions(
+        page=page_number, per_page=50, filters=filters.lookups(by_definition=True)
+    )
     names = dict(
         Customer.objects.filter(id__in={log.customer_id for log in page.items}).values_list(
             "id", "name"
         )
     )
-    workflows = organization_workflows()
-    workflow_names = {pk: name for pk, name, _ in workflows}
+    executions_with_workflows(page.items)
     return render(
         request,
         "residency/executions.html",
         {
             "page": page,
             "rows": [
-                (log, names.get(log.customer_id, ""), workflow_names.get(str(log.workflow_id)))
+                (log, names.get(log.customer_id, ""), log.workflow.name if log.workflow else None)
                 for log in page.items
             ],
+            "workflow_choices": organization_workflow_choices(),
             "query": filters.query(),
-            "workflow_choices": [(pk, f"{name} — {customer}") for pk, name, customer in workflows],
             **filters.context(),
         },
     )
