@@ -30,6 +30,7 @@ SERVICE_REFUSALS: dict[str, tuple[int, str]] = {
     "customer_deleting": (404, "customer_not_found"),
     "disabled": (409, "workflow_disabled"),
     "not_deployed": (409, "not_deployed"),
+    "already_added": (409, "already_added"),
 }
 
 

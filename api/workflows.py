@@ -77,8 +77,6 @@ def workflows_add(request: HttpRequest, payload: WorkflowIn) -> Status:
     definition = WorkflowDefinition.objects.filter(id=payload.definition_id).first()
     if definition is None:
         raise ApiError(404, "not_found", "No such workflow in this organization.")
-    if Workflow.objects.filter(definition_id=definition.id).exists():
-        raise ApiError(409, "already_added", f"The customer already has {definition.name}.")
     workflow = dataplane.workflow_add(
         acting_user=api.principal,
         organization=api.organization,

@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from build.models import Connector
+from build.models import Connector, WorkflowDefinition
 from dataplane.models import Configuration, Connection
 from fastn_console.console import add_service_errors
 
@@ -76,6 +76,18 @@ class CredentialsForm(ConsoleForm):
                 }
             )
         super().add_service_errors(error)
+
+
+class WorkflowAddForm(forms.Form):
+    """The Add button of one of the organization's workflows (a definition of another
+    organization, or no definition, is not a choice: the scoped manager hides it)."""
+
+    definition = forms.ModelChoiceField(queryset=WorkflowDefinition._base_manager.none())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read in the request's scope, not at import.
+        self.fields["definition"].queryset = WorkflowDefinition.objects.all()  # type: ignore[attr-defined]
 
 
 CONNECTION_PREFIX = "connection_"

@@ -341,24 +341,28 @@ def execution_start(*, execution_id: uuid.UUID | str, version: int) -> list[Plan
 
 
 def _step_connection(
-    workflow: Workflow, slug: str, connectors: dict[str, Connector]
+    workflow: Workflow,
+    slug: str,
+    connectors: dict[str, Connector],
+    connections: list[Connection],
 ) -> tuple[Connection | None, Connector | None, str]:
     """The customer's connection a step naming connector ``slug`` uses — the one chosen for
-    the workflow, else the customer's only connection of it — or why there is none."""
+    the workflow, else the customer's only connection of it — or why there is none.
+    ``connections`` are the customer's connections of the connectors the steps name."""
     connector = connectors.get(slug)
     if connector is None:
         return None, None, f"no connector has the slug {slug!r} any more"
+    own = [c for c in connections if c.connector_id == connector.id]
     chosen = workflow.connections.get(slug)
     if chosen:
-        connection = Connection.objects.filter(id=chosen, connector_id=connector.id).first()
+        connection = next((c for c in own if str(c.id) == chosen), None)
         if connection is None:
             return None, connector, f"the connection chosen for {slug} no longer exists"
         return connection, connector, ""
-    candidates = list(Connection.objects.filter(connector_id=connector.id)[:2])
-    if len(candidates) != 1:
-        many = "several connections" if candidates else "no connection"
+    if len(own) != 1:
+        many = "several connections" if own else "no connection"
         return None, connector, f"the customer has {many} of {connector.name}: choose one"
-    return candidates[0], connector, ""
+    return own[0], connector, ""
 
 
 def _fill_configuration(
@@ -383,6 +387,9 @@ def _fill_configuration(
 def _plan_steps(definition: dict[str, Any], workflow: Workflow) -> list[PlannedStep]:
     slugs = {str(step["connector"]) for step in definition.get("steps", []) if "connector" in step}
     connectors = {c.slug: c for c in Connector.objects.filter(slug__in=slugs)}
+    connections = list(
+        Connection.objects.filter(connector_id__in=[c.id for c in connectors.values()])
+    )
     keys = set().union(
         *(placeholder_keys(step.get("body")) for step in definition.get("steps", []))
     )
@@ -400,7 +407,7 @@ def _plan_steps(definition: dict[str, Any], workflow: Workflow) -> list[PlannedS
         _fill_configuration(planned, step, configuration)
         if "connector" in step and not planned.problem:
             connection, connector, missing = _step_connection(
-                workflow, str(step["connector"]), connectors
+                workflow, str(step["connector"]), connectors, connections
             )
             if connection is None or connector is None:
                 planned.problem = missing

@@ -76,7 +76,7 @@ def workflow_add(
     if definition.org_id != organization.id:
         raise ValidationError({"definition": "Choose one of this organization's workflows."})
     if Workflow.objects.filter(definition_id=definition.id).exists():
-        raise ValidationError({"definition": f"This customer already has {definition.name}."})
+        raise ValidationError(f"This customer already has {definition.name}.", code="already_added")
     chosen = _clean_connections(definition, connections or {})
     count_limit_guard(organization=organization, key="workflows_per_customer", customer=customer)
     workflow = Workflow.objects.create(

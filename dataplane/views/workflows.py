@@ -16,9 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from build.models import Connector, WorkflowDefinition
+from build.models import Connector
 from dataplane import services
-from dataplane.forms import WorkflowConnectionsForm
+from dataplane.forms import WorkflowAddForm, WorkflowConnectionsForm
 from dataplane.models import Connection, ExecutionLog, RunEnvironment, Workflow
 from dataplane.selectors import addable_definitions
 from dataplane.services.runs import execution_replayable, workflow_replay
@@ -44,13 +44,11 @@ def workflow_create(request: HttpRequest, org_slug: str, customer_id: uuid.UUID)
     """Add one of the organization's workflows to the customer: the list of those it has not
     added yet, each with an Add button."""
     if request.method == "POST":
-        definition_id = _uuid_or_none(request.POST.get("definition"))
-        definition = None
-        if definition_id is not None:
-            definition = WorkflowDefinition.objects.filter(id=definition_id).first()
-        if definition is None:
+        form = WorkflowAddForm(request.POST)
+        if not form.is_valid():
             messages.error(request, "Choose one of the organization's workflows.")
         else:
+            definition = form.cleaned_data["definition"]
             try:
                 workflow = services.workflow_add(**writes(request), definition=definition)
             except ValidationError as exc:
@@ -71,13 +69,6 @@ def workflow_create(request: HttpRequest, org_slug: str, customer_id: uuid.UUID)
     )
 
 
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 @permission_required("workflows.read")
 def workflow_detail(
     request: HttpRequest, org_slug: str, customer_id: uuid.UUID, workflow_id: uuid.UUID
@@ -91,7 +82,8 @@ def workflow_detail(
     connectors = {
         c.slug: c for c in Connector.objects.filter(slug__in=definition.connector_slugs())
     }
-    connections = {str(c.id): c for c in Connection.objects.all()}
+    chosen = list(workflow.connections.values())
+    connections = {str(c.id): c for c in Connection.objects.filter(id__in=chosen)}
     uses = [
         (slug, connectors.get(slug), connections.get(workflow.connections.get(slug, "")))
         for slug in definition.connector_slugs()
