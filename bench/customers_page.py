@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
 from typing import Any
 
 from bench import _harness as harness
@@ -65,24 +64,14 @@ def _load(org_id: uuid.UUID, count: int) -> None:
 
 
 def _queries(client: Any, url: str) -> int:
-    """Statements the request sends to the database servers. Django notes BEGIN and COMMIT for
-    every atomic block; psycopg sends them only for a transaction that ran a statement, so they
-    count only there."""
-    from django.db import connections
-    from django.test.utils import CaptureQueriesContext
+    """Round trips the request makes to the database servers (messages in libpq's protocol
+    trace: a BEGIN, a COMMIT and a query carrying its tenant settings count one each)."""
+    from tests.wire import traced
 
-    with ExitStack() as stack:
-        captured = [
-            stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in connections
-        ]
+    with traced() as wire:
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-    total = 0
-    for capture in captured:
-        sqls = [query["sql"] for query in capture.captured_queries]
-        statements = [sql for sql in sqls if sql not in ("BEGIN", "COMMIT")]
-        total += len(sqls) if statements else 0
-    return total
+    return wire.round_trips()
 
 
 def run(scale: str) -> dict[str, Any]:

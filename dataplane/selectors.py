@@ -2,9 +2,11 @@
 ones across the region databases (SPEC §6).
 
 An organization-wide read queries each region restricted to the customers that the control
-plane places in that region, then merges. During a relocation the rows already copied to the new
-region belong to a customer still placed in the old one, so they are never counted twice; and
-regions that share a database are still read once per customer.
+plane places in that region, then merges; each region's query is a transaction of its own unless
+the request has already begun one there (``tenancy.context.standalone_reads``). During a
+relocation the rows already copied to the new region belong to a customer still placed in the
+old one, so they are never counted twice; and regions that share a database are still read once
+per customer.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from customers.models import Customer
 from dataplane.encryption import decrypt_credentials, mask
 from dataplane.models import Connection, ExecutionLog, Workflow
 from fastn_console.lookups import AnyOf
-from tenancy.context import region_alias
+from tenancy.context import region_alias, standalone_reads
 
 
 def connectable_connectors(*, search: str = "") -> QuerySet[Connector]:
@@ -119,17 +121,19 @@ def organization_count(
     model: type[Model], *, customers: Iterable[Customer] | None = None, **filters: Any
 ) -> int:
     """How many of ``model``'s rows match ``filters`` across the organization's regions."""
-    return sum(
-        rows.filter(**filters).count() for rows in rows_by_region(model, customers=customers)
-    )
+    with standalone_reads():
+        return sum(
+            rows.filter(**filters).count() for rows in rows_by_region(model, customers=customers)
+        )
 
 
 def counts_per_customer(model: type[Model], customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
     """``model``'s rows per customer, one query per region involved."""
     counts: dict[uuid.UUID, int] = {}
-    for rows in rows_by_region(model, customers=customers):
-        grouped = rows.values("customer_id").annotate(n=Count("id"))
-        counts.update({row["customer_id"]: row["n"] for row in grouped})
+    with standalone_reads():
+        for rows in rows_by_region(model, customers=customers):
+            grouped = rows.values("customer_id").annotate(n=Count("id"))
+            counts.update({row["customer_id"]: row["n"] for row in grouped})
     return counts
 
 
@@ -184,19 +188,20 @@ def organization_executions(
     per_page = min(max(1, per_page), MAX_PER_PAGE)
     regions = []
     total = 0
-    for rows in rows_by_region(ExecutionLog, customers=customers):
-        if status:
-            rows = rows.filter(status=status)
-        if filters:
-            rows = rows.filter(**filters)
-        total += rows.count()
-        regions.append(rows)
-    number = min(max(1, page), MergedPage([], 1, per_page, total).num_pages)
-    needed = number * per_page
-    streams = [
-        list(rows.select_related("workflow").order_by("-created_at", "-id")[:needed])
-        for rows in regions
-    ]
+    with standalone_reads():
+        for rows in rows_by_region(ExecutionLog, customers=customers):
+            if status:
+                rows = rows.filter(status=status)
+            if filters:
+                rows = rows.filter(**filters)
+            total += rows.count()
+            regions.append(rows)
+        number = min(max(1, page), MergedPage([], 1, per_page, total).num_pages)
+        needed = number * per_page
+        streams = [
+            list(rows.select_related("workflow").order_by("-created_at", "-id")[:needed])
+            for rows in regions
+        ]
 
     def key(log: ExecutionLog) -> tuple[datetime, str]:
         return (log.created_at, str(log.id))

@@ -160,8 +160,13 @@ class TenantContextMiddleware:
         if restricted is not None and customer_id != restricted:
             raise Http404
         role = CUSTOMER if restricted is not None else ORGANIZATION
+        # No savepoint: the user's scope around it has nothing to keep if this one fails.
         with context(
-            org_id=organization.id, customer_id=customer_id, role=role, user_id=user.pk
+            org_id=organization.id,
+            customer_id=customer_id,
+            role=role,
+            user_id=user.pk,
+            savepoint=False,
         ) as scope:
             customer = None
             if customer_id is not None:

@@ -7,9 +7,12 @@ Django reads ``AUTH_USER_MODEL``). Each piece fails closed:
 
 ``tenancy.context(org_id=…, customer_id=None, role=…, user_id=…)``
     The only way into a scope. It opens a transaction on the main alias and on every region
-    alias the scope may touch, runs ``set_config(…, true)`` there (transaction-local, so nothing
-    survives into a pooled connection's next transaction), and restores the previous values on
-    exit. Without it the policies see no ``app.org_id`` and return zero rows.
+    alias the scope may touch; ``set_config(…, true)`` (transaction-local, so nothing survives
+    into a pooled connection's next transaction) reaches each connection in the message of its
+    first query there, and the previous values come back on exit. Without it the policies see
+    no ``app.org_id`` and return zero rows. ``tenancy.context.standalone_reads()`` lets a plain
+    read on a database whose transaction has not begun be a transaction of its own (the
+    organization-wide reads of every region: one round trip each, no BEGIN or COMMIT).
 
 ``tenancy.platform_scope()``
     The explicit, loudly named unfiltered scope the staff admin runs in. Queries go to the

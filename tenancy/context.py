@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+import psycopg.sql
 from django.apps import apps
 from django.conf import settings
 from django.db import connections, transaction
@@ -87,15 +89,19 @@ def _text(value: object) -> str:
 #
 # ``context()`` only opens the transactions; the four ``app.*`` settings are written on a
 # connection just before the first query that needs them (``sync_scope_settings``, an execute
-# wrapper on every runtime alias), in that query's transaction. A region the request never
-# queries costs nothing, and leaving a nested scope costs nothing until the next query. What a
-# connection holds is known only while it is certain: the settings are transaction-local, so
-# they are gone when the transaction ended (psycopg reports it idle), and a savepoint that was
-# rolled back or released since they were written may have undone them — then they are written
-# again. Fail-closed either way: a query that reaches PostgreSQL without them sees nothing.
+# wrapper on every runtime alias), in that query's transaction and, where the cursor binds its
+# parameters on the client (Django's default), in the same message as the query: one round trip,
+# the settings statement first (PostgreSQL runs a message's statements in order, in one
+# transaction). A region the request never queries costs nothing, and leaving a nested scope
+# costs nothing until the next query. What a connection holds is known only while it is
+# certain: the settings are transaction-local, so they are gone when the transaction ended
+# (psycopg reports it idle), and a savepoint that was rolled back or released since they were
+# written may have undone them — then they are written again.
+# Fail-closed either way: a query that reaches PostgreSQL without them sees nothing.
 
 EMPTY: tuple[str, str, str, str] = ("", "", "", "")
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+_SETTINGS_IN_MESSAGE = _SET_CONFIG_SQL.replace("%s", "{}") + "; "
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,25 @@ class _Written:
     raw: Any  # the psycopg connection they were written on
     values: tuple[str, str, str, str]
     savepoints: tuple[str, ...]  # the savepoints open then
+
+
+_standalone: ContextVar[bool] = ContextVar("tenancy_standalone_reads", default=False)
+
+
+@contextmanager
+def standalone_reads() -> Iterator[None]:
+    """Inside the block, a query on a connection whose transaction has not begun yet runs as a
+    transaction of its own, the scope's settings in the same message: no BEGIN and no COMMIT
+    round trip. Only a SELECT without ``FOR UPDATE``/``FOR SHARE`` does: anything else runs in
+    the transaction. The caller promises plain reads (no locking functions either); under
+    READ COMMITTED each statement sees a fresh snapshot anyway, so the rows are those the
+    transaction would have seen. On a connection whose transaction has begun (it may hold the
+    request's own uncommitted writes) queries run in it, as always."""
+    token = _standalone.set(True)
+    try:
+        yield
+    finally:
+        _standalone.reset(token)
 
 
 def _wanted(alias: str) -> tuple[str, str, str, str]:
@@ -131,28 +156,78 @@ def _held(connection: Any) -> tuple[str, str, str, str] | None:
     return written.values
 
 
+def _with_settings_in_message(
+    values: tuple[str, str, str, str],
+    execute: Callable[..., Any],
+    sql: str,
+    params: Any,
+    many: bool,
+    context: dict[str, Any],
+) -> Any:
+    """Run ``sql`` after the statement writing ``values``, in one message; the cursor is left
+    on the query's result."""
+    raw = context["connection"].connection
+    prefix = _SETTINGS_IN_MESSAGE.format(
+        *(psycopg.sql.Literal(value).as_string(raw) for value in values)
+    )
+    if params is not None:
+        prefix = prefix.replace("%", "%%")  # the query's parameters are bound into it
+    result = execute(prefix + sql, params, many, context)
+    context["cursor"].cursor.nextset()
+    return result
+
+
+_LOCKING = re.compile(r"\bFOR (UPDATE|NO KEY UPDATE|SHARE|KEY SHARE)\b")
+
+
+def _plain_read(sql: str) -> bool:
+    """A SELECT that takes no row lock: what ``standalone_reads`` may run on its own (anything
+    else runs in the transaction, whatever the caller promised)."""
+    return sql.lstrip()[:6].upper() == "SELECT" and not _LOCKING.search(sql)
+
+
+def _carries_settings(many: bool, context: dict[str, Any]) -> bool:
+    """Whether the settings can ride in the query's message: a single statement sent as text
+    (a cursor binding on the client; not ``executemany``, not a server-side cursor's DECLARE)."""
+    return not many and isinstance(context["cursor"].cursor, psycopg.ClientCursor)
+
+
 def sync_scope_settings(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
-    """Execute wrapper: write the scope's settings first when the connection lacks them."""
+    """Execute wrapper: give the query the scope's settings when the connection lacks them."""
     connection = context["connection"]
-    if connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+    raw = connection.connection
+    idle = raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    if idle:
         connection._tenancy_written = None  # the transaction that held them has ended
-    if not getattr(connection, "_tenancy_writing", False) and not sql.startswith(
-        _TRANSACTION_CONTROL
-    ):
-        wanted = _wanted(connection.alias)
-        if _held(connection) != wanted:
-            connection._tenancy_writing = True
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute(_SET_CONFIG_SQL, wanted)
-            finally:
-                connection._tenancy_writing = False
-            connection._tenancy_written = _Written(
-                connection.connection, wanted, _open_savepoints(connection)
-            )
-    return execute(sql, params, many, context)
+    if getattr(connection, "_tenancy_writing", False) or sql.startswith(_TRANSACTION_CONTROL):
+        return execute(sql, params, many, context)
+    wanted = _wanted(connection.alias)
+    if _held(connection) == wanted:
+        return execute(sql, params, many, context)
+    if not _carries_settings(many, context):
+        connection._tenancy_writing = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(_SET_CONFIG_SQL, wanted)
+        finally:
+            connection._tenancy_writing = False
+        connection._tenancy_written = _Written(raw, wanted, _open_savepoints(connection))
+        return execute(sql, params, many, context)
+    if idle and not raw.autocommit and _standalone.get() and _plain_read(sql):
+        raw.autocommit = True  # this one statement is its own transaction: nothing stays
+        try:
+            return _with_settings_in_message(wanted, execute, sql, params, many, context)
+        finally:
+            raw.autocommit = False
+    # Noted only once the message ran: after a failure the connection holds what it held
+    # before (or the savepoint rollback that must follow undoes it), which is not ``wanted``.
+    savepoints = _open_savepoints(connection)
+    result = _with_settings_in_message(wanted, execute, sql, params, many, context)
+    if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        connection._tenancy_written = _Written(raw, wanted, savepoints)
+    return result
 
 
 def install_scope_settings(sender: Any, connection: Any, **_: Any) -> None:
@@ -189,6 +264,7 @@ def context(
     role: str = ORGANIZATION,
     user_id: uuid.UUID | str | None = None,
     region: str | None = None,
+    savepoint: bool = True,
 ) -> Iterator[Scope]:
     """Enter a tenant scope for the duration of the block.
 
@@ -198,6 +274,11 @@ def context(
     connection before its first query in the scope (``sync_scope_settings``); they are
     transaction-local, and after the block the next query gets the previous scope's again, so
     nesting never leaks. An exception rolls the transactions back.
+
+    Nested in another scope, the block is a savepoint on each database the outer scope has
+    entered; ``savepoint=False`` spares the main database's (the console's request scope,
+    entered inside the user's, has nothing there to keep if it fails: an exception out of it
+    rolls back the user's scope too).
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
@@ -213,7 +294,7 @@ def context(
         raise RuntimeError("A tenant scope cannot be entered inside the platform scope.")
 
     with ExitStack() as stack:
-        stack.enter_context(transaction.atomic(using=MAIN_ALIAS))
+        stack.enter_context(transaction.atomic(using=MAIN_ALIAS, savepoint=savepoint))
         draft = Scope(
             org_id=org, customer_id=customer, role=role, user_id=user, aliases=(MAIN_ALIAS,)
         )

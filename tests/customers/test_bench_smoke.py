@@ -15,4 +15,5 @@ def test_customers_page_benchmark_runs_a_constant_number_of_queries() -> None:
     figures = run("smoke")
     for label, (small, large) in figures["queries"].items():
         assert small == large, label
+    assert figures["queries"]["list"][1] <= 12  # issue 15's budget, in round trips
     assert figures["ms"]["list"] > 0 and figures["ratio"] > 0

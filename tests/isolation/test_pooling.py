@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
 from dataplane.models import ExecutionLog
-from tenancy.context import CUSTOMER, ORGANIZATION, context, region_alias
+from tenancy.context import CUSTOMER, ORGANIZATION, context, region_alias, standalone_reads
 from tests.conftest import require_binary
 from tests.isolation.world import IsolationWorld
 
@@ -83,6 +83,8 @@ def _alternate(
             party = isolation_world.party(key, REGION)
             role = CUSTOMER if round_ % 2 else ORGANIZATION
             with context(org_id=party.org_id, customer_id=party.customer_id, role=role):
+                with standalone_reads():  # first: the region's transaction has not begun
+                    alone = set(ExecutionLog.objects.values_list("customer_id", flat=True))
                 customers = set(ExecutionLog.objects.values_list("customer_id", flat=True))
                 logs = list(ExecutionLog.objects.unscoped().iterator(chunk_size=1))
                 with connections[alias].cursor() as cursor:
@@ -90,6 +92,8 @@ def _alternate(
                     pid = cursor.fetchone()[0]
             if customers != {party.customer_id} or {log.customer_id for log in logs} != customers:
                 errors.append(f"{key} saw {customers} / {[log.customer_id for log in logs]}")
+            if alone != customers:
+                errors.append(f"{key}'s standalone read saw {alone}")
             with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
                 cursor.execute(STALE_SQL)
                 leftover = cursor.fetchone()
