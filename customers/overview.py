@@ -35,6 +35,7 @@ from dataplane.selectors import customers_by_region, rows_by_region
 from fastn_console.console import Tenant
 from roles import catalog
 from roles.selectors import invitation_list, join_request_list
+from tenancy.context import standalone_reads
 
 RECENT = 5
 Placement = dict[str, list[uuid.UUID]]  # region -> its live customers' ids
@@ -232,9 +233,10 @@ def _near_count_limits(organization: Organization, placement: Placement) -> set[
         plan = plan_limit(organization=organization, key=key)
         limit = min(plan, lowest.get(key, plan))
         threshold = max(1, math.ceil(limit * WARN_AT))
-        for rows in rows_by_region(model, placement=placement):
-            near = rows.values("customer_id").annotate(n=Count("id")).filter(n__gte=threshold)
-            ids.update(row["customer_id"] for row in near)
+        with standalone_reads():
+            for rows in rows_by_region(model, placement=placement):
+                near = rows.values("customer_id").annotate(n=Count("id")).filter(n__gte=threshold)
+                ids.update(row["customer_id"] for row in near)
     return ids
 
 
@@ -259,13 +261,14 @@ def recent_failures(*, placement: Placement | None = None) -> tuple[list[FailedE
     now = timezone.now()
     streams = []
     today = 0
-    for rows in rows_by_region(ExecutionLog, placement=placement):
-        failed = rows.filter(status__in=FAILED, created_at__gte=now - FAILURE_WINDOW).annotate(
-            failed_today=Window(Count("id", filter=Q(created_at__gte=now - timedelta(days=1))))
-        )
-        newest_here = list(failed.order_by("-created_at", "-id")[:RECENT])
-        today += newest_here[0].failed_today if newest_here else 0
-        streams.append(newest_here)
+    with standalone_reads():
+        for rows in rows_by_region(ExecutionLog, placement=placement):
+            failed = rows.filter(status__in=FAILED, created_at__gte=now - FAILURE_WINDOW).annotate(
+                failed_today=Window(Count("id", filter=Q(created_at__gte=now - timedelta(days=1))))
+            )
+            newest_here = list(failed.order_by("-created_at", "-id")[:RECENT])
+            today += newest_here[0].failed_today if newest_here else 0
+            streams.append(newest_here)
     newest = list(heapq.merge(*streams, key=lambda log: log.created_at, reverse=True))[:RECENT]
     customers = Customer.objects.in_bulk({log.customer_id for log in newest})
     return [
