@@ -38,6 +38,7 @@ from api.schemas import (
     ExecutionOut,
     KeyInfoOut,
     Page,
+    Paging,
     Text,
     UsageOut,
 )
@@ -55,7 +56,6 @@ from roles.selectors import authorize
 from widget import services as widget_services
 
 ERRORS: dict[Any, Any] = {codes_4xx: ErrorOut}
-MAX_OFFSET = 1_000_000
 LABEL_FILTER = Query(
     [], description="key:value; repeat it to ask for customers holding every label given."
 )
@@ -106,9 +106,10 @@ def _customer_data(request: HttpRequest, key: str) -> tuple[ApiRequest, Customer
     return _authorize(request, key), customer
 
 
-def _page(queryset: QuerySet[Any], limit: int, offset: int) -> dict[str, Any]:
+def _page(queryset: QuerySet[Any], paging: Paging) -> dict[str, Any]:
     """One page and the total. One row past the page is read: when it is not there and the page
     has rows (or starts at 0), the total is known without a second query."""
+    limit, offset = paging.limit, paging.offset
     rows = list(queryset[offset : offset + limit + 1])
     last_page = len(rows) <= limit and (rows or offset == 0)
     return {
@@ -166,12 +167,11 @@ def key_info(request: HttpRequest) -> dict[str, Any]:
 @router.get("/customers", response={200: Page[CustomerOut], **ERRORS}, tags=["customers"])
 def customers_list(
     request: HttpRequest,
+    paging: Query[Paging],
     q: Text = "",
     status: CustomerStatus | None = None,
     external_id: Text | None = None,
     label: list[Text] = LABEL_FILTER,
-    limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     """Customers of the organization (only the named one with ``x-end-org-id``)."""
     _authorize(request, "customers.read")
@@ -179,7 +179,7 @@ def customers_list(
     customers = customer_selectors.customer_list(search=q, status=status or "", labels=labels)
     if external_id is not None:
         customers = customers.filter(external_id=external_id)
-    return _page(customers, limit, offset)
+    return _page(customers, paging)
 
 
 @router.post("/customers", response={201: CustomerOut, **ERRORS}, tags=["customers"])
@@ -281,11 +281,10 @@ def customers_delete(request: HttpRequest, customer_id: uuid.UUID) -> Status:
 @router.get("/connections", response={200: Page[ConnectionOut], **ERRORS}, tags=["connections"])
 def connections_list(
     request: HttpRequest,
-    limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    paging: Query[Paging],
 ) -> dict[str, Any]:
     _customer_data(request, "connections.read")
-    return _page(Connection.objects.order_by("name", "id"), limit, offset)
+    return _page(Connection.objects.order_by("name", "id"), paging)
 
 
 @router.post("/connections", response={201: ConnectionOut, **ERRORS}, tags=["connections"])
@@ -332,12 +331,11 @@ def request_environment(request: HttpRequest) -> str:
 @router.get("/executions", response={200: Page[ExecutionOut], **ERRORS}, tags=["executions"])
 def executions_list(
     request: HttpRequest,
+    paging: Query[Paging],
     workflow_id: uuid.UUID | None = None,
     status: Text | None = None,
     environment: Literal["test", "prod"] | None = None,
     since: Text | None = SINCE,
-    limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     """The customer's execution log, newest first."""
     _customer_data(request, "executions.read")
@@ -350,7 +348,7 @@ def executions_list(
         executions = executions.filter(environment=environment)
     if since:
         executions = executions.filter(created_at__gte=_since(since))
-    return _page(executions, limit, offset)
+    return _page(executions, paging)
 
 
 def _since(value: str) -> datetime:

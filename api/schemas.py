@@ -40,6 +40,16 @@ class ErrorOut(Schema):
     error: ErrorDetail
 
 
+MAX_OFFSET = 1_000_000
+
+
+class Paging(Schema):
+    """A list operation's window: ``limit`` items (1 to 100) from ``offset`` on."""
+
+    limit: int = Field(50, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
 class Page(Schema, Generic[T]):
     items: list[T]
     count: int

@@ -19,14 +19,13 @@ from ninja import Query, Router, Status
 from api.auth import ApiError, api_scope
 from api.operations import (
     ERRORS,
-    MAX_OFFSET,
     _authorize,
     _customer_data,
     _found,
     _page,
     request_environment,
 )
-from api.schemas import ExecutionOut, Page, WorkflowDefinitionOut, WorkflowIn, WorkflowOut
+from api.schemas import ExecutionOut, Page, Paging, WorkflowDefinitionOut, WorkflowIn, WorkflowOut
 from build.models import WorkflowDefinition
 from dataplane import services as dataplane
 from dataplane.models import Workflow
@@ -47,23 +46,21 @@ def _get_workflow_for_request(request: HttpRequest, workflow_id: uuid.UUID) -> W
 )
 def workflow_definitions_list(
     request: HttpRequest,
-    limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    paging: Query[Paging],
 ) -> dict[str, Any]:
     """The organization's workflows: what customers can have added."""
     _authorize(request, "workflows.read")
-    return _page(WorkflowDefinition.objects.order_by("name", "id"), limit, offset)
+    return _page(WorkflowDefinition.objects.order_by("name", "id"), paging)
 
 
 @router.get("/workflows", response={200: Page[WorkflowOut], **ERRORS}, tags=["workflows"])
 def workflows_list(
     request: HttpRequest,
-    limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    paging: Query[Paging],
 ) -> dict[str, Any]:
     """The customer's workflows (the organization's definitions added to it)."""
     _customer_data(request, "workflows.read")
-    page = _page(Workflow.objects.order_by("created_at", "id"), limit, offset)
+    page = _page(Workflow.objects.order_by("created_at", "id"), paging)
     page["items"] = workflows_with_definitions(page["items"])
     return page
 

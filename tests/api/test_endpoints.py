@@ -273,6 +273,31 @@ def test_invalid_body_uses_the_error_shape(world: World, api: Api) -> None:
     assert response.json()["error"]["code"] == "invalid_request"
 
 
+LISTS = ("/customers", "/connections", "/executions", "/workflow-definitions", "/workflows")
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_pages_with_the_same_bounded_limit_and_offset(
+    world: World, api: Api, path: str
+) -> None:
+    raw = make_key(world.org, "viewer")
+    served = api("GET", path, raw, customer=world.customer, params={"limit": 1, "offset": 0})
+    assert served.status_code == 200
+    assert (served.json()["limit"], served.json()["offset"]) == (1, 0)
+    assert api("GET", path, raw, customer=world.customer).json()["limit"] == 50
+    for params in ({"limit": 0}, {"limit": 101}, {"offset": -1}, {"offset": 1_000_001}):
+        refused = api("GET", path, raw, customer=world.customer, params=params)
+        assert refused.status_code == 422, params
+        assert refused.json()["error"]["code"] == "invalid_request"
+
+
+def test_the_schema_names_limit_and_offset_as_query_parameters_of_every_list(api: Api) -> None:
+    paths = api.client.get("/api/v1/openapi.json").json()["paths"]
+    for path in LISTS:
+        names = {p.get("name") for p in paths[f"/api/v1{path}"]["get"]["parameters"]}
+        assert {"limit", "offset"} <= names, path
+
+
 def test_count_limit_is_a_409_naming_the_limit(world: World, api: Api) -> None:
     raw = make_key(world.org, "admin")
     with context(org_id=world.org.id, role=ORGANIZATION):
