@@ -15,29 +15,9 @@ from customers.models import Customer
 from dataplane.models import ExecutionLog
 from tenancy.context import CUSTOMER, ORGANIZATION, context, region_alias
 from tests.conftest import ALL_DATABASES
-from tests.factories import make_customer, make_customer_data, make_org
+from tests.tenancy.conftest import settings_on
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
-
-
-def settings_on(alias: str) -> tuple[str, str]:
-    with connections[alias].cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('app.org_id', true), current_setting('app.tenant_id', true)"
-        )
-        return cursor.fetchone()
-
-
-@pytest.fixture
-def two_customers():
-    org = make_org()
-    mine, theirs = (
-        make_customer(org, "Mine", region="eu"),
-        make_customer(org, "Theirs", region="eu"),
-    )
-    make_customer_data(org, mine)
-    make_customer_data(org, theirs)
-    return org, mine, theirs
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)

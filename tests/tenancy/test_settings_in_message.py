@@ -13,31 +13,12 @@ from dataplane.models import ExecutionLog
 from tenancy.context import CUSTOMER, ORGANIZATION, context, region_alias, standalone_reads
 from tests.conftest import ALL_DATABASES
 from tests.factories import make_customer, make_customer_data, make_org
+from tests.tenancy.conftest import settings_on
 from tests.wire import traced
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 EU = region_alias("eu")
-
-
-def settings_on(alias: str) -> tuple[str, str]:
-    with connections[alias].cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('app.org_id', true), current_setting('app.tenant_id', true)"
-        )
-        return cursor.fetchone()
-
-
-@pytest.fixture
-def two_customers():
-    org = make_org()
-    mine, theirs = (
-        make_customer(org, "Mine", region="eu"),
-        make_customer(org, "Theirs", region="eu"),
-    )
-    make_customer_data(org, mine)
-    make_customer_data(org, theirs)
-    return org, mine, theirs
 
 
 def test_the_settings_and_the_first_query_are_one_message(two_customers) -> None:
