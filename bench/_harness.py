@@ -63,8 +63,7 @@ def main(
 def _render_templates_as_in_production() -> None:
     """Undo the one part of Django's test environment that production does not have: its
     instrumented template rendering, which sends a signal for every template and include and
-    has the test client copy the whole context each time (on a list with many rows that was
-    most of the page's time)."""
+    has the test client copy the whole context each time."""
     from django.template import Template
     from django.template.base import PartialTemplate
     from django.test.utils import _TestState
@@ -86,6 +85,21 @@ def timings(func: Callable[[], Any], runs: int) -> list[float]:
 
 def median_seconds(func: Callable[[], Any], runs: int) -> float:
     return statistics.median(timings(func, runs))
+
+
+def page_medians_ms(client: Any, urls: dict[str, str], runs: int) -> dict[str, float]:
+    """Label -> median milliseconds of ``client.get`` of each URL, over ``runs`` rounds after a
+    warm-up round. Interleaved: each round requests every URL once, so a machine that slows down
+    or speeds up during the run weighs on every page alike (a ratio to a minimal page stays
+    fair)."""
+    seconds: dict[str, list[float]] = {label: [] for label in urls}
+    for round_ in range(runs + 1):
+        for label, url in urls.items():
+            start = time.perf_counter()
+            client.get(url)
+            if round_:
+                seconds[label].append(time.perf_counter() - start)
+    return {label: statistics.median(values) * 1000 for label, values in seconds.items()}
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -34,10 +34,6 @@ SCALES: dict[str, dict[str, int]] = {
 __all__ = ["SCALES", "main", "report", "request_queries", "run"]
 
 
-def median_ms(func: Any, runs: int) -> float:
-    return harness.median_seconds(func, runs) * 1000
-
-
 # Every customer of the organization and the calls without one (NULL), each day, both kinds.
 _USAGE_SQL = (
     "INSERT INTO api_usagerecord (id, org_id, subject_customer_id, day, kind, count) "
@@ -124,13 +120,9 @@ def run(scale: str) -> dict[str, Any]:
             request_queries(clients[org.id], url(org, path)) for org in (small, large)
         ]
     client = clients[large.id]
-    minimal = "/accounts/password/change/"
-    client.get(minimal)
-    figures["ms"]["minimal page"] = median_ms(lambda: client.get(minimal), params["runs"])
-    for label, path in pages.items():
-        target = url(large, path)
-        client.get(target)
-        figures["ms"][label] = median_ms(lambda target=target: client.get(target), params["runs"])
+    urls = {"minimal page": "/accounts/password/change/"}
+    urls.update({label: url(large, path) for label, path in pages.items()})
+    figures["ms"] = harness.page_medians_ms(client, urls, params["runs"])
     figures["ratio"] = figures["ms"]["billing 90 days"] / figures["ms"]["minimal page"]
     return figures
 

@@ -17,8 +17,6 @@ smoke``. It creates throwaway test databases (suffix ``_custbench``) and drops t
 
 from __future__ import annotations
 
-import statistics
-import time
 import uuid
 from typing import Any
 
@@ -113,17 +111,7 @@ def run(scale: str) -> dict[str, Any]:
     urls = {"minimal page": "/accounts/password/change/"}
     for label, path in pages.items():
         urls[label] = f"/o/{large.slug}/{path + some_id if label == 'search by ID' else path}"
-    # Interleaved: each run requests every page once, so a machine that slows down or speeds up
-    # during the run weighs on the minimal page and the list alike.
-    seconds: dict[str, list[float]] = {label: [] for label in urls}
-    for run_ in range(params["runs"] + 1):
-        for label, url in urls.items():
-            start = time.perf_counter()
-            client.get(url)
-            if run_:  # the first round warms the caches
-                seconds[label].append(time.perf_counter() - start)
-    for label, values in seconds.items():
-        figures["ms"][label] = statistics.median(values) * 1000
+    figures["ms"] = harness.page_medians_ms(client, urls, params["runs"])
     figures["ratio"] = figures["ms"]["list"] / figures["ms"]["minimal page"]
     return figures
 
