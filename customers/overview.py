@@ -15,8 +15,10 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
+from typing import Any
 
-from django.db.models import Count, Min, Q, Sum, Window
+from django.db.models import Count, Min, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
 from api.models import UsageKind, UsageRecord
@@ -31,11 +33,10 @@ from billing.selectors import (
 )
 from customers.models import Customer, CustomerLimitOverride, CustomerStatus, Organization, Region
 from dataplane.models import Connection, ExecutionLog, ExecutionStatus, Workflow
-from dataplane.selectors import customers_by_region, rows_by_region
+from dataplane.selectors import customers_by_region, each_region
 from fastn_console.console import Tenant
 from roles import catalog
 from roles.selectors import invitation_list, join_request_list
-from tenancy.context import standalone_reads
 
 RECENT = 5
 Placement = dict[str, list[uuid.UUID]]  # region -> its live customers' ids
@@ -233,11 +234,17 @@ def _near_count_limits(organization: Organization, placement: Placement) -> set[
         plan = plan_limit(organization=organization, key=key)
         limit = min(plan, lowest.get(key, plan))
         threshold = max(1, math.ceil(limit * WARN_AT))
-        with standalone_reads():
-            for rows in rows_by_region(model, placement=placement):
-                near = rows.values("customer_id").annotate(n=Count("id")).filter(n__gte=threshold)
-                ids.update(row["customer_id"] for row in near)
+        for near in each_region(
+            partial(_reaching, threshold=threshold), model, placement=placement
+        ):
+            ids.update(near)
     return ids
+
+
+def _reaching(rows: QuerySet[Any], threshold: int) -> list[uuid.UUID]:
+    """The customers with at least ``threshold`` of ``rows``."""
+    grouped = rows.values("customer_id").annotate(n=Count("id")).filter(n__gte=threshold)
+    return [row["customer_id"] for row in grouped]
 
 
 def limit_warnings(*, organization: Organization, rows: list[CustomerUsage]) -> list[LimitWarning]:
@@ -259,16 +266,17 @@ def recent_failures(*, placement: Placement | None = None) -> tuple[list[FailedE
     many failed in the last 24 hours: one query per region (the count is a window over the
     week's failures, every one of the last day's among them), one for the customers' names."""
     now = timezone.now()
-    streams = []
-    today = 0
-    with standalone_reads():
-        for rows in rows_by_region(ExecutionLog, placement=placement):
-            failed = rows.filter(status__in=FAILED, created_at__gte=now - FAILURE_WINDOW).annotate(
-                failed_today=Window(Count("id", filter=Q(created_at__gte=now - timedelta(days=1))))
-            )
-            newest_here = list(failed.order_by("-created_at", "-id")[:RECENT])
-            today += newest_here[0].failed_today if newest_here else 0
-            streams.append(newest_here)
+
+    def newest_failures(rows: QuerySet[ExecutionLog]) -> tuple[int, list[ExecutionLog]]:
+        failed = rows.filter(status__in=FAILED, created_at__gte=now - FAILURE_WINDOW).annotate(
+            failed_today=Window(Count("id", filter=Q(created_at__gte=now - timedelta(days=1))))
+        )
+        newest_here: list[Any] = list(failed.order_by("-created_at", "-id")[:RECENT])
+        return (newest_here[0].failed_today if newest_here else 0), newest_here
+
+    regions = each_region(newest_failures, ExecutionLog, placement=placement)
+    today = sum(count for count, _ in regions)
+    streams = [stream for _, stream in regions]
     newest = list(heapq.merge(*streams, key=lambda log: log.created_at, reverse=True))[:RECENT]
     customers = Customer.objects.in_bulk({log.customer_id for log in newest})
     return [

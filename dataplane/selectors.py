@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,41 +99,50 @@ def customers_by_region(
     return grouped
 
 
-def rows_by_region[M: Model](
-    model: type[M],
-    *,
-    customers: Iterable[Customer] | None = None,
-    placement: Mapping[str, list[uuid.UUID]] | None = None,
+def _rows_by_region[M: Model](
+    model: type[M], placement: Mapping[str, list[uuid.UUID]]
 ) -> Iterator[QuerySet[M]]:
-    """One queryset per region: ``model``'s rows of the customers placed in that region.
-
-    ``placement`` is a ``customers_by_region`` result a page that asks several questions of
-    every region reads once."""
-    if placement is None:
-        placement = customers_by_region(customers=customers)
     for region, ids in placement.items():
         yield model.objects.using(region_alias(region)).filter(  # type: ignore[attr-defined]
             AnyOf(F("customer_id"), ids)
         )
 
 
+def each_region[M: Model, T](
+    read: Callable[[QuerySet[M]], T],
+    model: type[M],
+    *,
+    customers: Iterable[Customer] | None = None,
+    placement: Mapping[str, list[uuid.UUID]] | None = None,
+) -> list[T]:
+    """``read`` of ``model``'s rows of the customers placed in each region, one result a region.
+
+    ``read`` evaluates what it asks (a count, a list): each region's query is then a standalone
+    read, one round trip with no BEGIN or COMMIT, unless a transaction has begun there.
+    ``placement`` is a ``customers_by_region`` result that a page asking several questions of
+    every region reads once."""
+    if placement is None:
+        placement = customers_by_region(customers=customers)
+    with standalone_reads():
+        return [read(rows) for rows in _rows_by_region(model, placement)]
+
+
 def organization_count(
     model: type[Model], *, customers: Iterable[Customer] | None = None, **filters: Any
 ) -> int:
     """How many of ``model``'s rows match ``filters`` across the organization's regions."""
-    with standalone_reads():
-        return sum(
-            rows.filter(**filters).count() for rows in rows_by_region(model, customers=customers)
-        )
+    return sum(each_region(lambda rows: rows.filter(**filters).count(), model, customers=customers))
 
 
 def counts_per_customer(model: type[Model], customers: Iterable[Customer]) -> dict[uuid.UUID, int]:
     """``model``'s rows per customer, one query per region involved."""
     counts: dict[uuid.UUID, int] = {}
-    with standalone_reads():
-        for rows in rows_by_region(model, customers=customers):
-            grouped = rows.values("customer_id").annotate(n=Count("id"))
-            counts.update({row["customer_id"]: row["n"] for row in grouped})
+    for grouped in each_region(
+        lambda rows: list(rows.values("customer_id").annotate(n=Count("id"))),
+        model,
+        customers=customers,
+    ):
+        counts.update({row["customer_id"]: row["n"] for row in grouped})
     return counts
 
 
@@ -186,22 +195,23 @@ def organization_executions(
     ``MAX_MERGED_ROWS`` rows). ``filters`` are more ``filter()`` lookups (the executions page's,
     ``dataplane.execution_filters``)."""
     per_page = min(max(1, per_page), MAX_PER_PAGE)
-    regions = []
-    total = 0
-    with standalone_reads():
-        for rows in rows_by_region(ExecutionLog, customers=customers):
-            if status:
-                rows = rows.filter(status=status)
-            if filters:
-                rows = rows.filter(**filters)
-            total += rows.count()
-            regions.append(rows)
-        number = min(max(1, page), MergedPage([], 1, per_page, total).num_pages)
-        needed = number * per_page
-        streams = [
-            list(rows.select_related("workflow").order_by("-created_at", "-id")[:needed])
-            for rows in regions
-        ]
+    placement = customers_by_region(customers=customers)
+
+    def matching(rows: QuerySet[ExecutionLog]) -> QuerySet[ExecutionLog]:
+        if status:
+            rows = rows.filter(status=status)
+        return rows.filter(**filters) if filters else rows
+
+    total = sum(each_region(lambda rows: matching(rows).count(), ExecutionLog, placement=placement))
+    number = min(max(1, page), MergedPage([], 1, per_page, total).num_pages)
+    needed = number * per_page
+    streams = each_region(
+        lambda rows: list(
+            matching(rows).select_related("workflow").order_by("-created_at", "-id")[:needed]
+        ),
+        ExecutionLog,
+        placement=placement,
+    )
 
     def key(log: ExecutionLog) -> tuple[datetime, str]:
         return (log.created_at, str(log.id))

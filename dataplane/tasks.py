@@ -21,7 +21,7 @@ from celery import shared_task
 from customers.models import Organization
 from dataplane import oauth_refresh, services
 from dataplane.models import Connection
-from dataplane.selectors import rows_by_region
+from dataplane.selectors import each_region
 from tenancy.context import ORGANIZATION, TenantContextMissing, context
 from tenancy.tasks import publish
 
@@ -82,11 +82,8 @@ def oauth_refresh_sweep_task() -> int:
     queued = 0
     for org_id in list(Organization.objects.live().values_list("id", flat=True)):
         with context(org_id=org_id, role=ORGANIZATION):
-            due = [
-                pair
-                for rows in rows_by_region(Connection)
-                for pair in oauth_refresh.connections_due_for_refresh(rows)
-            ]
+            regions = each_region(oauth_refresh.connections_due_for_refresh, Connection)
+        due = [pair for region in regions for pair in region]
         for customer_id, connection_id in due:
             kwargs = {
                 "org_id": str(org_id),
