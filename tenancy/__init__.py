@@ -10,9 +10,12 @@ Django reads ``AUTH_USER_MODEL``). Each piece fails closed:
     alias the scope may touch; ``set_config(…, true)`` (transaction-local, so nothing survives
     into a pooled connection's next transaction) reaches each connection in the message of its
     first query there, and the previous values come back on exit. Without it the policies see
-    no ``app.org_id`` and return zero rows. ``tenancy.context.standalone_reads()`` lets a plain
-    read on a database whose transaction has not begun be a transaction of its own (the
-    organization-wide reads of every region: one round trip each, no BEGIN or COMMIT).
+    no ``app.org_id`` and return zero rows. On a region database of its own the same message
+    enters the scope's database role (``tenancy.scope_roles``): the data-plane policies there
+    name only the two scope roles, so the runtime login itself sees no row, whatever its
+    settings. ``tenancy.context.standalone_reads()`` lets a plain read on a database whose
+    transaction has not begun be a transaction of its own (the organization-wide reads of
+    every region: one round trip each, no BEGIN or COMMIT).
 
 ``tenancy.platform_scope()``
     The explicit, loudly named unfiltered scope the staff admin runs in. Queries go to the
@@ -37,7 +40,8 @@ Entry points (outside this package, because they compose it with the domain apps
 
 Migration operations (``tenancy.operations``)
     ``EnableTenantRLS`` writes ENABLE + FORCE row-level security and the policies in the same
-    migration that creates a table; ``AddCompositeForeignKey`` writes the ``NOT DEFERRABLE``
+    migration that creates a table, and ``tenancy.scope_roles.ScopeRolePolicies`` gives a
+    data-plane table to the scope roles; ``AddCompositeForeignKey`` writes the ``NOT DEFERRABLE``
     composite foreign keys that stop a row from pointing at another tenant's parent.
 
 System check (``tenancy.checks``)

@@ -1,4 +1,5 @@
-"""Create the three logins and the four databases, idempotently (``manage.py db_bootstrap``).
+"""Create the three logins, the runtime login's two scope roles and the four databases,
+idempotently (``manage.py db_bootstrap``).
 
 With no database URLs configured, the URLs are derived from ``DATABASE_BOOTSTRAP_URL`` (same
 server, logins ``fastn_owner`` / ``fastn_app`` / ``fastn_platform`` with generated passwords,
@@ -27,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from tenancy.databases import REGIONS, parse_region_urls, with_credentials
+from tenancy.logins import scope_role_names
 
 DERIVED_MARKER = "# Derived by manage.py db_bootstrap from DATABASE_BOOTSTRAP_URL"
 URL_KEYS = ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_PLATFORM_URL", "REGION_DATABASE_URLS")
@@ -221,7 +223,9 @@ def _apply_on_server(admin: Admin, names: list[str], chosen: Plan, log: Any) -> 
     with _connect(admin.url, admin.server) as conn:
         for login, attributes in (
             (chosen.owner, "LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS NOCREATEROLE"),
-            (chosen.app, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+            # NOINHERIT: the scope roles' privileges and policies reach the runtime login only
+            # once ``tenancy.context`` enters one (SET ROLE), never by membership alone.
+            (chosen.app, "LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
             (chosen.platform, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
         ):
             exists = conn.execute(
@@ -233,6 +237,21 @@ def _apply_on_server(admin: Admin, names: list[str], chosen: Plan, log: Any) -> 
             )
             conn.execute(statement)
             log(f"{'Updated' if exists else 'Created'} login {login.name}")
+        for role in scope_role_names(chosen.app.name):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(
+                sql.SQL(
+                    f"{verb} ROLE {{}} WITH NOLOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB "
+                    "NOCREATEROLE"
+                ).format(sql.Identifier(role))
+            )
+            conn.execute(
+                sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(role), sql.Identifier(chosen.app.name)
+                )
+            )
+            log(f"{'Updated' if exists else 'Created'} scope role {role} of {chosen.app.name}")
         for login in (chosen.app, chosen.platform):
             for parameter in ("statement_timeout", "idle_in_transaction_session_timeout"):
                 conn.execute(

@@ -8,7 +8,9 @@ It runs on the runtime aliases (``default`` and the regions) and fails when
 * a table has neither RLS nor an entry in ``ALLOWED_WITHOUT_RLS`` (so nobody adds a table and
   forgets it);
 * the runtime login could change or remove rows of an ``APPEND_ONLY_TABLES`` table (a grant or
-  a policy for UPDATE or DELETE).
+  a policy for UPDATE or DELETE);
+* on a region database of its own, a scope role is missing, may log in or bypass RLS, or the
+  runtime login cannot enter it or inherits it (``tenancy.scope_roles``).
 
 It is silent inside ``migrate`` (so a database can always be migrated forward) and skips tables
 that are not migrated yet. ``run_startup_check()`` is called at WSGI start-up and in Celery's
@@ -27,7 +29,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
-from tenancy.logins import logins
+from tenancy.logins import logins, scope_role_names
 
 # Tables without an org_id, each with the reason it needs no row-level security.
 ALLOWED_WITHOUT_RLS: dict[str, str] = {
@@ -117,11 +119,11 @@ def problems_for(alias: str) -> list[str]:
                          AND col.column_name = 'org_id') AS has_org,
                (SELECT count(*) FROM pg_policies p
                  WHERE p.schemaname = 'public' AND p.tablename = c.relname
-                   AND (%s = ANY (p.roles) OR 'public' = ANY (p.roles))) AS app_policies
+                   AND (p.roles && %s::name[] OR 'public' = ANY (p.roles))) AS app_policies
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
         """,
-        [user],
+        [[user, *scope_role_names(user)]],
     )
     for name, rls, force, has_org, app_policies in tables:
         scoped = has_org or name == ORGANIZATIONS_TABLE
@@ -136,7 +138,41 @@ def problems_for(alias: str) -> list[str]:
             problems.append(f"{alias}: table {name} lacks ENABLE + FORCE ROW LEVEL SECURITY.")
         if not app_policies:
             problems.append(f"{alias}: table {name} has no policy for {user}.")
+    if alias != "default":
+        problems += scope_role_problems(alias, user)
     return problems + append_only_problems(alias)
+
+
+def scope_role_problems(alias: str, user: str) -> list[str]:
+    """A region database of its own is entered through the scope roles
+    (``tenancy.scope_roles``): they must exist, log in never, bypass nothing, and reach the
+    runtime login only when it enters one (it is their member, NOINHERIT)."""
+    wanted = scope_role_names(user)
+    found = {
+        name: (is_super, bypass, can_login, member)
+        for name, is_super, bypass, can_login, member in _fetch(
+            alias,
+            "SELECT rolname, rolsuper, rolbypassrls, rolcanlogin, "
+            "pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = ANY (%s)",
+            [list(wanted)],
+        )
+    }
+    problems = []
+    for role in wanted:
+        if role not in found:
+            problems.append(f"{alias}: the scope role {role} does not exist (db_bootstrap).")
+            continue
+        is_super, bypass, can_login, member = found[role]
+        if is_super or bypass or can_login:
+            problems.append(f"{alias}: the scope role {role} may log in or bypass RLS.")
+        if not member:
+            problems.append(f"{alias}: the runtime login {user} cannot enter {role}.")
+    inherits = _fetch(alias, "SELECT rolinherit FROM pg_roles WHERE rolname = current_user")
+    if inherits[0][0]:
+        problems.append(
+            f"{alias}: the runtime login {user} inherits its scope roles (it must be NOINHERIT)."
+        )
+    return problems
 
 
 def append_only_problems(alias: str) -> list[str]:

@@ -16,6 +16,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connections, transaction
 
+from tenancy.logins import logins
+
 ORGANIZATION = "organization"
 CUSTOMER = "customer"
 ROLES = (ORGANIZATION, CUSTOMER)
@@ -99,15 +101,33 @@ def _text(value: object) -> str:
 # written may have undone them — then they are written again.
 # Fail-closed either way: a query that reaches PostgreSQL without them sees nothing.
 
+# On a region database of its own the settings also enter the scope's database role
+# (``tenancy.scope_roles``): a fifth value, ``set_config('role', …, true)``, the role's name or
+# ``none`` (the login itself, which sees no data-plane row there). On the main database the
+# fifth value is empty and no role is set.
+Values = tuple[str, str, str, str, str]
 EMPTY: tuple[str, str, str, str] = ("", "", "", "")
+NO_ROLE = "none"
+_SET_ROLE_SQL = ", set_config('role', %s, true)"
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-_SETTINGS_IN_MESSAGE = _SET_CONFIG_SQL.replace("%s", "{}") + "; "
+
+
+def _initial(alias: str) -> Values:
+    """What a connection holds when its transaction has written nothing yet."""
+    return (*EMPTY, "" if alias == MAIN_ALIAS else NO_ROLE)
+
+
+def _settings_statement(values: Values) -> tuple[str, list[str]]:
+    """The statement writing ``values`` and its parameters."""
+    if values[4]:
+        return _SET_CONFIG_SQL + _SET_ROLE_SQL, list(values)
+    return _SET_CONFIG_SQL, list(values[:4])
 
 
 @dataclass(frozen=True)
 class _Written:
     raw: Any  # the psycopg connection they were written on
-    values: tuple[str, str, str, str]
+    values: Values
     savepoints: tuple[str, ...]  # the savepoints open then
 
 
@@ -130,34 +150,49 @@ def standalone_reads() -> Iterator[None]:
         _standalone.reset(token)
 
 
-def _wanted(alias: str) -> tuple[str, str, str, str]:
+def _wanted(alias: str) -> Values:
     scope = _current.get()
     if scope is None or scope.platform or alias not in scope.aliases:
-        return EMPTY
+        return _initial(alias)
     return (
         _text(scope.user_id),
         _text(scope.org_id),
         _text(scope.customer_id),
         _text(scope.role) if scope.org_id else "",
+        ""
+        if alias == MAIN_ALIAS
+        else scope_role(org_id=scope.org_id, customer_id=scope.customer_id, role=scope.role),
     )
+
+
+def scope_role(*, org_id: object, customer_id: object, role: str | None) -> str:
+    """The database role a scope enters on a region database of its own: the customer's for
+    any scope with a customer, the organization's for an organization-wide scope, else none
+    (the login itself, which sees no row there)."""
+    names = logins()
+    if org_id is None:
+        return NO_ROLE
+    if customer_id is not None:
+        return names.customer_scope
+    return names.organization_scope if role == ORGANIZATION else NO_ROLE
 
 
 def _open_savepoints(connection: Any) -> tuple[str, ...]:
     return tuple(sid for sid in connection.savepoint_ids if sid)
 
 
-def _held(connection: Any) -> tuple[str, str, str, str] | None:
+def _held(connection: Any) -> Values | None:
     """The settings the connection certainly holds now, or ``None`` when unsure."""
     written: _Written | None = getattr(connection, "_tenancy_written", None)
     if written is None or written.raw is not connection.connection:
-        return EMPTY
+        return _initial(connection.alias)
     if _open_savepoints(connection)[: len(written.savepoints)] != written.savepoints:
         return None  # a savepoint open when they were written is gone: maybe rolled back
     return written.values
 
 
 def _with_settings_in_message(
-    values: tuple[str, str, str, str],
+    values: Values,
     execute: Callable[..., Any],
     sql: str,
     params: Any,
@@ -167,9 +202,11 @@ def _with_settings_in_message(
     """Run ``sql`` after the statement writing ``values``, in one message; the cursor is left
     on the query's result."""
     raw = context["connection"].connection
-    prefix = _SETTINGS_IN_MESSAGE.format(
-        *(psycopg.sql.Literal(value).as_string(raw) for value in values)
+    statement, values_sent = _settings_statement(values)
+    prefix = statement.replace("%s", "{}").format(
+        *(psycopg.sql.Literal(value).as_string(raw) for value in values_sent)
     )
+    prefix += "; "
     if params is not None:
         prefix = prefix.replace("%", "%%")  # the query's parameters are bound into it
     result = execute(prefix + sql, params, many, context)
@@ -210,7 +247,7 @@ def sync_scope_settings(
         connection._tenancy_writing = True
         try:
             with connection.cursor() as cursor:
-                cursor.execute(_SET_CONFIG_SQL, wanted)
+                cursor.execute(*_settings_statement(wanted))
         finally:
             connection._tenancy_writing = False
         connection._tenancy_written = _Written(raw, wanted, _open_savepoints(connection))

@@ -1,4 +1,5 @@
-"""The three database logins (SPEC §0), read from the configured aliases."""
+"""The three database logins (SPEC §0), read from the configured aliases, and the two scope
+roles the runtime login enters on a region database of its own."""
 
 from __future__ import annotations
 
@@ -7,11 +8,25 @@ from dataclasses import dataclass
 from django.conf import settings
 
 
+def scope_role_names(app: str) -> tuple[str, str]:
+    """(organization-wide, customer-restricted) scope roles of the runtime login ``app``:
+    NOLOGIN roles it is a member of without inheriting them (``tenancy.bootstrap``)."""
+    return f"{app}_organization", f"{app}_customer"
+
+
 @dataclass(frozen=True)
 class Logins:
     app: str
     owner: str
     platform: str
+
+    @property
+    def organization_scope(self) -> str:
+        return scope_role_names(self.app)[0]
+
+    @property
+    def customer_scope(self) -> str:
+        return scope_role_names(self.app)[1]
 
 
 def logins() -> Logins:

@@ -21,13 +21,14 @@ from tests.factories import make_customer, make_org
 pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 
 BEFORE = [("dataplane", "0007_workflow_definitions")]
-AFTER = [("dataplane", "0009_workflows_are_enablements")]
 
 
-def _migrate(alias: str, targets: list[tuple[str, str]]) -> None:
+def _migrate(alias: str, targets: list[tuple[str, str]] | None = None) -> None:
+    """Migrate ``alias`` to ``targets``; by default forward to the data plane's latest (the
+    database must end as every other test expects it)."""
     executor = MigrationExecutor(connections[alias])
     executor.loader.build_graph()
-    executor.migrate(targets)
+    executor.migrate(targets or executor.loader.graph.leaf_nodes("dataplane"))
 
 
 def _old_workflow(alias, customer, name, steps_by_version, *, test=None, prod=None) -> uuid.UUID:
@@ -80,7 +81,7 @@ def test_per_customer_workflows_become_definitions_the_customers_have() -> None:
         synced = _old_workflow(alias, first, "Sync", [one, two], test=2, prod=1)
         other = _old_workflow(alias, second, "Sync", [[{"name": "b", "url": "https://b.example"}]])
     finally:
-        _migrate(alias, AFTER)
+        _migrate(alias)
 
     with context(org_id=org.id, role=ORGANIZATION):
         definitions = {d.id: d for d in WorkflowDefinition.objects.all()}

@@ -16,6 +16,7 @@ from django.db import connections
 from tenancy.checks import ALLOWED_WITHOUT_RLS, ORGANIZATIONS_TABLE, append_only_problems
 from tenancy.logins import logins
 from tenancy.router import DATA_PLANE_APPS
+from tenancy.scope_roles import has_scope_roles
 
 
 def _fetch(alias: str, sql: str) -> list[tuple[Any, ...]]:
@@ -96,10 +97,16 @@ def rls_problems(alias: str) -> list[str]:
         app = [p for p in own if names.app in p.roles]
         if not (table.rls and table.force):
             problems.append(f"{table.name}: lacks ENABLE + FORCE ROW LEVEL SECURITY")
-        if not any(p.permissive and "app.org_id" in p.using + p.check for p in app):
+        if is_data_plane(table.name) and has_scope_roles(alias):
+            problems += _scope_role_problems(table.name, own)
+        elif not any(p.permissive and "app.org_id" in p.using + p.check for p in app):
             problems.append(f"{table.name}: no permissive policy on app.org_id for {names.app}")
-        if "customer_id" in table.columns and not any(
-            not p.permissive and p.command == "ALL" and "app.tenant_id" in p.using for p in app
+        if (
+            "customer_id" in table.columns
+            and not has_scope_roles(alias)
+            and not any(
+                not p.permissive and p.command == "ALL" and "app.tenant_id" in p.using for p in app
+            )
         ):
             problems.append(f"{table.name}: no restrictive policy on app.tenant_id for {names.app}")
         if not any(
@@ -111,6 +118,26 @@ def rls_problems(alias: str) -> list[str]:
             for p in own
         ):
             problems.append(f"{table.name}: no owner_maintenance policy for {names.owner}")
+    return problems
+
+
+def _scope_role_problems(table: str, own: list[PolicyInfo]) -> list[str]:
+    """A data-plane table of a region database of its own: one policy per scope role, none for
+    the runtime login itself (``tenancy.scope_roles``)."""
+    names = logins()
+    problems = [
+        f"{table}: a policy for {names.app} itself: {p.name}" for p in own if names.app in p.roles
+    ]
+    org = [p for p in own if p.roles == (names.organization_scope,)]
+    if not any(p.permissive and "app.org_id" in p.using and "app.org_id" in p.check for p in org):
+        problems.append(f"{table}: no policy on app.org_id for {names.organization_scope}")
+    customer = [p for p in own if p.roles == (names.customer_scope,)]
+    if not any(
+        p.permissive
+        and all(part in p.using and part in p.check for part in ("app.org_id", "app.tenant_id"))
+        for p in customer
+    ):
+        problems.append(f"{table}: no policy on app.tenant_id for {names.customer_scope}")
     return problems
 
 

@@ -112,9 +112,30 @@ BREAKAGES: dict[str, tuple[str, list[str], Callable[[str], list[str]], str]] = {
     ),
     "customer rule dropped": (
         REGION_OWNER,
-        ["DROP POLICY tenant_customer ON dataplane_executionlog"],
+        ["DROP POLICY scope_customer ON dataplane_executionlog"],
         catalog.rls_problems,
-        "dataplane_executionlog: no restrictive policy on app.tenant_id",
+        "dataplane_executionlog: no policy on app.tenant_id for fastn_app_customer",
+    ),
+    "customer rule that ignores the organization": (
+        REGION_OWNER,
+        [
+            "ALTER POLICY scope_customer ON dataplane_executionlog "
+            "USING (customer_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
+        ],
+        catalog.rls_problems,
+        "dataplane_executionlog: no policy on app.tenant_id for fastn_app_customer",
+    ),
+    "organization rule dropped": (
+        REGION_OWNER,
+        ["DROP POLICY scope_organization ON dataplane_connection"],
+        catalog.rls_problems,
+        "dataplane_connection: no policy on app.org_id for fastn_app_organization",
+    ),
+    "a policy for the runtime login itself on a region database": (
+        REGION_OWNER,
+        ["CREATE POLICY iso_direct ON dataplane_event TO fastn_app USING (true)"],
+        catalog.rls_problems,
+        "dataplane_event: a policy for fastn_app itself: iso_direct",
     ),
     "no owner_maintenance": (
         "owner",

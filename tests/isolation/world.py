@@ -40,7 +40,8 @@ from residency.models import Relocation, RelocationState
 from roles import catalog
 from roles.models import Invitation, JoinRequest, Membership, Role
 from sso.models import SsoConfiguration
-from tenancy.context import ORGANIZATION, context
+from tenancy.context import ORGANIZATION, context, scope_role
+from tenancy.scope_roles import has_scope_roles
 from tests.factories import make_customer, make_customer_data, make_member, make_org, make_user
 from tests.isolation.spec import CUSTOMER_ROLE, ORGANIZATION_ROLE, Placement, Settings
 from webhooks.models import (
@@ -270,16 +271,18 @@ def _text(value: object) -> str:
 
 
 def set_session_variables(alias: str, values: Settings) -> None:
-    with connections[alias].cursor() as cursor:
-        cursor.execute(
-            SET_CONFIG_SQL,
-            [
-                _text(values.user_id),
-                _text(values.org_id),
-                _text(values.tenant_id),
-                _text(values.role),
-            ],
+    """Write ``values`` as ``tenancy.context`` would, with the scope role it would enter on a
+    region database of its own (``tenancy.scope_roles``)."""
+    params = [_text(values.user_id), _text(values.org_id), _text(values.tenant_id)]
+    params.append(_text(values.role))
+    sql = SET_CONFIG_SQL
+    if has_scope_roles(alias):
+        sql += ", set_config('role', %s, true)"
+        params.append(
+            scope_role(org_id=values.org_id, customer_id=values.tenant_id, role=values.role)
         )
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def backend_pid(alias: str) -> int:
