@@ -30,6 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from tenancy.logins import logins, scope_role_names
+from tenancy.scope_roles import has_scope_roles
 
 # Tables without an org_id, each with the reason it needs no row-level security.
 ALLOWED_WITHOUT_RLS: dict[str, str] = {
@@ -138,7 +139,7 @@ def problems_for(alias: str) -> list[str]:
             problems.append(f"{alias}: table {name} lacks ENABLE + FORCE ROW LEVEL SECURITY.")
         if not app_policies:
             problems.append(f"{alias}: table {name} has no policy for {user}.")
-    if alias != "default":
+    if has_scope_roles(alias):
         problems += scope_role_problems(alias, user)
     return problems + append_only_problems(alias)
 
@@ -153,8 +154,8 @@ def scope_role_problems(alias: str, user: str) -> list[str]:
         for name, is_super, bypass, can_login, member in _fetch(
             alias,
             "SELECT rolname, rolsuper, rolbypassrls, rolcanlogin, "
-            "pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = ANY (%s)",
-            [list(wanted)],
+            "pg_has_role(%s, oid, 'MEMBER') FROM pg_roles WHERE rolname = ANY (%s)",
+            [user, list(wanted)],
         )
     }
     problems = []
@@ -167,8 +168,8 @@ def scope_role_problems(alias: str, user: str) -> list[str]:
             problems.append(f"{alias}: the scope role {role} may log in or bypass RLS.")
         if not member:
             problems.append(f"{alias}: the runtime login {user} cannot enter {role}.")
-    inherits = _fetch(alias, "SELECT rolinherit FROM pg_roles WHERE rolname = current_user")
-    if inherits[0][0]:
+    inherits = _fetch(alias, "SELECT rolinherit FROM pg_roles WHERE rolname = %s", [user])
+    if inherits and inherits[0][0]:
         problems.append(
             f"{alias}: the runtime login {user} inherits its scope roles (it must be NOINHERIT)."
         )

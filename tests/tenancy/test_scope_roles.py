@@ -6,15 +6,20 @@ statement would."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import uuid
+from collections.abc import Iterator
 
+import psycopg
 import pytest
 from django.db import DatabaseError, connections, transaction
+from psycopg import sql
 
 from dataplane.models import ExecutionLog
 from tenancy.checks import scope_role_problems
 from tenancy.context import CUSTOMER, ORGANIZATION, context, region_alias, standalone_reads
-from tenancy.logins import logins
+from tenancy.logins import logins, scope_role_names
 from tests.conftest import ALL_DATABASES
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -136,3 +141,31 @@ def test_the_startup_check_reports_scope_roles_the_login_cannot_enter() -> None:
     problems = scope_role_problems(EU, "fastn_nobody")
     assert any("fastn_nobody_organization does not exist" in p for p in problems), problems
     assert any("fastn_nobody_customer does not exist" in p for p in problems), problems
+
+
+@pytest.fixture
+def misconfigured_login() -> Iterator[str]:
+    """A throwaway login that inherits its scope roles, one of which may log in and the other
+    of which it is no member of (made through the bootstrap login; roles are cluster-wide)."""
+    name = f"fastn_probe_{secrets.token_hex(4)}"
+    organization, customer = (sql.Identifier(role) for role in scope_role_names(name))
+    login = sql.Identifier(name)
+    with psycopg.connect(os.environ["DATABASE_BOOTSTRAP_URL"], autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN INHERIT").format(login))
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(organization))
+        admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(customer))
+        admin.execute(sql.SQL("GRANT {} TO {}").format(organization, login))
+        try:
+            yield name
+        finally:
+            admin.execute(sql.SQL("DROP ROLE {}, {}, {}").format(organization, customer, login))
+
+
+def test_the_startup_check_reports_every_way_the_scope_roles_are_misconfigured(
+    misconfigured_login: str,
+) -> None:
+    problems = scope_role_problems(EU, misconfigured_login)
+    assert any(f"{misconfigured_login}_organization may log in" in p for p in problems), problems
+    assert any(f"cannot enter {misconfigured_login}_customer" in p for p in problems), problems
+    assert any("inherits its scope roles" in p for p in problems), problems
+    assert not any(f"cannot enter {misconfigured_login}_organization" in p for p in problems)
