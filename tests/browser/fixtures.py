@@ -93,10 +93,25 @@ class Console:
         for width in widths:
             self.page.set_viewport_size({"width": width, "height": 900})
             path = folder / f"{name}-{width}.png"
-            self.page.screenshot(path=str(path), full_page=True)
+            self._screenshot(path)
             paths.append(path)
         self.page.set_viewport_size({"width": WIDE, "height": 900})
         return paths
+
+    def _screenshot(self, path: Path, attempts: int = 3) -> None:
+        """A full-page screenshot. Chromium refuses one now and then while a resize is still
+        being laid out on a loaded machine ("Unable to capture screenshot"): then wait for the
+        next frame and take it again."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        for attempt in range(attempts):
+            try:
+                self.page.screenshot(path=str(path), full_page=True)
+                return
+            except PlaywrightError as error:
+                if "Unable to capture screenshot" not in str(error) or attempt == attempts - 1:
+                    raise
+                self.page.evaluate("() => new Promise(done => requestAnimationFrame(done))")
 
     def shoot_checked(self, name: str, *, folder: Path = SCREENSHOTS) -> list[Path]:
         """``assert_no_horizontal_scroll`` at 375 px, then ``shoot`` at both widths."""
