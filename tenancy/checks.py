@@ -29,8 +29,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
-from tenancy.logins import logins, scope_role_names
-from tenancy.scope_roles import has_scope_roles
+from tenancy.logins import has_scope_roles, logins, scope_role_names
 
 # Tables without an org_id, each with the reason it needs no row-level security.
 ALLOWED_WITHOUT_RLS: dict[str, str] = {

@@ -16,7 +16,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connections, transaction
 
-from tenancy.logins import logins
+from tenancy.logins import has_scope_roles, logins
 
 ORGANIZATION = "organization"
 CUSTOMER = "customer"
@@ -114,10 +114,10 @@ _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT
 
 def _initial(alias: str) -> Values:
     """What a connection holds when its transaction has written nothing yet."""
-    return (*EMPTY, "" if alias == MAIN_ALIAS else NO_ROLE)
+    return (*EMPTY, NO_ROLE if has_scope_roles(alias) else "")
 
 
-def _settings_statement(values: Values) -> tuple[str, list[str]]:
+def settings_statement(values: Values) -> tuple[str, list[str]]:
     """The statement writing ``values`` and its parameters."""
     if values[4]:
         return _SET_CONFIG_SQL + _SET_ROLE_SQL, list(values)
@@ -159,9 +159,9 @@ def _wanted(alias: str) -> Values:
         _text(scope.org_id),
         _text(scope.customer_id),
         _text(scope.role) if scope.org_id else "",
-        ""
-        if alias == MAIN_ALIAS
-        else scope_role(org_id=scope.org_id, customer_id=scope.customer_id, role=scope.role),
+        scope_role(org_id=scope.org_id, customer_id=scope.customer_id, role=scope.role)
+        if has_scope_roles(alias)
+        else "",
     )
 
 
@@ -202,7 +202,7 @@ def _with_settings_in_message(
     """Run ``sql`` after the statement writing ``values``, in one message; the cursor is left
     on the query's result."""
     raw = context["connection"].connection
-    statement, values_sent = _settings_statement(values)
+    statement, values_sent = settings_statement(values)
     prefix = statement.replace("%s", "{}").format(
         *(psycopg.sql.Literal(value).as_string(raw) for value in values_sent)
     )
@@ -247,7 +247,7 @@ def sync_scope_settings(
         connection._tenancy_writing = True
         try:
             with connection.cursor() as cursor:
-                cursor.execute(*_settings_statement(wanted))
+                cursor.execute(*settings_statement(wanted))
         finally:
             connection._tenancy_writing = False
         connection._tenancy_written = _Written(raw, wanted, _open_savepoints(connection))

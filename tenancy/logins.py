@@ -7,6 +7,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+# The main database's aliases; every other alias reaches a region database of its own.
+MAIN_DATABASE_ALIASES = frozenset({"default", "owner", "platform"})
+
+
+def has_scope_roles(alias: str) -> bool:
+    """Whether ``alias`` reaches a region database of its own, whose data-plane tables the
+    scope roles guard (``tenancy.scope_roles``; any of its aliases: runtime, owner, platform)."""
+    return alias not in MAIN_DATABASE_ALIASES
+
 
 def scope_role_names(app: str) -> tuple[str, str]:
     """(organization-wide, customer-restricted) scope roles of the runtime login ``app``:

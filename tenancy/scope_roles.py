@@ -25,17 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenancy.logins import logins
+from tenancy.logins import has_scope_roles, logins
 from tenancy.operations import ORG, ORG_WIDE, TENANT, _DatabaseOperation, _rule
-
-MAIN_OWNER_ALIAS = "owner"
-MAIN_DATABASE_ALIASES = frozenset({"default", MAIN_OWNER_ALIAS, "platform"})
-
-
-def has_scope_roles(alias: str) -> bool:
-    """Whether ``alias`` reaches a region database of its own, whose data-plane tables the
-    scope roles guard (any of its aliases: runtime, owner, platform)."""
-    return alias not in MAIN_DATABASE_ALIASES
 
 
 def scope_role_statements(table: str) -> list[str]:

@@ -14,9 +14,8 @@ from typing import Any
 from django.db import connections
 
 from tenancy.checks import ALLOWED_WITHOUT_RLS, ORGANIZATIONS_TABLE, append_only_problems
-from tenancy.logins import logins
+from tenancy.logins import has_scope_roles, logins
 from tenancy.router import DATA_PLANE_APPS
-from tenancy.scope_roles import has_scope_roles
 
 
 def _fetch(alias: str, sql: str) -> list[tuple[Any, ...]]:
@@ -97,13 +96,14 @@ def rls_problems(alias: str) -> list[str]:
         app = [p for p in own if names.app in p.roles]
         if not (table.rls and table.force):
             problems.append(f"{table.name}: lacks ENABLE + FORCE ROW LEVEL SECURITY")
-        if is_data_plane(table.name) and has_scope_roles(alias):
+        by_roles = is_data_plane(table.name) and has_scope_roles(alias)
+        if by_roles:
             problems += _scope_role_problems(table.name, own)
         elif not any(p.permissive and "app.org_id" in p.using + p.check for p in app):
             problems.append(f"{table.name}: no permissive policy on app.org_id for {names.app}")
         if (
             "customer_id" in table.columns
-            and not has_scope_roles(alias)
+            and not by_roles
             and not any(
                 not p.permissive and p.command == "ALL" and "app.tenant_id" in p.using for p in app
             )

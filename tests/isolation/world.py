@@ -40,8 +40,8 @@ from residency.models import Relocation, RelocationState
 from roles import catalog
 from roles.models import Invitation, JoinRequest, Membership, Role
 from sso.models import SsoConfiguration
-from tenancy.context import ORGANIZATION, context, scope_role
-from tenancy.scope_roles import has_scope_roles
+from tenancy.context import ORGANIZATION, context, scope_role, settings_statement
+from tenancy.logins import has_scope_roles
 from tests.factories import make_customer, make_customer_data, make_member, make_org, make_user
 from tests.isolation.spec import CUSTOMER_ROLE, ORGANIZATION_ROLE, Placement, Settings
 from webhooks.models import (
@@ -259,10 +259,6 @@ CONTEXTS: tuple[Ctx, ...] = (
     Ctx("stale", stale=True),
 )
 
-SET_CONFIG_SQL = (
-    "SELECT set_config('app.user_id', %s, true), set_config('app.org_id', %s, true), "
-    "set_config('app.tenant_id', %s, true), set_config('app.role', %s, true)"
-)
 STALE_FROM = CONTEXTS[0]
 
 
@@ -273,16 +269,20 @@ def _text(value: object) -> str:
 def set_session_variables(alias: str, values: Settings) -> None:
     """Write ``values`` as ``tenancy.context`` would, with the scope role it would enter on a
     region database of its own (``tenancy.scope_roles``)."""
-    params = [_text(values.user_id), _text(values.org_id), _text(values.tenant_id)]
-    params.append(_text(values.role))
-    sql = SET_CONFIG_SQL
-    if has_scope_roles(alias):
-        sql += ", set_config('role', %s, true)"
-        params.append(
-            scope_role(org_id=values.org_id, customer_id=values.tenant_id, role=values.role)
-        )
+    role = (
+        scope_role(org_id=values.org_id, customer_id=values.tenant_id, role=values.role)
+        if has_scope_roles(alias)
+        else ""
+    )
+    written = (
+        _text(values.user_id),
+        _text(values.org_id),
+        _text(values.tenant_id),
+        _text(values.role),
+        role,
+    )
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*settings_statement(written))
 
 
 def backend_pid(alias: str) -> int:
