@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from dataplane.models import Connection
 from tests.conftest import ALL_DATABASES
@@ -53,7 +54,7 @@ def test_build_and_customer_pages_render_at_both_widths(console, settings) -> No
         cust = f"{base}customers/{customer.id}/"
 
         console.goto(base + "build/connectors/")
-        assert console.page.get_by_role("link", name="Acme CRM").is_visible()
+        expect(console.page.get_by_role("link", name="Acme CRM")).to_be_visible()
         console.shoot("build-connectors")
         for width in (1280, 375):
             console.page.set_viewport_size({"width": width, "height": 900})
@@ -66,33 +67,33 @@ def test_build_and_customer_pages_render_at_both_widths(console, settings) -> No
         console.page.get_by_label("Customer").select_option(str(customer.id))
         console.page.get_by_label("Input (JSON)").fill('{"text": "hello"}')
         console.page.get_by_role("button", name="Run").click()
-        assert console.page.get_by_text("HTTP 200").is_visible()
+        expect(console.page.get_by_text("HTTP 200")).to_be_visible()
         console.shoot("build-agent-test-panel")
 
         console.goto(cust + f"connections/{connection.id}/")
         console.page.get_by_role("button", name="Test connection").click()
-        assert console.page.locator(".messages").get_by_text("credentials work").is_visible()
+        expect(console.page.locator(".messages").get_by_text("credentials work")).to_be_visible()
         console.shoot("customer-connection")
 
         console.goto(base + "build/workflows/new/")
         console.page.get_by_label("Name").fill("Broken")
         console.page.get_by_label("Definition (JSON)").fill('{"steps": [\n  {"name": "a",}\n]}')
         console.page.get_by_role("button", name="Create workflow").click()
-        assert console.page.get_by_text(re.compile(r"Line 2, column \d+")).is_visible()
+        expect(console.page.get_by_text(re.compile(r"Line 2, column \d+"))).to_be_visible()
         console.shoot("build-workflow-invalid-json")
 
         console.goto(base + f"build/workflows/{workflow.definition_id}/")
-        assert console.page.get_by_role("button", name="Deploy to prod").first.is_visible()
+        expect(console.page.get_by_role("button", name="Deploy to prod").first).to_be_visible()
         console.shoot("build-workflow-detail")
 
         console.goto(cust + f"workflows/{workflow.id}/")
-        assert console.page.get_by_text("Connections").first.is_visible()
+        expect(console.page.get_by_text("Connections").first).to_be_visible()
         console.shoot("customer-workflow")
         console.page.get_by_role("link", name="Choose connections").click()
         # The step's connection was chosen when the workflow was added: let a run find it.
         console.page.get_by_label("Connection for Acme CRM").select_option("")
         console.page.get_by_role("button", name="Save connections").click()
-        assert console.page.locator(".messages").get_by_text("Connections of").is_visible()
+        expect(console.page.locator(".messages").get_by_text("Connections of")).to_be_visible()
 
         make_definition(
             org, {"steps": [{"name": "b", "url": "https://b.example/"}]}, "Nightly export"
@@ -100,7 +101,9 @@ def test_build_and_customer_pages_render_at_both_widths(console, settings) -> No
         console.goto(cust + "workflows/new/")
         console.shoot("customer-workflow-add")
         console.page.get_by_role("button", name="Add Nightly export").click()
-        assert console.page.locator(".messages").get_by_text("Nightly export added").is_visible()
+        expect(
+            console.page.locator(".messages").get_by_text("Nightly export added")
+        ).to_be_visible()
         for width in (1280, 375):
             console.page.set_viewport_size({"width": width, "height": 900})
             console.assert_no_horizontal_scroll()
@@ -125,34 +128,34 @@ def test_widget_flow_from_a_connect_link(console, settings) -> None:
         token = issue_token(org, customer)
         page = console.page
         console.goto(f"/widget/{org.slug}/{customer.id}/?token={token}")
-        assert page.get_by_text("No connections yet").is_visible()
+        expect(page.get_by_text("No connections yet")).to_be_visible()
         assert page.get_by_text("Umbrella").count() == 0
         console.shoot("widget-empty")
 
         page.get_by_role("link", name="Connect").first.click()
         page.get_by_role("button", name="Connect").click()
-        assert page.get_by_text("This field is required").is_visible()
+        expect(page.get_by_text("This field is required")).to_be_visible()
         console.shoot("widget-connect-errors")
         page.get_by_label("Access token").fill("good-token")
         page.get_by_role("button", name="Connect").click()
-        assert page.get_by_text("Connected to Acme CRM").is_visible()
+        expect(page.get_by_text("Connected to Acme CRM")).to_be_visible()
         page.get_by_role("button", name="Test").click()
-        assert page.locator(".messages").get_by_text("credentials work").is_visible()
+        expect(page.locator(".messages").get_by_text("credentials work")).to_be_visible()
         console.shoot("widget-connected")
 
         page.get_by_role("link", name="Edit").click()
         page.get_by_label("sync_interval").fill("30")
         page.get_by_role("button", name="Save").click()
-        assert page.get_by_text("sync_interval saved").is_visible()
+        expect(page.get_by_text("sync_interval saved")).to_be_visible()
         for width in (1280, 375):
             page.set_viewport_size({"width": width, "height": 900})
             console.assert_no_horizontal_scroll()
 
         page.get_by_role("button", name="Disconnect").click()
-        assert page.get_by_text("credentials are deleted").is_visible()
+        expect(page.get_by_text("credentials are deleted")).to_be_visible()
         with in_customer(org, customer):
             assert Connection.objects.get().credentials == ""
 
         console.goto(f"/widget/{org.slug}/{customer.id}/?token={token[:-3]}xyz")
-        assert page.get_by_text("This link is not valid").is_visible()
+        expect(page.get_by_text("This link is not valid")).to_be_visible()
         console.shoot("widget-invalid-link")
